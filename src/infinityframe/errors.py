@@ -1,0 +1,103 @@
+"""The exception family of infinityframe.
+
+Every error the package raises on purpose is an :class:`InfinityError`::
+
+    InfinityError
+    ├── AuthenticationError        the token was missing or refused (401/403)
+    ├── GeneratorNotFoundError     no such generator, or the token may not use it
+    ├── BatchNotFoundError         no such batch (or job) for this account
+    ├── ValidationError            job parameters broke the generator's schema
+    ├── InsufficientSamplesError   the batch would exceed the account's sample balance
+    ├── RateLimitError             the service asked us to slow down (429)
+    ├── DownloadError              a result could not be fetched or was not whole
+    └── ServiceError               anything else the service answered with an error
+
+Messages say what was wrong, where (row, column, job or batch id) and what to do.
+They never contain the API token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "BatchNotFoundError",
+    "DownloadError",
+    "GeneratorNotFoundError",
+    "InfinityError",
+    "InsufficientSamplesError",
+    "RateLimitError",
+    "ServiceError",
+    "ValidationError",
+]
+
+
+class InfinityError(Exception):
+    """Base class of every error infinityframe raises on purpose."""
+
+
+class AuthenticationError(InfinityError):
+    """The service refused the token (HTTP 401 or 403)."""
+
+
+class GeneratorNotFoundError(InfinityError):
+    """The generator does not exist or the token may not use it."""
+
+
+class BatchNotFoundError(InfinityError):
+    """The batch or job does not exist for this account."""
+
+
+class ValidationError(InfinityError):
+    """Job parameters failed validation.
+
+    Attributes
+    ----------
+    failure_cases : pandas.DataFrame or None
+        One row per failure (row, column, check, value, message) when the
+        failures were found client-side; ``None`` otherwise.
+    errors : list of dict
+        The service's per-job errors (``{"job", "param", "message"}``) when
+        the failures were reported by the service.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failure_cases: Any = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failure_cases = failure_cases
+        self.errors = errors or []
+
+
+class InsufficientSamplesError(InfinityError):
+    """The batch would cost more samples than the account has left."""
+
+    def __init__(self, message: str, *, required: int | None = None, balance: int | None = None) -> None:
+        super().__init__(message)
+        self.required = required
+        self.balance = balance
+
+
+class RateLimitError(InfinityError):
+    """The service answered 429 and retries were exhausted."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DownloadError(InfinityError):
+    """A job result could not be downloaded whole."""
+
+
+class ServiceError(InfinityError):
+    """The service answered with an error not covered by a narrower class."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,446 @@
+"""The routes of the local service: the Infinity REST contract, served from SQLite.
+
+Every path of ``reference/infinity-api.md`` §1 with its trailing slash, JSON shape, status
+codes and ``Authorization: Token <key>`` auth, plus the extensions documented in
+``docs/local-service.md``: ``GET /api/account/``, ``POST /api/batch/{id}/cancel/``,
+``Idempotency-Key`` on batch POST, 429 + ``Retry-After``, 413 past a body size limit and
+``/openapi.json``.
+
+Error bodies are DRF-style: ``{"detail": "..."}``, and for invalid jobs also
+``"errors": [{"job": i, "param": name, "message": text}]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, Response
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from . import generators as registry
+from .generators.base import Generator, JobError, validate_job
+from .ratelimit import RateLimiter
+from .runner import Runner
+from .signing import Signer
+from .store import Account, NewJob, Store, isoformat
+
+__all__ = ["ServiceState", "create_app", "job_seed"]
+
+MAX_ERRORS = 1000
+MAX_JOBS = 100_000
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass
+class ServiceState:
+    """What the routes share: the database, the runner and the service's settings."""
+
+    store: Store
+    signer: Signer
+    runner: Runner | None
+    data_dir: Path
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
+    max_body_bytes: int = 64 * 1024 * 1024
+    default_usage_days: int = 30
+
+
+class ApiError(Exception):
+    """An error answer: status code, DRF-style body and headers."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.body = {"detail": detail, **extra}
+        self.headers = headers or {}
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def job_seed(params: dict[str, Any]) -> int:
+    """The render seed of a job that is not a re-run: a hash of its parameters.
+
+    The same parameters render the same output on any worker; ``state`` is left out
+    because a re-run takes its seed job's seed instead.
+    """
+    canonical = orjson.dumps({k: v for k, v in params.items() if k != "state"}, option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.sha256(canonical).digest()[:8], "big") >> 1
+
+
+# -- request bodies, for the OpenAPI document (bodies are parsed by hand, see _parse_batch) ----
+
+class JobRunIn(BaseModel):
+    name: str = Field(description="The generator's name; the same for every job of a batch.")
+    is_preview: bool = Field(False, description="One frame instead of a full job; the same for the batch.")
+    param_values: dict[str, Any] = Field(default_factory=dict, description="Parameters; defaults fill the rest.")
+
+
+class BatchIn(BaseModel):
+    name: str = Field("", description="The batch's name.")
+    job_runs: list[JobRunIn] = Field(description="The jobs, in order.")
+
+
+_BATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+
+def create_app(state: ServiceState) -> FastAPI:
+    """The FastAPI application of the local service."""
+    app = FastAPI(
+        title="infinityframe local service",
+        version="0.1.0",
+        description="The Infinity synthetic-data REST API, served locally by infinityframe.",
+        docs_url="/api/schema/swagger-ui/",
+        redoc_url=None,
+    )
+    app.state.service = state
+    store, signer = state.store, state.signer
+    token_header = APIKeyHeader(name="Authorization", auto_error=False,
+                                description="`Token <key>`: the literal word Token, a space, then the key.")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return _json(exc.body, exc.status, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return _json({"detail": "Invalid request: " + "; ".join(problems)}, 400)
+
+    def authenticate(request: Request, authorization: str | None = Depends(token_header)) -> Account:
+        scheme, _, token = (authorization or "").partition(" ")
+        key = hashlib.sha256(token.encode()).hexdigest() if token else f"ip:{request.client.host if request.client else ''}"
+        wait = state.limiter.acquire(key)
+        if wait is not None:
+            raise ApiError(429, f"Request was throttled. Expected available in {math.ceil(wait)} seconds.",
+                           {"Retry-After": str(max(1, math.ceil(wait)))})
+        if not authorization:
+            raise ApiError(401, "Authentication credentials were not provided.", {"WWW-Authenticate": "Token"})
+        if scheme != "Token" or not token.strip():
+            raise ApiError(401, "Invalid token header. Use 'Authorization: Token <key>'.",
+                           {"WWW-Authenticate": "Token"})
+        account = store.authenticate(token.strip())
+        if account is None:
+            raise ApiError(401, "Invalid token.", {"WWW-Authenticate": "Token"})
+        return account
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(authenticate)])
+
+    def base_url(request: Request) -> str:
+        return str(request.base_url)
+
+    def job_run(row: Any, base: str) -> dict[str, Any]:
+        job_state = row["state"]
+        return {
+            "id": row["id"],
+            "name": row["generator"],
+            "batch_id": row["batch_id"],
+            "is_preview": bool(row["is_preview"]),
+            "param_values": orjson.Fragment(row["params"]),
+            "state": job_state,
+            "in_progress": job_state in ("queued", "running"),
+            "result_url": signer.url(base, row["id"]) if job_state == "succeeded" else None,
+            "estimated_samples": row["estimated_samples"],
+            "samples": row["samples"],
+            "created": row["created"],
+            "finished": row["finished"],
+            "error": row["error"],
+        }
+
+    def batch_body(batch: Any, base: str) -> dict[str, Any]:
+        return {
+            "id": batch["id"],
+            "name": batch["name"],
+            "created": batch["created"],
+            "generator": batch["generator"],
+            "is_preview": bool(batch["is_preview"]),
+            "num_jobs": batch["num_jobs"],
+            "job_runs": [job_run(row, base) for row in store.jobs_of_batch(batch["id"])],
+        }
+
+    def owned_batch(account: Account, batch_id: str) -> Any:
+        batch = store.batch(account.id, batch_id)
+        if batch is None:
+            raise ApiError(404, "Not found.")
+        return batch
+
+    # -- generators ------------------------------------------------------------------------------
+
+    @api.get("/jobs/", summary="List the generators this token may use")
+    def list_generators() -> Response:
+        return _json([
+            {k: meta[k] for k in ("name", "version", "description", "options")}
+            for meta in (g.metadata() for g in registry.available().values())
+        ])
+
+    @api.get("/jobs/{generator_name}/", summary="A generator's metadata: params and options")
+    def generator_detail(generator_name: str) -> Response:
+        gen = registry.get(generator_name)
+        if gen is None:
+            raise ApiError(404, "Not found.")
+        return _json(gen.metadata())
+
+    # -- batches ---------------------------------------------------------------------------------
+
+    def parse_batch(raw: bytes, account: Account) -> tuple[str, Generator, bool, list[NewJob]]:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as err:
+            raise ApiError(400, f"JSON parse error: {err}") from err
+        if not isinstance(body, dict):
+            raise ApiError(400, "The body must be a JSON object with 'name' and 'job_runs'.")
+        name = body.get("name", "")
+        if name is None:
+            name = ""
+        if not isinstance(name, str):
+            raise ApiError(400, "'name' must be a string.")
+        runs = body.get("job_runs")
+        if not isinstance(runs, list) or not runs:
+            raise ApiError(400, "'job_runs' must be a non-empty list of jobs.")
+        if len(runs) > MAX_JOBS:
+            raise ApiError(400, f"A batch holds at most {MAX_JOBS} jobs; this one has {len(runs)}.")
+        first = runs[0] if isinstance(runs[0], dict) else {}
+        gen_name, preview = first.get("name"), first.get("is_preview", False)
+        gen = registry.get(gen_name) if isinstance(gen_name, str) else None
+        if gen is None:
+            raise ApiError(400, f"Unknown generator {gen_name!r}.",
+                           errors=[JobError(0, None, f"unknown generator {gen_name!r}")])
+        if not isinstance(preview, bool):
+            raise ApiError(400, "'is_preview' must be true or false.",
+                           errors=[JobError(0, None, "is_preview must be a boolean")])
+        if preview and not gen.supports_preview:
+            raise ApiError(400, f"Previews are not supported for {gen.name}.",
+                           errors=[JobError(0, None, f"{gen.name} has no previews")])
+        errors: list[JobError] = []
+        completed: list[dict[str, Any]] = []
+        for i, run in enumerate(runs):
+            if not isinstance(run, dict):
+                errors.append(JobError(i, None, "each job run must be an object"))
+                continue
+            if run.get("name") != gen.name:
+                errors.append(JobError(i, None, f"job generator {run.get('name')!r} differs from the "
+                                                f"batch's {gen.name!r}; a batch holds one generator"))
+            if run.get("is_preview", False) != preview:
+                errors.append(JobError(i, None, "is_preview differs from the batch's first job"))
+            params, problems = validate_job(gen, i, run.get("param_values", {}))
+            errors.extend(problems)
+            if params is not None:
+                completed.append(params)
+        seeds = store.seeds(account.id, (p["state"] for p in completed if p.get("state")))
+        if not errors:
+            for i, params in enumerate(completed):
+                if params.get("state") and params["state"] not in seeds:
+                    errors.append(JobError(i, "state", f"state {params['state']!r} is not a job of this account"))
+        if errors:
+            jobs_hit = len({e["job"] for e in errors})
+            shown = errors[:MAX_ERRORS]
+            raise ApiError(
+                400,
+                f"{jobs_hit} of {len(runs)} job(s) are invalid ({len(errors)} error(s)"
+                + (f", first {MAX_ERRORS} shown" if len(errors) > MAX_ERRORS else "")
+                + f"). First: job {shown[0]['job']}: {shown[0]['message']}",
+                errors=shown,
+            )
+        jobs = [
+            NewJob(params, seeds[params["state"]] if params.get("state") else job_seed(params),
+                   1 if preview else int(gen.estimate(params, preview)))
+            for params in completed
+        ]
+        return name, gen, preview, jobs
+
+    async def read_body(request: Request) -> bytes:
+        limit = state.max_body_bytes
+        declared = request.headers.get("content-length")
+        too_big = ApiError(413, f"Request body is larger than the {limit} bytes this service accepts; "
+                                "split the batch.")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @api.post("/batch/", status_code=201, openapi_extra=_BATCH_BODY,
+              summary="Submit a batch of jobs (Idempotency-Key: same key, same batch)")
+    async def create_batch(
+        request: Request,
+        account: Account = Depends(authenticate),
+        idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255),
+    ) -> Response:
+        raw = await read_body(request)
+        base = base_url(request)
+
+        def work() -> Response:
+            request_hash = hashlib.sha256(raw).hexdigest()
+            if idempotency_key is not None:
+                seen = store.find_idempotent(account.id, idempotency_key)
+                if seen is not None:
+                    return replay(seen[0], seen[1])
+            name, gen, preview, jobs = parse_batch(raw, account)
+            batch_id, outcome = store.create_batch(
+                account.id, name, gen.name, preview, jobs,
+                idempotency_key=idempotency_key, request_hash=request_hash,
+            )
+            if batch_id is None:
+                required = sum(j.estimated_samples for j in jobs)
+                raise ApiError(
+                    402,
+                    f"Insufficient samples: this batch needs {required} but the balance is {outcome}, "
+                    f"short by {required - outcome}.",
+                    required=required, balance=outcome, shortfall=required - outcome,
+                )
+            if outcome is True:  # a concurrent request with the same key won the race
+                return replay(batch_id, request_hash)
+            if state.runner is not None:
+                state.runner.wake()
+            return _json(batch_body(owned_batch(account, batch_id), base), 201)
+
+        def replay(batch_id: str, first_hash: str | None) -> Response:
+            if first_hash != hashlib.sha256(raw).hexdigest():
+                raise ApiError(409, f"Idempotency-Key {idempotency_key!r} was already used for a different "
+                                    f"request (batch {batch_id}); use a new key for a new batch.")
+            return _json(batch_body(owned_batch(account, batch_id), base), 201, {"Idempotent-Replayed": "true"})
+
+        return await run_in_threadpool(work)
+
+    @api.post("/batch/estimate/", openapi_extra=_BATCH_BODY, summary="Samples each job would cost")
+    async def estimate_batch(request: Request, account: Account = Depends(authenticate)) -> Response:
+        raw = await read_body(request)
+        _, _, _, jobs = await run_in_threadpool(parse_batch, raw, account)
+        return _json([j.estimated_samples for j in jobs])
+
+    def parse_time(value: str | None, name: str) -> datetime | None:
+        if value is None or value == "":
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace(" ", "+"))
+        except ValueError as err:
+            raise ApiError(400, f"{name} {value!r} is not an ISO-8601 time.") from err
+        return parsed if parsed.tzinfo is not None else parsed.astimezone()
+
+    def window(start_time: str | None, end_time: str | None) -> tuple[datetime | None, datetime | None]:
+        start, end = parse_time(start_time, "start_time"), parse_time(end_time, "end_time")
+        if start is not None and end is not None and end < start:
+            raise ApiError(400, f"end_time {end_time} is before start_time {start_time}.")
+        return start, end
+
+    @api.get("/batch/", summary="The account's batches in a time window, oldest first")
+    def list_batches(account: Account = Depends(authenticate),
+                     start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
+        start, end = window(start_time, end_time)
+        rows = store.batches(account.id, start and start.timestamp(), end and end.timestamp())
+        return _json([
+            {"id": r["id"], "name": r["name"], "created": r["created"], "generator": r["generator"],
+             "is_preview": bool(r["is_preview"]), "num_jobs": r["num_jobs"]}
+            for r in rows
+        ])
+
+    @api.get("/batch/{batch_id}/", summary="A batch with every job's parameters and state")
+    def batch_detail(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
+        return _json(batch_body(owned_batch(account, batch_id), base_url(request)))
+
+    @api.get("/batch/{batch_id}/summary/", summary="Each job's progress and result URL")
+    def batch_summary(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
+        owned_batch(account, batch_id)
+        base = base_url(request)
+        rows = store.jobs_of_batch(batch_id, "id, generator, state, samples")
+        return _json({"id": batch_id, "job_runs": [
+            {"id": r["id"], "name": r["generator"], "state": r["state"],
+             "in_progress": r["state"] in ("queued", "running"),
+             "result_url": signer.url(base, r["id"]) if r["state"] == "succeeded" else None,
+             "samples": r["samples"]}
+            for r in rows
+        ]})
+
+    @api.post("/batch/{batch_id}/cancel/", summary="Cancel the batch's queued jobs (extension)")
+    def cancel_batch(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
+        owned_batch(account, batch_id)
+        cancelled = store.cancel_batch(account.id, batch_id)
+        body = batch_body(owned_batch(account, batch_id), base_url(request))
+        return _json({**body, "cancelled": cancelled})
+
+    # -- jobs and usage --------------------------------------------------------------------------
+
+    @api.get("/job_runs/counts/", summary="Samples rendered per generator in a time window")
+    def usage(account: Account = Depends(authenticate),
+              start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
+        start, end = window(start_time, end_time)
+        if end is None:
+            end = (start + timedelta(days=state.default_usage_days)) if start else datetime.now().astimezone()
+        if start is None:
+            start = end - timedelta(days=state.default_usage_days)
+        by_generator: dict[str, dict[str, Any]] = {}
+        for row in store.counts(account.id, start.timestamp(), end.timestamp()):
+            entry = by_generator.setdefault(row["generator"], {
+                "generator": row["generator"], "preview_samples_rendered": 0, "non_preview_samples_rendered": 0})
+            key = "preview_samples_rendered" if row["is_preview"] else "non_preview_samples_rendered"
+            entry[key] += int(row["samples"])
+        return _json({"counts_by_generator": list(by_generator.values()),
+                      "start_time": start.isoformat(), "end_time": end.isoformat()})
+
+    def job_routes(path: str, is_preview: bool, what: str) -> None:
+        @api.get(f"/{path}/", summary=f"The account's {what}", name=f"list_{path}")
+        def list_jobs(request: Request, account: Account = Depends(authenticate),
+                      batch_id: str | None = Query(None)) -> Response:
+            base = base_url(request)
+            return _json([job_run(r, base) for r in store.jobs(account.id, is_preview, batch_id)])
+
+        @api.get(f"/{path}/{{job_id}}/", summary=f"One of the account's {what}", name=f"get_{path}")
+        def job_detail(job_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
+            row = store.job(account.id, job_id, is_preview)
+            if row is None:
+                raise ApiError(404, "Not found.")
+            return _json(job_run(row, base_url(request)))
+
+    job_routes("job_runs", False, "standard jobs")
+    job_routes("job_previews", True, "preview jobs")
+
+    @api.get("/account/", summary="The account's sample balance (extension)")
+    def account_detail(account: Account = Depends(authenticate)) -> Response:
+        totals = store.ledger_totals(account.id)
+        return _json({
+            "name": account.name,
+            "balance": store.balance(account.id),
+            "granted": totals.get("grant", 0),
+            "charged": -totals.get("charge", 0),
+            "reserved": -(totals.get("reserve", 0) + totals.get("release", 0)),
+        })
+
+    app.include_router(api)
+
+    # -- results: signed URLs, no auth header, as an object store's ---------------------------
+
+    @app.get("/results/{job_id}.zip", summary="A job's result archive (signed, expiring URL)")
+    def result(job_id: str, expires: int = Query(...), signature: str = Query(..., max_length=128)) -> Response:
+        if not _UUID.match(job_id):
+            raise ApiError(404, "Not found.")
+        refused = signer.check(job_id, expires, signature)
+        if refused is not None:
+            raise ApiError(403, f"This result URL is not valid ({refused}); ask the batch summary for a new one.")
+        path = state.data_dir / "results" / f"{job_id}.zip"
+        if not path.exists():
+            raise ApiError(404, "Not found.")
+        return FileResponse(path, media_type="application/zip", filename=f"{job_id}.zip")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return _json({"service": "infinityframe local service", "api": "/api/",
+                      "openapi": "/openapi.json", "time": isoformat(time.time())})
+
+    return app

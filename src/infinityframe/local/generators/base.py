@@ -1,0 +1,242 @@
+"""What a generator plugin is, and how the service checks jobs against it.
+
+A generator declares its parameters in the REST API's ``params`` shape::
+
+    {"name": "camera_distance", "type": "float", "default_value": 3.0,
+     "options": {"min": 1.0, "max": 5.25}, "description": "metres from the avatar"}
+
+plus optional joint ``constraints``, each ``{"name", "expr", "message"}`` where ``expr``
+is a boolean expression over parameter names (``"inter_rep_delay_var <= inter_rep_delay_avg"``)
+that pandas ``DataFrame.eval`` and :func:`evaluate_constraint` both understand.
+
+It estimates what a job costs (``estimate``) and renders it into a folder (``render``).
+Rendering must depend only on the parameters and the random generator it is given, so
+the same job renders the same bytes on any worker.
+"""
+
+from __future__ import annotations
+
+import abc
+import ast
+import math
+import operator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "Generator",
+    "JobError",
+    "complete_params",
+    "evaluate_constraint",
+    "validate_job",
+]
+
+JSON = dict[str, Any]
+
+
+class Generator(abc.ABC):
+    """Base class of the service's generators (entry-point group ``infinityframe.generators``).
+
+    Subclasses set :attr:`name`, :attr:`params` and optionally :attr:`constraints`,
+    :attr:`supports_preview`, :attr:`description`, and implement :meth:`estimate` and
+    :meth:`render`.
+    """
+
+    name: ClassVar[str]
+    params: ClassVar[list[JSON]]
+    constraints: ClassVar[list[JSON]] = []
+    supports_preview: ClassVar[bool] = True
+    description: ClassVar[str] = ""
+
+    @property
+    def version(self) -> str:
+        """The version part of the generator name (``"stickfit-v0.1.0"`` → ``"0.1.0"``)."""
+        return self.name.rsplit("-v", 1)[-1]
+
+    def metadata(self) -> JSON:
+        """The generator in the shape of ``GET /api/jobs/{name}/``."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "params": [dict(p) for p in self.params],
+            "options": {"preview": self.supports_preview},
+            "constraints": [dict(c) for c in self.constraints],
+        }
+
+    @property
+    def defaults(self) -> JSON:
+        """Every parameter at its default value."""
+        return {p["name"]: p["default_value"] for p in self.params}
+
+    @abc.abstractmethod
+    def estimate(self, params: JSON, preview: bool) -> int:
+        """Samples (frames) the job is expected to cost; ``params`` are complete and valid."""
+
+    @abc.abstractmethod
+    def render(self, params: JSON, preview: bool, out_dir: Path, rng: np.random.Generator) -> int:
+        """Render one job into ``out_dir`` (which exists and is empty).
+
+        Returns the number of samples (frames) actually rendered, which the service charges.
+        """
+
+
+class JobError(dict[str, Any]):
+    """One validation failure, in the DRF-style body: ``{"job", "param", "message"}``."""
+
+    def __init__(self, job: int, param: str | None, message: str) -> None:
+        super().__init__(job=job, param=param, message=message)
+
+
+def complete_params(generator: Generator, given: JSON) -> JSON:
+    """The generator's defaults overlaid with the given values, in the generator's order."""
+    out = generator.defaults
+    out.update(given)
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _check_value(spec: JSON, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for the parameter ``spec``, or ``None``."""
+    kind = spec["type"]
+    if value is None:
+        if kind == "uuid" or spec.get("default_value") is None:
+            return None
+        return f"is required and may not be null (type {kind})"
+    if kind == "int":
+        # JSON has one number type: 3.0 is an acceptable 3, 3.5 is not.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not _is_int(value):
+            return f"must be an integer, got {value!r}"
+    elif kind == "float":
+        if not _is_number(value):
+            return f"must be a finite number, got {value!r}"
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return f"must be true or false, got {value!r}"
+    elif kind in ("str", "uuid"):
+        if not isinstance(value, str):
+            return f"must be a string, got {value!r}"
+    options = spec.get("options") or {}
+    if "choices" in options and value not in options["choices"]:
+        shown = ", ".join(map(str, options["choices"][:12]))
+        more = "" if len(options["choices"]) <= 12 else ", …"
+        return f"must be one of [{shown}{more}], got {value!r}"
+    if "min" in options and value < options["min"]:
+        return f"must be ≥ {options['min']}, got {value!r}"
+    if "max" in options and value > options["max"]:
+        return f"must be ≤ {options['max']}, got {value!r}"
+    return None
+
+
+def validate_job(generator: Generator, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:
+    """Check one job's ``param_values`` against the generator; never trusts the client.
+
+    Returns the completed parameters (``None`` when invalid) and the failures found.
+    """
+    if not isinstance(given, dict):
+        return None, [JobError(index, None, f"param_values must be an object, got {type(given).__name__}")]
+    specs = {p["name"]: p for p in generator.params}
+    errors = [
+        JobError(index, key, f"unknown parameter for {generator.name}")
+        for key in given
+        if key not in specs
+    ]
+    params = complete_params(generator, {k: v for k, v in given.items() if k in specs})
+    for key, spec in specs.items():
+        problem = _check_value(spec, params[key])
+        if problem is not None:
+            errors.append(JobError(index, key, f"{key} {problem}"))
+        elif spec["type"] == "int" and isinstance(params[key], float):
+            params[key] = int(params[key])
+    if errors:
+        return None, errors
+    for constraint in generator.constraints:
+        if not evaluate_constraint(constraint["expr"], params):
+            names = sorted(_names(constraint["expr"]))
+            shown = ", ".join(f"{n}={params.get(n)!r}" for n in names)
+            errors.append(JobError(index, names[0] if names else None,
+                                   f"{constraint['message']} ({constraint['expr']}; got {shown})"))
+    return (None if errors else params), errors
+
+
+# -- joint constraints: a tiny, safe evaluator for the expressions pandas' eval also reads --------
+
+_BINARY = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+}
+_COMPARE = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def _names(expr: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(expr, mode="eval")) if isinstance(node, ast.Name)}
+
+
+def evaluate_constraint(expr: str, params: JSON) -> bool:
+    """Evaluate a constraint expression for one job.
+
+    Supports arithmetic, comparisons (chained too), ``and``/``or``/``not`` (and pandas'
+    ``&``/``|``/``~``), ``in`` with list literals, numbers, strings, booleans and parameter
+    names. Anything else is refused rather than executed.
+
+    >>> evaluate_constraint("a + b <= 0.9", {"a": 0.5, "b": 0.3})
+    True
+    """
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in ("True", "False"):
+                return node.id == "True"
+            if node.id not in params:
+                raise ValueError(f"constraint {expr!r} names unknown parameter {node.id!r}")
+            return params[node.id]
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [ev(e) for e in node.elts]
+        if isinstance(node, ast.BoolOp):
+            values = [bool(ev(v)) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.UnaryOp):
+            operand = ev(node.operand)
+            if isinstance(node.op, (ast.Not, ast.Invert)):
+                return not operand
+            if isinstance(node.op, ast.USub):
+                return -operand
+            if isinstance(node.op, ast.UAdd):
+                return +operand
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.BitAnd):
+                return bool(ev(node.left)) and bool(ev(node.right))
+            if isinstance(node.op, ast.BitOr):
+                return bool(ev(node.left)) or bool(ev(node.right))
+            if type(node.op) in _BINARY:
+                return _BINARY[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.Compare):
+            left = ev(node.left)
+            for op, comparator in zip(node.ops, node.comparators):
+                right = ev(comparator)
+                if not _COMPARE[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        raise ValueError(f"constraint {expr!r}: {type(node).__name__} is not allowed")
+
+    return bool(ev(ast.parse(expr, mode="eval")))

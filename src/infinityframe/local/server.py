@@ -1,0 +1,222 @@
+"""Starting and stopping the local service, in this process or as ``infinityframe serve``.
+
+The data dir holds everything the service knows: ``service.db`` (SQLite, WAL),
+``results/`` (one zip per finished job), ``signing.key`` and ``token`` (the default
+account's API key, mode 0600, so the same token keeps working across restarts).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from .app import ServiceState, create_app
+from .ratelimit import RateLimiter
+from .runner import Runner
+from .signing import Signer
+from .store import Store, new_token
+
+__all__ = ["DEFAULT_BALANCE", "Service", "default_data_dir", "serve"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BALANCE = 1_000_000
+DEFAULT_ACCOUNT = "default"
+
+
+def default_data_dir() -> Path:
+    """``$INFINITYFRAME_DATA_DIR``, else ``$XDG_DATA_HOME/infinityframe`` (``~/.local/share/infinityframe``)."""
+    if env := os.environ.get("INFINITYFRAME_DATA_DIR"):
+        return Path(env).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "infinityframe"
+
+
+@dataclass
+class ServiceConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    workers: int | None = None
+    rate_limit: float | None = 100.0
+    burst: int | None = None
+    balance: int = DEFAULT_BALANCE
+    max_body_bytes: int = 64 * 1024 * 1024
+    url_ttl: float = 3600.0
+
+
+def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
+    """Open (or create) the data dir; returns the shared state and the default account's token."""
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(cfg.data_dir / "service.db")
+    token_file = cfg.data_dir / "token"
+    token = token_file.read_text().strip() if token_file.exists() else ""
+    if store.account_by_name(DEFAULT_ACCOUNT) is None:
+        token = store.create_account(DEFAULT_ACCOUNT, cfg.balance, token or None)
+    elif not token or store.authenticate(token) is None:
+        # The token file was lost: the stored hash cannot give the token back, so issue a new one.
+        token = new_token()
+        store.set_token(DEFAULT_ACCOUNT, token)
+    tmp = token_file.with_suffix(".tmp")
+    tmp.write_text(token)
+    tmp.chmod(0o600)
+    tmp.replace(token_file)
+    workers = cfg.workers or os.cpu_count() or 1
+    runner = Runner(store, cfg.data_dir, workers)
+    state = ServiceState(
+        store=store,
+        signer=Signer.from_data_dir(cfg.data_dir, cfg.url_ttl),
+        runner=runner,
+        data_dir=cfg.data_dir,
+        limiter=RateLimiter(cfg.rate_limit, cfg.burst),
+        max_body_bytes=cfg.max_body_bytes,
+    )
+    return state, token
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Service:
+    """A running local service.
+
+    Attributes
+    ----------
+    url : str
+        The base URL, e.g. ``http://127.0.0.1:52113``; pass it as ``server=``.
+    token : str
+        The default account's API key (hidden in the repr).
+    data_dir : pathlib.Path
+        Where the database and results live.
+
+    Examples
+    --------
+    >>> import infinityframe as inf
+    >>> with inf.serve(tmp_path) as service:          # doctest: +SKIP
+    ...     sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+    """
+
+    def __init__(self, cfg: ServiceConfig) -> None:
+        self.data_dir = cfg.data_dir
+        self._state, self.token = _open_state(cfg)
+        self._sock = _bind(cfg.host, cfg.port)
+        host, port = self._sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{port}"
+        config = uvicorn.Config(create_app(self._state), log_level="warning", access_log=False,
+                                lifespan="off", timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"Service(url={self.url!r}, data_dir={str(self.data_dir)!r})"
+
+    @property
+    def store(self) -> Store:
+        """The service's database (for tests and administration)."""
+        return self._state.store
+
+    def create_account(self, name: str, balance: int = DEFAULT_BALANCE) -> str:
+        """Add an account with ``balance`` samples; returns its token."""
+        return self._state.store.create_account(name, balance)
+
+    def start(self) -> Service:
+        """Start the runner and the HTTP server in background threads; returns when it answers."""
+        assert self._state.runner is not None
+        self._state.runner.start()
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name="infinityframe-http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the local service at {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def run(self) -> None:
+        """Serve in the foreground until interrupted (what ``infinityframe serve`` does)."""
+        assert self._state.runner is not None
+        self._state.runner.start()
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._shutdown()
+
+    def stop(self) -> None:
+        """Stop serving; jobs still running are queued again for the next start."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._state.runner is not None:
+            self._state.runner.stop()
+        self._sock.close()
+        self._state.store.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve(
+    data_dir: str | os.PathLike[str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    workers: int | None = None,
+    rate_limit: float | None = 100.0,
+    balance: int = DEFAULT_BALANCE,
+) -> Service:
+    """Start the local Infinity-compatible service in a background thread.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Where the database and results are kept; :func:`default_data_dir` when omitted.
+    host : str
+        The interface to bind; loopback unless you mean to share the service.
+    port : int
+        0 picks a free port.
+    workers : int, optional
+        Jobs rendered at once (one process each); the number of cores by default.
+    rate_limit : float or None
+        Requests per second per token before the service answers 429; ``None`` for no limit.
+    balance : int
+        Samples granted to the default account when the data dir is new.
+
+    Returns
+    -------
+    Service
+        Running; use as a context manager or call ``.stop()``.
+
+    Examples
+    --------
+    >>> import infinityframe as inf
+    >>> with inf.serve("/tmp/infinity-local") as service:   # doctest: +SKIP
+    ...     print(service.url)
+    http://127.0.0.1:52113
+    """
+    cfg = ServiceConfig(data_dir=Path(data_dir) if data_dir is not None else default_data_dir(),
+                        host=host, port=port, workers=workers, rate_limit=rate_limit, balance=balance)
+    return Service(cfg).start()

@@ -1,0 +1,52 @@
+"""Signed, expiring result URLs: what an object store's pre-signed URL is to the cloud.
+
+``/results/<job_id>.zip?expires=<unix seconds>&signature=<hex HMAC-SHA256>`` needs no
+``Authorization`` header, stops working after ``expires`` and cannot be altered to reach
+another job, because the signature covers both the job id and the expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+__all__ = ["Signer"]
+
+
+class Signer:
+    """Signs and checks result URLs with a key kept in the data dir (mode 0600)."""
+
+    def __init__(self, key: bytes, ttl: float = 3600.0) -> None:
+        self._key = key
+        self.ttl = ttl
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path, ttl: float = 3600.0) -> Signer:
+        path = Path(data_dir) / "signing.key"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(secrets.token_bytes(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return cls(path.read_bytes(), ttl)
+
+    def _signature(self, job_id: str, expires: int) -> str:
+        return hmac.new(self._key, f"{job_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def url(self, base_url: str, job_id: str, now: float | None = None) -> str:
+        """The signed URL of a job's result zip on the server at ``base_url``."""
+        expires = int((time.time() if now is None else now) + self.ttl)
+        query = urlencode({"expires": expires, "signature": self._signature(job_id, expires)})
+        return f"{base_url.rstrip('/')}/results/{job_id}.zip?{query}"
+
+    def check(self, job_id: str, expires: int, signature: str, now: float | None = None) -> str | None:
+        """Why the URL is refused (``"expired"``, ``"bad signature"``), or ``None`` if valid."""
+        if not hmac.compare_digest(self._signature(job_id, expires), signature):
+            return "bad signature"
+        if expires < (time.time() if now is None else now):
+            return "expired"
+        return None

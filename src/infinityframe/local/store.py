@@ -1,0 +1,402 @@
+"""The local service's state: one SQLite file (WAL) under the data dir.
+
+Tables: ``accounts`` (hashed tokens), ``batches``, ``jobs`` and an append-only ``ledger``.
+
+A job moves ``queued → running → succeeded | failed``, or ``queued → cancelled``; a crash
+sends ``running`` back to ``queued`` (:meth:`Store.recover`). Every transition is a guarded
+``UPDATE … WHERE state = …`` inside one transaction with its ledger rows, so a job can finish
+only once and is charged only once, whatever the runner does twice.
+
+The ledger is the balance. Submitting a batch reserves its estimate (one ``reserve`` row);
+each job that ends releases its own estimate and, when it succeeded, is charged what it
+actually rendered. So at rest ``balance = granted − Σ actual samples``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["Account", "Store", "hash_token", "isoformat", "new_token"]
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id              TEXT PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id),
+    name            TEXT NOT NULL,
+    generator       TEXT NOT NULL,
+    is_preview      INTEGER NOT NULL,
+    num_jobs        INTEGER NOT NULL,
+    created         TEXT NOT NULL,
+    created_ts      REAL NOT NULL,
+    idempotency_key TEXT,
+    request_hash    TEXT,
+    UNIQUE (account_id, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS batches_account ON batches (account_id, created_ts);
+CREATE TABLE IF NOT EXISTS jobs (
+    id                TEXT PRIMARY KEY,
+    batch_id          TEXT NOT NULL REFERENCES batches(id),
+    account_id        INTEGER NOT NULL,
+    position          INTEGER NOT NULL,
+    generator         TEXT NOT NULL,
+    is_preview        INTEGER NOT NULL,
+    params            TEXT NOT NULL,
+    seed              INTEGER NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('queued','running','succeeded','failed','cancelled')),
+    estimated_samples INTEGER NOT NULL,
+    samples           INTEGER,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    error             TEXT,
+    created           TEXT NOT NULL,
+    finished          TEXT,
+    finished_ts       REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, position);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_account ON jobs (account_id, is_preview, finished_ts);
+CREATE TABLE IF NOT EXISTS ledger (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL,
+    batch_id   TEXT,
+    job_id     TEXT,
+    kind       TEXT NOT NULL CHECK (kind IN ('grant','reserve','release','charge')),
+    amount     INTEGER NOT NULL,
+    created    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_account ON ledger (account_id);
+CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+"""
+
+
+def isoformat(ts: float | None = None) -> str:
+    """An aware ISO-8601 timestamp with a ``+HH:MM`` offset, as the contract requires."""
+    return datetime.fromtimestamp(time.time() if ts is None else ts).astimezone().isoformat()
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored only as their SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh API key: 40 lowercase hex characters, like the cloud's."""
+    return secrets.token_hex(20)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A validated job ready to be stored."""
+
+    params: dict[str, Any]
+    seed: int
+    estimated_samples: int
+
+
+class Store:
+    """Thread-safe access to the service's SQLite file.
+
+    One connection guarded by a lock: every statement is short, and SQLite serialises
+    writers anyway. Other processes (``infinityframe accounts add``) may use the same file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def create_account(self, name: str, balance: int, token: str | None = None) -> str:
+        """Create an account granted ``balance`` samples; returns its token (shown only once)."""
+        token = token or new_token()
+        now = isoformat()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO accounts (name, token_hash, created) VALUES (?, ?, ?)",
+                (name, hash_token(token), now),
+            )
+            db.execute(
+                "INSERT INTO ledger (account_id, kind, amount, created) VALUES (?, 'grant', ?, ?)",
+                (cur.lastrowid, int(balance), now),
+            )
+        return token
+
+    def set_token(self, name: str, token: str) -> None:
+        """Replace an account's token (the old one stops working at once)."""
+        with self._tx() as db:
+            db.execute("UPDATE accounts SET token_hash = ? WHERE name = ?", (hash_token(token), name))
+
+    def grant(self, account_id: int, amount: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO ledger (account_id, kind, amount, created) VALUES (?, 'grant', ?, ?)",
+                (account_id, int(amount), isoformat()),
+            )
+
+    def account_by_name(self, name: str) -> Account | None:
+        rows = self._query("SELECT id, name FROM accounts WHERE name = ?", (name,))
+        return Account(rows[0]["id"], rows[0]["name"]) if rows else None
+
+    def authenticate(self, token: str) -> Account | None:
+        rows = self._query("SELECT id, name FROM accounts WHERE token_hash = ?", (hash_token(token),))
+        return Account(rows[0]["id"], rows[0]["name"]) if rows else None
+
+    def balance(self, account_id: int) -> int:
+        rows = self._query("SELECT COALESCE(SUM(amount), 0) AS b FROM ledger WHERE account_id = ?", (account_id,))
+        return int(rows[0]["b"])
+
+    def ledger_totals(self, account_id: int) -> dict[str, int]:
+        rows = self._query(
+            "SELECT kind, SUM(amount) AS total FROM ledger WHERE account_id = ? GROUP BY kind", (account_id,)
+        )
+        return {r["kind"]: int(r["total"]) for r in rows}
+
+    # -- batches ---------------------------------------------------------------------------------
+
+    def find_idempotent(self, account_id: int, key: str) -> tuple[str, str] | None:
+        """The (batch id, request hash) an Idempotency-Key already created, if any."""
+        rows = self._query(
+            "SELECT id, request_hash FROM batches WHERE account_id = ? AND idempotency_key = ?",
+            (account_id, key),
+        )
+        return (rows[0]["id"], rows[0]["request_hash"]) if rows else None
+
+    def create_batch(
+        self,
+        account_id: int,
+        name: str,
+        generator: str,
+        is_preview: bool,
+        jobs: Sequence[NewJob],
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+    ) -> tuple[str, bool] | tuple[None, int]:
+        """Store a batch and reserve its estimate, or refuse it.
+
+        Returns ``(batch_id, replayed)``; ``replayed`` is true when the Idempotency-Key had
+        already created this batch. Returns ``(None, balance)`` when the balance is too low.
+        The balance check and the reservation happen in one transaction, so two concurrent
+        batches cannot both spend the same samples.
+        """
+        required = sum(j.estimated_samples for j in jobs)
+        now_ts = time.time()
+        now = isoformat(now_ts)
+        batch_id = str(uuid.uuid4())
+        with self._tx() as db:
+            if idempotency_key is not None:
+                row = db.execute(
+                    "SELECT id FROM batches WHERE account_id = ? AND idempotency_key = ?",
+                    (account_id, idempotency_key),
+                ).fetchone()
+                if row is not None:
+                    return row["id"], True
+            balance = db.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)
+            ).fetchone()[0]
+            if required > balance:
+                return None, int(balance)
+            db.execute(
+                "INSERT INTO batches (id, account_id, name, generator, is_preview, num_jobs, created, "
+                "created_ts, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, account_id, name, generator, int(is_preview), len(jobs), now, now_ts,
+                 idempotency_key, request_hash),
+            )
+            db.executemany(
+                "INSERT INTO jobs (id, batch_id, account_id, position, generator, is_preview, params, seed, "
+                "state, estimated_samples, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                [
+                    (str(uuid.uuid4()), batch_id, account_id, i, generator, int(is_preview),
+                     orjson.dumps(job.params).decode(), job.seed, job.estimated_samples, now)
+                    for i, job in enumerate(jobs)
+                ],
+            )
+            db.execute(
+                "INSERT INTO ledger (account_id, batch_id, kind, amount, created) VALUES (?, ?, 'reserve', ?, ?)",
+                (account_id, batch_id, -required, now),
+            )
+        return batch_id, False
+
+    def batch(self, account_id: int, batch_id: str) -> sqlite3.Row | None:
+        rows = self._query("SELECT * FROM batches WHERE id = ? AND account_id = ?", (batch_id, account_id))
+        return rows[0] if rows else None
+
+    def batches(self, account_id: int, start_ts: float | None, end_ts: float | None) -> list[sqlite3.Row]:
+        return self._query(
+            "SELECT * FROM batches WHERE account_id = ? AND created_ts >= ? AND created_ts <= ? "
+            "ORDER BY created_ts, rowid",
+            (account_id, -1e18 if start_ts is None else start_ts, 1e18 if end_ts is None else end_ts),
+        )
+
+    def jobs_of_batch(self, batch_id: str, columns: str = "*") -> list[sqlite3.Row]:
+        return self._query(f"SELECT {columns} FROM jobs WHERE batch_id = ? ORDER BY position", (batch_id,))
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def job(self, account_id: int, job_id: str, is_preview: bool | None = None) -> sqlite3.Row | None:
+        sql, args = "SELECT * FROM jobs WHERE id = ? AND account_id = ?", [job_id, account_id]
+        if is_preview is not None:
+            sql += " AND is_preview = ?"
+            args.append(int(is_preview))
+        rows = self._query(sql, args)
+        return rows[0] if rows else None
+
+    def jobs(self, account_id: int, is_preview: bool, batch_id: str | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM jobs WHERE account_id = ? AND is_preview = ?"
+        args: list[Any] = [account_id, int(is_preview)]
+        if batch_id is not None:
+            sql += " AND batch_id = ?"
+            args.append(batch_id)
+        return self._query(sql + " ORDER BY rowid", args)
+
+    def seeds(self, account_id: int, job_ids: Iterable[str]) -> dict[str, int]:
+        """The render seeds of the given jobs of this account (for re-runs through ``state``)."""
+        ids = sorted(set(job_ids))
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                f"SELECT id, seed FROM jobs WHERE account_id = ? AND id IN ({marks})", [account_id, *chunk]
+            ):
+                found[row["id"]] = int(row["seed"])
+        return found
+
+    def claim(self, limit: int) -> list[sqlite3.Row]:
+        """Move up to ``limit`` queued jobs, oldest first, to ``running``."""
+        if limit <= 0:
+            return []
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id FROM jobs WHERE state = 'queued' ORDER BY rowid LIMIT ?", (limit,)
+            ).fetchall()
+            ids = [r["id"] for r in rows]
+            db.executemany(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ? AND state = 'queued'",
+                [(i,) for i in ids],
+            )
+            marks = ",".join("?" * len(ids))
+            return db.execute(f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY rowid", ids).fetchall() if ids else []
+
+    def _end(self, db: sqlite3.Connection, job_id: str, from_states: str, state: str,
+             samples: int | None, error: str | None) -> bool:
+        now_ts = time.time()
+        now = isoformat(now_ts)
+        cur = db.execute(
+            f"UPDATE jobs SET state = ?, samples = ?, error = ?, finished = ?, finished_ts = ? "
+            f"WHERE id = ? AND state IN ({from_states})",
+            (state, samples, error, now, now_ts, job_id),
+        )
+        if cur.rowcount != 1:
+            return False
+        row = db.execute("SELECT account_id, batch_id, estimated_samples FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        entries = [("release", row["estimated_samples"])]
+        if samples:
+            entries.append(("charge", -samples))
+        db.executemany(
+            "INSERT INTO ledger (account_id, batch_id, job_id, kind, amount, created) VALUES (?, ?, ?, ?, ?, ?)",
+            [(row["account_id"], row["batch_id"], job_id, kind, amount, now) for kind, amount in entries],
+        )
+        return True
+
+    def succeed(self, job_id: str, samples: int) -> bool:
+        """``running → succeeded``, charging ``samples``. False if the job was not running."""
+        with self._tx() as db:
+            return self._end(db, job_id, "'running'", "succeeded", int(samples), None)
+
+    def fail(self, job_id: str, error: str) -> bool:
+        """``running → failed``; the reservation is released and nothing is charged."""
+        with self._tx() as db:
+            return self._end(db, job_id, "'running'", "failed", None, error)
+
+    def requeue(self, job_id: str) -> bool:
+        """``running → queued``: the worker was lost, the job will run again."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE jobs SET state = 'queued' WHERE id = ? AND state = 'running'", (job_id,)
+            ).rowcount == 1
+
+    def cancel_batch(self, account_id: int, batch_id: str) -> int:
+        """Cancel the batch's queued jobs (running ones finish). Returns how many were cancelled."""
+        with self._tx() as db:
+            ids = [
+                r["id"] for r in db.execute(
+                    "SELECT id FROM jobs WHERE batch_id = ? AND account_id = ? AND state = 'queued'",
+                    (batch_id, account_id),
+                )
+            ]
+            return sum(self._end(db, job_id, "'queued'", "cancelled", None, "cancelled by the user")
+                       for job_id in ids)
+
+    def recover(self) -> int:
+        """After a crash: every job left ``running`` is queued again. Returns how many."""
+        with self._tx() as db:
+            return db.execute("UPDATE jobs SET state = 'queued' WHERE state = 'running'").rowcount
+
+    def counts(self, account_id: int, start_ts: float, end_ts: float) -> list[sqlite3.Row]:
+        """Samples rendered per generator and kind in a time window (usage)."""
+        return self._query(
+            "SELECT generator, is_preview, COALESCE(SUM(samples), 0) AS samples FROM jobs "
+            "WHERE account_id = ? AND state = 'succeeded' AND finished_ts >= ? AND finished_ts <= ? "
+            "GROUP BY generator, is_preview ORDER BY generator",
+            (account_id, start_ts, end_ts),
+        )
+
+    def pending(self) -> int:
+        rows = self._query("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running')")
+        return int(rows[0]["n"])

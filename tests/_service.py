@@ -1,0 +1,101 @@
+"""Test helpers: a real local service in a subprocess on loopback, with a temporary data dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+@dataclass
+class RunningService:
+    """A service started with ``infinityframe serve`` in its own process."""
+
+    url: str
+    token: str = field(repr=False)
+    data_dir: Path = field()
+    proc: subprocess.Popen[str] = field(repr=False)
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api"
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Token {token or self.token}"}
+
+    def get(self, path: str, token: str | None = None, **kw: object) -> requests.Response:
+        return requests.get(f"{self.api}/{path}", headers=self.headers(token), timeout=30, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, body: object, token: str | None = None, **kw: object) -> requests.Response:
+        headers = {**self.headers(token), **kw.pop("headers", {})}  # type: ignore[dict-item]
+        return requests.post(f"{self.api}/{path}", json=body, headers=headers, timeout=120, **kw)  # type: ignore[arg-type]
+
+    def add_account(self, name: str, balance: int) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "infinityframe.cli", "accounts", "add", name, "--balance", str(balance),
+             "--data-dir", str(self.data_dir)],
+            check=True, capture_output=True, text=True,
+        )
+        return out.stdout.strip()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_service(data_dir: Path, *extra: str, port: int = 0) -> RunningService:
+    """Start ``infinityframe serve`` and wait until it answers."""
+    args = [sys.executable, "-m", "infinityframe.cli", "serve", "--data-dir", str(data_dir),
+            "--port", str(port), *extra]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seen: dict[str, str] = {}
+    assert proc.stdout is not None
+    while "token" not in seen:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"service exited early: {proc.wait()}")
+        key, _, value = line.strip().partition(": ")
+        if key in ("url", "token"):
+            seen[key] = value.strip()
+    service = RunningService(seen["url"], seen["token"], data_dir, proc, args)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{service.url}/", timeout=2).ok:
+                return service
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            service.stop()
+            raise RuntimeError("service did not answer within 30 s")
+        time.sleep(0.05)
+
+
+def wait_for_batch(svc: RunningService, batch_id: str, timeout: float = 180,
+                   token: str | None = None) -> list[dict[str, object]]:
+    """Poll the summary until no job is in progress; returns its job_runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs: list[dict[str, object]] = svc.get(f"batch/{batch_id}/summary/", token).json()["job_runs"]
+        if not any(r["in_progress"] for r in runs):
+            return runs
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"batch {batch_id} still running after {timeout} s")
+        time.sleep(0.2)
