@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -28,10 +29,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  warning: listening on {args.host}, not loopback: anyone who can reach it and "
               "has a token can spend its samples", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         service.run()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -122,7 +122,8 @@ def create_app(state: ServiceState) -> FastAPI:
 
     def authenticate(request: Request, authorization: str | None = Depends(token_header)) -> Account:
         scheme, _, token = (authorization or "").partition(" ")
-        key = hashlib.sha256(token.encode()).hexdigest() if token else f"ip:{request.client.host if request.client else ''}"
+        client = request.client.host if request.client else ""
+        key = hashlib.sha256(token.encode()).hexdigest() if token else f"ip:{client}"
         wait = state.limiter.acquire(key)
         if wait is not None:
             raise ApiError(429, f"Request was throttled. Expected available in {math.ceil(wait)} seconds.",
@@ -344,7 +345,7 @@ def create_app(state: ServiceState) -> FastAPI:
     def list_batches(account: Account = Depends(authenticate),
                      start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
         start, end = window(start_time, end_time)
-        rows = store.batches(account.id, start and start.timestamp(), end and end.timestamp())
+        rows = store.batches(account.id, start.timestamp() if start else None, end.timestamp() if end else None)
         return _json([
             {"id": r["id"], "name": r["name"], "created": r["created"], "generator": r["generator"],
              "is_preview": bool(r["is_preview"]), "num_jobs": r["num_jobs"]}

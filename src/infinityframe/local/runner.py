@@ -13,6 +13,7 @@ Any :class:`concurrent.futures.Executor` can run the jobs; by default a pool of
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -204,8 +205,7 @@ class Runner:
             )
             with self._lock:
                 self._inflight[row["id"]] = future
-            future.add_done_callback(lambda f, job_id=row["id"], attempts=row["attempts"]:
-                                     self._done(job_id, attempts, f))
+            future.add_done_callback(functools.partial(self._done, row["id"], row["attempts"]))
 
     def _done(self, job_id: str, attempts: int, future: Future[int]) -> None:
         if self._stopping.is_set():

@@ -32,7 +32,10 @@ _BUILTIN = {
 def _load(target: str) -> Generator:
     module, _, attr = target.partition(":")
     obj = getattr(importlib.import_module(module), attr)
-    return obj() if isinstance(obj, type) else obj
+    generator = obj() if isinstance(obj, type) else obj
+    if not isinstance(generator, Generator):
+        raise TypeError(f"{target} is not an infinityframe Generator")
+    return generator
 
 
 @functools.cache

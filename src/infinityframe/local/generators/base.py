@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import abc
 import ast
+import difflib
 import math
 import operator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -105,6 +107,28 @@ def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
 
 
+def _is_anything(value: Any) -> bool:
+    return True
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+# No silent coercion: "3" is not an int, True is not a number, "false" is not a bool.
+_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "int": (_is_int, "an integer"),
+    "float": (_is_number, "a finite number"),
+    "bool": (_is_bool, "true or false"),
+    "str": (_is_str, "a string"),
+    "uuid": (_is_str, "a job id string or null"),
+}
+
+
 def _check_value(spec: JSON, value: Any) -> str | None:
     """Why ``value`` is not acceptable for the parameter ``spec``, or ``None``."""
     kind = spec["type"]
@@ -112,21 +136,12 @@ def _check_value(spec: JSON, value: Any) -> str | None:
         if kind == "uuid" or spec.get("default_value") is None:
             return None
         return f"is required and may not be null (type {kind})"
-    if kind == "int":
-        # JSON has one number type: 3.0 is an acceptable 3, 3.5 is not.
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not _is_int(value):
-            return f"must be an integer, got {value!r}"
-    elif kind == "float":
-        if not _is_number(value):
-            return f"must be a finite number, got {value!r}"
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            return f"must be true or false, got {value!r}"
-    elif kind in ("str", "uuid"):
-        if not isinstance(value, str):
-            return f"must be a string, got {value!r}"
+    # JSON has one number type: 3.0 is an acceptable 3, 3.5 is not.
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    accepts, expected = _TYPES.get(kind, (_is_anything, "a value"))
+    if not accepts(value):
+        return f"must be {expected}, got {value!r}"
     options = spec.get("options") or {}
     if "choices" in options and value not in options["choices"]:
         shown = ", ".join(map(str, options["choices"][:12]))
@@ -139,6 +154,12 @@ def _check_value(spec: JSON, value: Any) -> str | None:
     return None
 
 
+def _unknown(key: str, generator: str, specs: dict[str, JSON]) -> str:
+    close = difflib.get_close_matches(str(key), list(specs), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{key!r} is not a parameter of {generator}{hint}"
+
+
 def validate_job(generator: Generator, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:
     """Check one job's ``param_values`` against the generator; never trusts the client.
 
@@ -147,11 +168,7 @@ def validate_job(generator: Generator, index: int, given: Any) -> tuple[JSON | N
     if not isinstance(given, dict):
         return None, [JobError(index, None, f"param_values must be an object, got {type(given).__name__}")]
     specs = {p["name"]: p for p in generator.params}
-    errors = [
-        JobError(index, key, f"unknown parameter for {generator.name}")
-        for key in given
-        if key not in specs
-    ]
+    errors = [JobError(index, key, _unknown(key, generator.name, specs)) for key in given if key not in specs]
     params = complete_params(generator, {k: v for k, v in given.items() if k in specs})
     for key, spec in specs.items():
         problem = _check_value(spec, params[key])
@@ -172,11 +189,11 @@ def validate_job(generator: Generator, index: int, given: Any) -> tuple[JSON | N
 
 # -- joint constraints: a tiny, safe evaluator for the expressions pandas' eval also reads --------
 
-_BINARY = {
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow,
 }
-_COMPARE = {
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
@@ -231,7 +248,7 @@ def evaluate_constraint(expr: str, params: JSON) -> bool:
                 return _BINARY[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.Compare):
             left = ev(node.left)
-            for op, comparator in zip(node.ops, node.comparators):
+            for op, comparator in zip(node.ops, node.comparators, strict=True):
                 right = ev(comparator)
                 if not _COMPARE[type(op)](left, right):
                     return False

@@ -1,0 +1,59 @@
+"""The public infinity-core client, unchanged, against the local service.
+
+infinity-core is not on PyPI, so this runs where it is installed
+(``pip install <a checkout of toinfinityai/infinity-core>``) and is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _service import RunningService
+
+infinity_core = pytest.importorskip(
+    "infinity_core", reason="infinity-core is not installed (it is not on PyPI; install it from a checkout)"
+)
+
+
+def test_the_public_client_workflow(service: RunningService, tmp_path: Path) -> None:
+    from infinity_core.batch import Batch
+    from infinity_core.session import Session, get_available_generators
+
+    assert "shapes-v0.1.0" in get_available_generators(service.token, service.url)
+    sesh = Session(token=service.token, generator="shapes-v0.1.0", server=service.url)
+    assert sesh.default_job["state"] is None
+    jobs = [sesh.randomize_unspecified_params({"num_images": 1, "image_width": 64, "image_height": 64})
+            for _ in range(3)]
+    jobs = [{**j, "min_size": 0.1, "max_size": 0.2} for j in jobs]
+    assert sesh.validate_job_params(jobs) == [None, None, None]
+    assert sesh.estimate_samples(jobs, is_preview=True) == [1, 1, 1]
+    assert sesh.estimate_samples(jobs, is_preview=False) == [1, 1, 1]
+
+    batch = sesh.submit(jobs, is_preview=True, batch_name="from infinity-core")
+    completed = batch.await_completion(polling_interval=1, timeout=120)
+    assert len(completed) == 3
+    assert batch.get_num_jobs_remaining() == 0
+    assert batch.download(str(tmp_path / "out")) is True
+    assert (tmp_path / "out" / "batch_id.txt").read_text() == batch.batch_id
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == sorted(batch.job_ids)
+    for job_id in batch.job_ids:
+        assert (tmp_path / "out" / job_id / "video_preview.png").exists()
+
+    again = sesh.batch_from_api(batch.batch_id)
+    assert again.job_ids == batch.job_ids and again.name == "from infinity-core"
+    assert isinstance(again, Batch)
+    listed = sesh.get_batches_last_n_days(1)
+    assert listed[0]["batch_id"] == batch.batch_id  # newest first after the client's reversal
+    usage = sesh.get_usage_stats_last_n_days(30)
+    assert any(c["generator"] == "shapes-v0.1.0" and c["preview_samples_rendered"] >= 3
+               for c in usage["counts_by_generator"])
+
+
+def test_bad_token_and_generator_messages(service: RunningService) -> None:
+    from infinity_core.session import Session, SessionInitializationError
+
+    with pytest.raises(SessionInitializationError, match="Invalid token"):
+        Session(token="0" * 40, generator="shapes-v0.1.0", server=service.url)
+    with pytest.raises(SessionInitializationError, match="Invalid generator name"):
+        Session(token=service.token, generator="nope-v0.0.1", server=service.url)
