@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import header  # noqa: E402
-
-from infinityframe.local import generators  # noqa: E402
-from infinityframe.local.generators.base import validate_job  # noqa: E402
+from _machine import header
+from infinityframe.local import generators
+from infinityframe.local.generators.base import validate_job
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("stickfit-v0.1.0", {"num_reps": 2, "frame_rate": 12}),

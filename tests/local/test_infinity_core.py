@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from _service import RunningService
 
 infinity_core = pytest.importorskip(

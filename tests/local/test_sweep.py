@@ -6,13 +6,13 @@ import io
 import itertools
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
-from _service import RunningService, wait_for_batch
 from scipy.stats import spearmanr
+
+from _service import RunningService, wait_for_batch
 
 DISTANCES = [1.5, 2.25, 3.0, 3.75, 4.5]
 LIGHTS = [30.0, 300.0, 1500.0]

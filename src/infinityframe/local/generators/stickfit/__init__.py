@@ -1,0 +1,45 @@
+"""``stickfit-v0.1.0``: a fast procedural stand-in for VisionFit.
+
+A capsule-and-ellipse avatar repeats an exercise in a ray-cast room, seen by a pinhole camera;
+the result folder has VisionFit v0.4.0's layout (``job.json``, ``labels.json`` in COCO form,
+``segmentation.zip``, ``video.mp4``, ``video_preview.png``, ``timing.json``) so the same readers
+work on both. Output depends only on the parameters and the random generator passed in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..base import Generator
+from .job import Job, estimate_frames
+from .params import CONSTRAINTS, PARAMS
+
+__all__ = ["StickFit"]
+
+
+class StickFit(Generator):
+    """The stickfit generator plugin (entry point ``infinityframe.local.generators.stickfit:StickFit``)."""
+
+    name: ClassVar[str] = "stickfit-v0.1.0"
+    params: ClassVar[list[dict[str, Any]]] = PARAMS
+    constraints: ClassVar[list[dict[str, Any]]] = CONSTRAINTS
+    supports_preview: ClassVar[bool] = True
+    description: ClassVar[str] = (
+        "Procedural fitness videos: a stick-figure avatar repeats an exercise in a furnished room, "
+        "with COCO person keypoints, masks, boxes and per-frame image metrics (VisionFit-style output)."
+    )
+
+    def estimate(self, params: dict[str, Any], preview: bool) -> int:
+        """Expected frames: 1 for a preview, else the video length at the mean pause and speed."""
+        return 1 if preview else estimate_frames(params)
+
+    def render(self, params: dict[str, Any], preview: bool, out_dir: Path, rng: np.random.Generator) -> int:
+        """Render the job into ``out_dir``; returns the frames rendered (1 for a preview).
+
+        A preview writes ``job.json``, ``video_preview.png`` and a one-image ``labels.json``;
+        its frame is the first frame of the standard job with the same parameters and seed.
+        """
+        return Job(params, rng, preview).run(Path(out_dir))
