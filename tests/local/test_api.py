@@ -358,6 +358,9 @@ class TestLimits:
             assert "throttled" in limited[0].json()["detail"]
             time.sleep(float(limited[0].headers["Retry-After"]))
             assert svc.get("jobs/").status_code == 200
+            # guessing tokens is throttled too: wrong tokens share the client's bucket
+            guesses = [svc.get("jobs/", token=f"{i:040x}").status_code for i in range(8)]
+            assert 429 in guesses and set(guesses) <= {401, 429}
         finally:
             svc.stop()
 

@@ -122,21 +122,21 @@ def create_app(state: ServiceState) -> FastAPI:
 
     def authenticate(request: Request, authorization: str | None = Depends(token_header)) -> Account:
         scheme, _, token = (authorization or "").partition(" ")
+        account = store.authenticate(token.strip()) if scheme == "Token" and token.strip() else None
+        # Throttle by account; failed attempts by client address, so guessing tokens is throttled too.
         client = request.client.host if request.client else ""
-        key = hashlib.sha256(token.encode()).hexdigest() if token else f"ip:{client}"
-        wait = state.limiter.acquire(key)
+        wait = state.limiter.acquire(f"account:{account.id}" if account else f"ip:{client}")
         if wait is not None:
             raise ApiError(429, f"Request was throttled. Expected available in {math.ceil(wait)} seconds.",
                            {"Retry-After": str(max(1, math.ceil(wait)))})
+        if account is not None:
+            return account
         if not authorization:
             raise ApiError(401, "Authentication credentials were not provided.", {"WWW-Authenticate": "Token"})
         if scheme != "Token" or not token.strip():
             raise ApiError(401, "Invalid token header. Use 'Authorization: Token <key>'.",
                            {"WWW-Authenticate": "Token"})
-        account = store.authenticate(token.strip())
-        if account is None:
-            raise ApiError(401, "Invalid token.", {"WWW-Authenticate": "Token"})
-        return account
+        raise ApiError(401, "Invalid token.", {"WWW-Authenticate": "Token"})
 
     api = APIRouter(prefix="/api", dependencies=[Depends(authenticate)])
 

@@ -141,7 +141,7 @@ class TestLabels:
         ids = [a["id"] for a in data["annotations"]]
         assert ids == list(range(len(ids)))
         for ann in data["annotations"]:
-            assert IDENTITY_KEYS <= set(ann)
+            assert set(ann) >= IDENTITY_KEYS
             if "bbox" not in ann:
                 assert set(ann) == IDENTITY_KEYS
                 continue
