@@ -16,3 +16,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
     yield svc
     svc.stop()
 
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submission records go to a temporary cache dir, never the user's."""
+    monkeypatch.setenv("INFINITYFRAME_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("INFINITY_TOKEN", raising=False)
+    monkeypatch.delenv("INFINITY_SERVER", raising=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .client import DEFAULT_SERVER, Batch, Session, generators
 from .errors import (
     AuthenticationError,
     BatchNotFoundError,
@@ -20,18 +21,18 @@ from .errors import (
     RateLimitError,
     ServiceError,
     ValidationError,
+    WaitTimeoutError,
 )
 
 if TYPE_CHECKING:
     from .local import Service, serve
 
-__version__ = "0.1.0"
-
-DEFAULT_SERVER = "https://api.toinfinity.ai"
+from ._version import __version__
 
 __all__ = [
     "DEFAULT_SERVER",
     "AuthenticationError",
+    "Batch",
     "BatchNotFoundError",
     "DownloadError",
     "GeneratorNotFoundError",
@@ -40,8 +41,11 @@ __all__ = [
     "RateLimitError",
     "Service",
     "ServiceError",
+    "Session",
     "ValidationError",
+    "WaitTimeoutError",
     "__version__",
+    "generators",
     "serve",
 ]
 

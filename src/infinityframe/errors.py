@@ -10,6 +10,7 @@ Every error the package raises on purpose is an :class:`InfinityError`::
     ├── InsufficientSamplesError   the batch would exceed the account's sample balance
     ├── RateLimitError             the service asked us to slow down (429)
     ├── DownloadError              a result could not be fetched or was not whole
+    ├── WaitTimeoutError           a batch was still running when wait() gave up (also a TimeoutError)
     └── ServiceError               anything else the service answered with an error
 
 Messages say what was wrong, where (row, column, job or batch id) and what to do.
@@ -30,6 +31,7 @@ __all__ = [
     "RateLimitError",
     "ServiceError",
     "ValidationError",
+    "WaitTimeoutError",
 ]
 
 
@@ -101,3 +103,12 @@ class ServiceError(InfinityError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class WaitTimeoutError(InfinityError, TimeoutError):
+    """``Batch.wait`` gave up before every job finished; the batch keeps running."""
+
+    def __init__(self, message: str, *, batch_id: str, remaining: int) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.remaining = remaining

@@ -36,7 +36,7 @@ from .runner import Runner
 from .signing import Signer
 from .store import Account, NewJob, Store, isoformat
 
-__all__ = ["ServiceState", "create_app", "job_seed"]
+__all__ = ["ServiceState", "create_app", "instance_id", "job_seed"]
 
 MAX_ERRORS = 1000
 MAX_JOBS = 100_000
@@ -68,6 +68,11 @@ class ApiError(Exception):
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def instance_id(data_dir: Path) -> str:
+    """Names the data dir a service runs on, without showing its path to anyone who asks."""
+    return hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
 
 
 def job_seed(params: dict[str, Any]) -> int:
@@ -441,7 +446,7 @@ def create_app(state: ServiceState) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:
-        return _json({"service": "infinityframe local service", "api": "/api/",
-                      "openapi": "/openapi.json", "time": isoformat(time.time())})
+        return _json({"service": "infinityframe local service", "api": "/api/", "openapi": "/openapi.json",
+                      "instance": instance_id(state.data_dir), "time": isoformat(time.time())})
 
     return app

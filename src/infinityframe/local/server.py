@@ -7,8 +7,10 @@ account's API key, mode 0600, so the same token keeps working across restarts).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -16,15 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import requests
 import uvicorn
 
-from .app import ServiceState, create_app
+from .app import ServiceState, create_app, instance_id
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
 from .store import Store, new_token
 
-__all__ = ["DEFAULT_BALANCE", "Service", "default_data_dir", "serve"]
+__all__ = ["DEFAULT_BALANCE", "Service", "default_data_dir", "find_running", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,32 @@ class ServiceConfig:
     url_ttl: float = 3600.0
 
 
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def find_running(data_dir: Path) -> tuple[str, str] | None:
+    """The URL and token of a live service on ``data_dir`` (in any process), if there is one.
+
+    A service records its URL in ``service.json`` while it runs; the record counts only if
+    its process is alive and the URL answers as an infinityframe service.
+    """
+    try:
+        record = json.loads((data_dir / "service.json").read_text())
+        token = (data_dir / "token").read_text().strip()
+        os.kill(int(record["pid"]), 0)
+        answer = requests.get(f"{record['url']}/", timeout=2).json()
+    except (OSError, ValueError, KeyError, TypeError, requests.RequestException):
+        return None
+    ours = instance_id(Path(data_dir).expanduser().resolve())
+    if answer.get("service") != "infinityframe local service" or answer.get("instance") != ours:
+        return None
+    return str(record["url"]), token
+
+
 def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
     """Open (or create) the data dir; returns the shared state and the default account's token."""
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,10 +94,7 @@ def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
         # The token file was lost: the stored hash cannot give the token back, so issue a new one.
         token = new_token()
         store.set_token(DEFAULT_ACCOUNT, token)
-    tmp = token_file.with_suffix(".tmp")
-    tmp.write_text(token)
-    tmp.chmod(0o600)
-    tmp.replace(token_file)
+    _write_private(token_file, token)
     workers = cfg.workers or os.cpu_count() or 1
     runner = Runner(store, cfg.data_dir, workers)
     state = ServiceState(
@@ -92,6 +118,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 class Service:
     """A running local service.
 
@@ -112,6 +142,7 @@ class Service:
     """
 
     def __init__(self, cfg: ServiceConfig) -> None:
+        cfg.data_dir = Path(cfg.data_dir).expanduser().resolve()
         self.data_dir = cfg.data_dir
         self._state, self.token = _open_state(cfg)
         self._sock = _bind(cfg.host, cfg.port)
@@ -135,6 +166,14 @@ class Service:
         """Add an account with ``balance`` samples; returns its token."""
         return self._state.store.create_account(name, balance)
 
+    @property
+    def running(self) -> bool:
+        """Whether the service is serving requests."""
+        return bool(self._server.started) and not self._server.should_exit
+
+    def _announce(self) -> None:
+        _write_private(self.data_dir / "service.json", json.dumps({"url": self.url, "pid": os.getpid()}))
+
     def start(self) -> Service:
         """Start the runner and the HTTP server in background threads; returns when it answers."""
         assert self._state.runner is not None
@@ -147,12 +186,18 @@ class Service:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the local service at {self.url} did not start")
             time.sleep(0.01)
+        self._announce()
         return self
 
     def run(self) -> None:
         """Serve in the foreground until interrupted (what ``infinityframe serve`` does)."""
         assert self._state.runner is not None
+        if threading.current_thread() is threading.main_thread():
+            # uvicorn shuts down gracefully on SIGTERM, then re-raises it; a Python handler turns
+            # that into SystemExit, so the cleanup below runs instead of the process just dying.
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         self._state.runner.start()
+        self._announce()
         try:
             self._server.run(sockets=[self._sock])
         finally:
@@ -166,6 +211,12 @@ class Service:
         self._shutdown()
 
     def _shutdown(self) -> None:
+        record = self.data_dir / "service.json"
+        try:
+            if json.loads(record.read_text()).get("url") == self.url:
+                record.unlink()
+        except (OSError, ValueError):
+            pass
         if self._state.runner is not None:
             self._state.runner.stop()
         self._sock.close()

@@ -1,0 +1,202 @@
+"""``Batch``: a submitted batch — its jobs, their progress, waiting and downloading."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..errors import BatchNotFoundError, WaitTimeoutError
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["Batch"]
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+def _state(run: dict[str, Any]) -> str:
+    """A job's state; the cloud reports only ``in_progress`` and ``result_url``."""
+    if run.get("state") in STATES:
+        return str(run["state"])
+    if run.get("in_progress"):
+        return "running"
+    return "succeeded" if run.get("result_url") else "failed"
+
+
+class Batch:
+    """A batch of jobs on the service.
+
+    Get one from ``Session.submit`` / ``df.infinity.submit`` or reattach with
+    ``session.batch(batch_id)``.
+
+    Attributes
+    ----------
+    id, name, generator : str
+    preview : bool
+        Whether the jobs are one-frame previews.
+    created : datetime or None
+        When the service accepted the batch (timezone-aware).
+    job_ids : list of str
+        In submission order.
+
+    Examples
+    --------
+    >>> batch = sesh.submit(jobs)                   # doctest: +SKIP
+    >>> batch.wait()                                # doctest: +SKIP
+    >>> folder = batch.download("out/")             # doctest: +SKIP
+    """
+
+    def __init__(self, session: Session, data: dict[str, Any]) -> None:
+        self.session = session
+        self.id: str = data["id"]
+        self.name: str = data.get("name") or ""
+        created = data.get("created")
+        self.created: datetime | None = datetime.fromisoformat(created) if created else None
+        runs = data.get("job_runs") or []
+        self.preview = bool(runs[0].get("is_preview")) if runs else False
+        self.generator: str = runs[0].get("name", session.generator) if runs else session.generator
+        self._params: dict[str, dict[str, Any]] = {r["id"]: dict(r.get("param_values") or {}) for r in runs}
+
+    def __repr__(self) -> str:
+        kind = "previews" if self.preview else "jobs"
+        return f"Batch(id={self.id!r}, name={self.name!r}, generator={self.generator!r}, {self.num_jobs} {kind})"
+
+    @property
+    def batch_id(self) -> str:
+        """infinity-core's name for :attr:`id`."""
+        return self.id
+
+    @property
+    def job_ids(self) -> list[str]:
+        return list(self._params)
+
+    @property
+    def num_jobs(self) -> int:
+        return len(self._params)
+
+    @property
+    def jobs(self) -> pd.DataFrame:
+        """One row per job: ``job_id`` and its parameters, in submission order."""
+        frame = pd.DataFrame([{"job_id": job_id, **params} for job_id, params in self._params.items()])
+        frame.attrs["infinity"] = {**self.session._attrs(), "batch_id": self.id, "preview": self.preview}
+        return frame
+
+    def _summary(self) -> list[dict[str, Any]]:
+        data = self.session._transport.request(
+            "GET", f"api/batch/{self.id}/summary/", not_found=lambda detail: BatchNotFoundError(
+                f"Batch {self.id} is gone from {self.session.server} ({detail})."))
+        runs: list[dict[str, Any]] = data["job_runs"]
+        return runs
+
+    def status(self) -> pd.DataFrame:
+        """One row per job: ``job_id``, ``state``, ``in_progress``, ``result_url`` (and ``samples``)."""
+        runs = self._summary()
+        frame = pd.DataFrame({
+            "job_id": [r["id"] for r in runs],
+            "state": pd.Categorical([_state(r) for r in runs], categories=STATES),
+            "in_progress": [bool(r.get("in_progress")) for r in runs],
+            "result_url": [r.get("result_url") for r in runs],
+            "samples": pd.array([r.get("samples") for r in runs], dtype="Int64"),
+        })
+        frame.attrs["infinity"] = {**self.session._attrs(), "batch_id": self.id}
+        return frame
+
+    def remaining(self) -> int:
+        """Jobs not finished yet (queued or running)."""
+        return sum(bool(r.get("in_progress")) for r in self._summary())
+
+    def wait(self, timeout: float | None = None, poll: float | None = None, progress: bool = True) -> pd.DataFrame:
+        """Wait until every job has finished; returns :meth:`status`.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most; then :class:`~infinityframe.WaitTimeoutError` (the batch
+            keeps running and can be waited for again).
+        poll : float, optional
+            Seconds between the first polls (1 s by default). While nothing changes the
+            interval grows, up to 15 s (or ``10 × poll``); any progress resets it.
+        progress : bool
+            Show a progress bar of finished jobs with counts by state.
+        """
+        start = time.monotonic()
+        base = 1.0 if poll is None else max(0.05, poll)
+        interval, ceiling = base, 15.0 if poll is None else 10 * base
+        bar = tqdm(total=self.num_jobs, desc=f"batch {self.id[:8]}", unit="job", disable=not progress,
+                   leave=True)
+        last: Counter[str] | None = None
+        try:
+            while True:
+                runs = self._summary()
+                counts = Counter(_state(r) for r in runs)
+                done = sum(not r.get("in_progress") for r in runs)
+                bar.update(done - bar.n)
+                bar.set_postfix({s: counts[s] for s in STATES if counts[s]}, refresh=True)
+                if done == len(runs):
+                    return self.status()
+                interval = base if counts != last else min(ceiling, interval * 1.5)
+                last = counts
+                elapsed = time.monotonic() - start
+                if timeout is not None and elapsed + min(interval, 0.05) >= timeout:
+                    remaining = len(runs) - done
+                    raise WaitTimeoutError(
+                        f"Batch {self.id} still has {remaining} of {len(runs)} job(s) running after "
+                        f"{elapsed:.0f} s; it keeps running: call wait() again, or cancel() it.",
+                        batch_id=self.id, remaining=remaining)
+                time.sleep(interval if timeout is None else min(interval, max(0.0, timeout - elapsed)))
+        finally:
+            bar.close()
+
+    def download(self, path: str | Path | None = None, *, overwrite: bool = False, progress: bool = True) -> Path:
+        """Download every finished job into ``path/<job_id>/``; returns the folder.
+
+        Resumable and safe: each job is fetched to a temporary file, its zip checked (CRC,
+        no member escaping the job's folder), extracted beside and renamed into place, so a
+        job folder is always whole. Jobs already there are skipped (unless ``overwrite``);
+        call it again to pick up jobs that finished since. A folder holding another batch
+        (``batch_id.txt``) is refused. A failure never deletes finished jobs.
+        """
+        from .download import download_batch
+
+        folder = Path(path) if path is not None else Path("infinity-batches") / self.id
+        return download_batch(self, folder, overwrite=overwrite, progress=progress)
+
+    def cancel(self) -> int:
+        """Cancel the jobs not started yet (local service extension); returns how many."""
+        data = self.session._transport.request(
+            "POST", f"api/batch/{self.id}/cancel/", json={}, idempotency_key=f"cancel-{self.id}",
+            not_found=lambda detail: BatchNotFoundError(f"Batch {self.id} not found ({detail})."))
+        return int(data.get("cancelled", 0))
+
+    # -- infinity-core's names ------------------------------------------------------------------
+
+    def get_num_jobs_remaining(self) -> int:
+        return self.remaining()
+
+    def get_batch_data(self) -> dict[str, Any]:
+        return self.session._batch_data(self.id)
+
+    def get_batch_summary_data(self) -> dict[str, Any]:
+        return {"job_runs": self._summary()}
+
+    def get_job_summary_data(self, job_id: str) -> dict[str, Any]:
+        for run in self._summary():
+            if run["id"] == job_id:
+                return run
+        raise BatchNotFoundError(f"Job {job_id} is not in batch {self.id}.")
+
+    def get_valid_completed_jobs(self) -> list[dict[str, Any]]:
+        return [{"job_id": r["id"], "generator": r.get("name", self.generator), "params": self._params.get(r["id"]),
+                 "result_url": r["result_url"]}
+                for r in self._summary() if not r.get("in_progress") and r.get("result_url")]
+
+    def await_completion(self, polling_interval: float = 10, timeout: float | None = None) -> list[dict[str, Any]]:
+        self.wait(timeout=timeout, poll=polling_interval)
+        return self.get_valid_completed_jobs()

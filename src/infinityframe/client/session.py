@@ -1,0 +1,386 @@
+"""``Session``: one token, one generator, one server — the cloud or the local service.
+
+The constructor makes exactly one request (the generator's metadata), as infinity-core's does.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
+from ..params.rules import validate_job
+from ._http import RetryPolicy, Transport
+from .batch import Batch
+from .records import SubmissionRecords, content_key
+
+if TYPE_CHECKING:
+    from ..local.server import Service
+
+__all__ = ["DEFAULT_SERVER", "Session", "generators", "latest_session"]
+
+DEFAULT_SERVER = "https://api.toinfinity.ai"
+JobParams = dict[str, Any]
+
+_latest: weakref.ReferenceType[Session] | None = None
+_local_lock = threading.Lock()
+_local_services: dict[Path, Service] = {}
+
+
+def latest_session() -> Session | None:
+    """The most recently created Session still alive, if any."""
+    return _latest() if _latest is not None else None
+
+
+def _resolve_token(token: str | None) -> str:
+    token = token if token is not None else os.environ.get("INFINITY_TOKEN")
+    if not token:
+        from ..errors import AuthenticationError
+
+        raise AuthenticationError("No token: pass `token=` or set the INFINITY_TOKEN environment variable "
+                                  "(for the embedded service, use inf.Session.local()).")
+    return token
+
+
+def _records(jobs: Any) -> list[JobParams]:
+    """Jobs as a list of plain dicts, from a DataFrame or an iterable of mappings."""
+    if isinstance(jobs, pd.DataFrame):
+        frame = jobs.drop(columns=[c for c in ("job_id", "estimated_samples") if c in jobs.columns])
+        return [{k: (None if _is_missing(v) else v) for k, v in row.items()}
+                for row in frame.to_dict(orient="records")]
+    if isinstance(jobs, Mapping):
+        raise InfinityError("`jobs` must be a list of parameter dicts or a DataFrame, not one dict: "
+                            "wrap it in a list.")
+    records = list(jobs)
+    for i, job in enumerate(records):
+        if not isinstance(job, Mapping):
+            raise InfinityError(f"Job {i} is a {type(job).__name__}, not a dict of parameters.")
+    return [dict(job) for job in records]
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars → Python scalars, so jobs serialise as the API expects."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, (list, dict, str)) else value
+
+
+class Session:
+    """A conversation with an Infinity service about one generator.
+
+    Parameters
+    ----------
+    token : str, optional
+        The account's API key; ``$INFINITY_TOKEN`` when omitted. Never shown in reprs,
+        logs or errors.
+    generator : str
+        The generator's name, e.g. ``"stickfit-v0.1.0"`` or ``"visionfit-v0.4.0"``.
+    server : str
+        The service's base URL; ``$INFINITY_SERVER``, else the Infinity cloud.
+    timeout : float or (float, float)
+        Connect and read timeouts of every request, in seconds.
+    retry : RetryPolicy, optional
+        How transient failures are retried.
+
+    Examples
+    --------
+    >>> import infinityframe as inf
+    >>> sesh = inf.Session.local("stickfit-v0.1.0")       # doctest: +SKIP
+    >>> sesh.default_job["camera_distance"]               # doctest: +SKIP
+    3.0
+    """
+
+    def __init__(self, token: str | None = None, generator: str = "", server: str | None = None, *,
+                 timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None) -> None:
+        global _latest
+        if not generator:
+            raise GeneratorNotFoundError("No generator given: pass its name, e.g. Session(token, "
+                                         "'stickfit-v0.1.0'); inf.generators(token, server) lists them.")
+        self.generator = generator
+        self.server = (server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER).rstrip("/")
+        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry)
+        self._metadata: dict[str, Any] = self._transport.request(
+            "GET", f"api/jobs/{generator}/", not_found=lambda detail: GeneratorNotFoundError(
+                f"No generator {generator!r} at {self.server} ({detail}). inf.generators(token, server) "
+                "lists the ones this token may use."))
+        self.records = SubmissionRecords()
+        _latest = weakref.ref(self)
+
+    def __repr__(self) -> str:
+        return f"Session(generator={self.generator!r}, server={self.server!r})"
+
+    @property
+    def token(self) -> str:
+        """The API key (infinity-core compatibility; kept out of every repr)."""
+        return str(self._transport._http.headers["Authorization"]).split(" ", 1)[1]
+
+    # -- the generator ---------------------------------------------------------------------------
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The generator's metadata as the service sent it."""
+        return self._metadata
+
+    @property
+    def parameter_info(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"type", "default_value", "options"}}``, as infinity-core gives it."""
+        return {p["name"]: {"type": p["type"], "default_value": p.get("default_value"),
+                            "options": p.get("options")}
+                for p in self._metadata["params"]}
+
+    @property
+    def default_job(self) -> JobParams:
+        """Every parameter at its default value."""
+        return {p["name"]: p.get("default_value") for p in self._metadata["params"]}
+
+    @property
+    def supports_preview(self) -> bool:
+        """Whether the generator renders previews (one-frame jobs)."""
+        return bool((self._metadata.get("options") or {}).get("preview", False))
+
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """One row per parameter: name, type, default, min, max, choices, description."""
+        rows = []
+        for p in self._metadata["params"]:
+            options = p.get("options") or {}
+            rows.append({"name": p["name"], "type": p["type"], "default": p.get("default_value"),
+                         "min": options.get("min"), "max": options.get("max"),
+                         "choices": options.get("choices"), "description": p.get("description", "")})
+        frame = pd.DataFrame(rows, columns=["name", "type", "default", "min", "max", "choices", "description"])
+        frame.attrs["infinity"] = self._attrs()
+        return frame
+
+    def _attrs(self) -> dict[str, str]:
+        """What a frame may carry about its origin: never the token."""
+        return {"server": self.server, "generator": self.generator}
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    def complete(self, jobs: Any, *, preview: bool = False) -> list[JobParams]:
+        """Jobs completed with defaults and checked against the generator's metadata.
+
+        Raises :class:`~infinityframe.ValidationError` naming every bad job and parameter,
+        before any request is sent.
+        """
+        if preview and not self.supports_preview:
+            raise ValidationError(f"{self.generator} does not render previews; submit with preview=False.")
+        records = _records(jobs)
+        if not records:
+            raise ValidationError("There are no jobs to submit: the frame or list is empty.")
+        completed: list[JobParams] = []
+        errors: list[dict[str, Any]] = []
+        for i, job in enumerate(records):
+            params, problems = validate_job(self._metadata, i, {k: _plain(v) for k, v in job.items()})
+            errors.extend(problems)
+            if params is not None:
+                completed.append(params)
+        if errors:
+            raise _validation_error(errors, len(records))
+        return completed
+
+    def estimate(self, jobs: Any, *, preview: bool = False) -> list[int]:
+        """Samples each job would cost, as the service estimates them (nothing is created)."""
+        body = self._body(self.complete(jobs, preview=preview), preview, "")
+        estimates: list[int] = self._transport.request("POST", "api/batch/estimate/", json=body,
+                                                       idempotency_key=str(uuid.uuid4()))
+        return [int(e) for e in estimates]
+
+    def _body(self, jobs: Sequence[JobParams], preview: bool, name: str) -> dict[str, Any]:
+        return {"name": name, "job_runs": [
+            {"name": self.generator, "is_preview": bool(preview), "param_values": job} for job in jobs]}
+
+    def submit(self, jobs: Any, is_preview: bool | None = None, batch_name: str | None = None, *,
+               preview: bool = False, name: str | None = None,
+               mode: Literal["cached", "force"] = "cached") -> Batch:
+        """Submit jobs as one batch and return it.
+
+        Parameters
+        ----------
+        jobs : DataFrame or list of dict
+            Job parameters; missing ones take their defaults.
+        preview, name : bool, str
+            One-frame previews or full jobs; the batch's name. (``is_preview`` and
+            ``batch_name`` are infinity-core's spellings and mean the same.)
+        mode : {"cached", "force"}
+            ``"cached"`` reattaches to the batch an identical earlier submission created
+            (same server, generator, preview, name and parameters), even from another process
+            or after a kernel restart; ``"force"`` always submits a new batch.
+
+        Returns
+        -------
+        Batch
+        """
+        preview = bool(is_preview) if is_preview is not None else preview
+        name = batch_name if batch_name is not None else (name or "")
+        if mode not in ("cached", "force"):
+            raise InfinityError(f"mode must be 'cached' or 'force', not {mode!r}.")
+        completed = self.complete(jobs, preview=preview)
+        key = content_key(self.server, self.generator, preview, name, completed)
+        if mode == "cached" and (batch_id := self.records.get(key)) is not None:
+            try:
+                return self.batch(batch_id)
+            except BatchNotFoundError:
+                self.records.forget(key)
+        # A forced submission still needs a key of its own, so its retries stay idempotent.
+        idempotency_key = key if mode == "cached" else f"{key[:32]}-{uuid.uuid4().hex}"
+        data = self._transport.request("POST", "api/batch/", json=self._body(completed, preview, name),
+                                       idempotency_key=idempotency_key)
+        batch = Batch(self, data)
+        if mode == "cached":
+            self.records.put(key, batch.id, server=self.server, generator=self.generator, name=name,
+                             num_jobs=batch.num_jobs)
+        return batch
+
+    # -- batches and usage --------------------------------------------------------------------------
+
+    def _batch_data(self, batch_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._transport.request(
+            "GET", f"api/batch/{batch_id}/", not_found=lambda detail: BatchNotFoundError(
+                f"No batch {batch_id} for this token at {self.server} ({detail})."))
+        return data
+
+    def batch(self, batch_id: str) -> Batch:
+        """Reattach to an earlier batch by id."""
+        return Batch(self, self._batch_data(batch_id))
+
+    def _window(self, days: float) -> dict[str, str]:
+        end = datetime.now().astimezone()
+        return {"start_time": (end - timedelta(days=days)).isoformat(), "end_time": end.isoformat()}
+
+    def batches(self, days: float = 30) -> pd.DataFrame:
+        """The account's batches of the last ``days`` days, newest first."""
+        listed = self._transport.request("GET", "api/batch/", params=self._window(days))
+        frame = pd.DataFrame(listed)
+        if frame.empty:
+            frame = pd.DataFrame(columns=["id", "name", "created"])
+        frame = frame.rename(columns={"id": "batch_id"})
+        frame["created"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
+        frame = frame.sort_values("created", ascending=False, kind="stable", ignore_index=True)
+        frame.attrs["infinity"] = self._attrs()
+        return frame
+
+    def usage(self, days: float = 30) -> pd.DataFrame:
+        """Samples rendered per generator in the last ``days`` days (previews and full jobs)."""
+        data = self._transport.request("GET", "api/job_runs/counts/", params=self._window(days))
+        columns = ["generator", "preview_samples_rendered", "non_preview_samples_rendered"]
+        frame = pd.DataFrame(data.get("counts_by_generator", []), columns=columns)
+        frame.attrs["infinity"] = {**self._attrs(), "start_time": data.get("start_time"),
+                                   "end_time": data.get("end_time")}
+        return frame
+
+    def job_params(self, job_ids: Iterable[str]) -> dict[str, JobParams]:
+        """Parameters of earlier jobs (previews or standard), by id."""
+        found: dict[str, JobParams] = {}
+        for job_id in job_ids:
+            for path in (f"api/job_previews/{job_id}/", f"api/job_runs/{job_id}/"):
+                try:
+                    found[job_id] = dict(self._transport.request(
+                        "GET", path, not_found=lambda detail: BatchNotFoundError(detail))["param_values"])
+                    break
+                except BatchNotFoundError:
+                    continue
+            else:
+                raise BatchNotFoundError(f"No job or preview {job_id} for this token at {self.server}.")
+        return found
+
+    # -- the embedded service -------------------------------------------------------------------
+
+    @classmethod
+    def local(cls, generator: str = "stickfit-v0.1.0", data_dir: str | os.PathLike[str] | None = None,
+              **kwargs: Any) -> Session:
+        """A Session on the embedded local service, started on demand.
+
+        A service already running for the same data dir — in this process, or
+        ``infinityframe serve`` in another — is reused.
+
+        Examples
+        --------
+        >>> sesh = inf.Session.local("stickfit-v0.1.0", data_dir="./infinity-data")  # doctest: +SKIP
+        """
+        from ..local.server import default_data_dir, find_running, serve
+
+        root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+        root = root.resolve()
+        with _local_lock:
+            service = _local_services.get(root)
+            if service is not None and service.running:
+                url, token = service.url, service.token
+            elif (found := find_running(root)) is not None:
+                url, token = found
+            else:
+                service = serve(root)
+                _local_services[root] = service
+                url, token = service.url, service.token
+        return cls(token, generator, url, **kwargs)
+
+    # -- infinity-core's names --------------------------------------------------------------------
+
+    def validate_job_params(self, job_params: list[JobParams]) -> list[str | None]:
+        """infinity-core: one error text per job (``None`` when valid)."""
+        texts: list[str | None] = []
+        for i, job in enumerate(job_params):
+            _, problems = validate_job(self._metadata, i, job)
+            texts.append("; ".join(p["message"] for p in problems) or None)
+        return texts
+
+    def estimate_samples(self, job_params: list[JobParams], is_preview: bool = False) -> list[int]:
+        """infinity-core: :meth:`estimate`."""
+        return self.estimate(job_params, preview=is_preview)
+
+    def batch_from_api(self, batch_id: str) -> Batch:
+        """infinity-core: :meth:`batch`."""
+        return self.batch(batch_id)
+
+    def get_batches_last_n_days(self, n_days: int) -> list[dict[str, Any]]:
+        """infinity-core: :meth:`batches` as a list of dicts, newest first."""
+        frame = self.batches(n_days)
+        return [{**row, "created": row["created"].to_pydatetime()} for row in frame.to_dict(orient="records")]
+
+    def get_usage_stats_last_n_days(self, n_days: int) -> dict[str, Any]:
+        """infinity-core: the raw usage counts."""
+        frame = self.usage(n_days)
+        return {"counts_by_generator": frame.to_dict(orient="records"),
+                "start_time": frame.attrs["infinity"]["start_time"],
+                "end_time": frame.attrs["infinity"]["end_time"]}
+
+
+def _validation_error(errors: list[dict[str, Any]], num_jobs: int) -> ValidationError:
+    failure_cases = pd.DataFrame(
+        [{"row": e["job"], "column": e["param"], "message": e["message"]} for e in errors],
+        columns=["row", "column", "message"])
+    shown = "\n".join(f"  row {e['job']}, {e['param']}: {e['message']}" for e in errors[:5])
+    more = f"\n  … and {len(errors) - 5} more (see .failure_cases)" if len(errors) > 5 else ""
+    bad_rows = failure_cases["row"].nunique()
+    return ValidationError(f"{bad_rows} of {num_jobs} job(s) are invalid:\n{shown}{more}",
+                           failure_cases=failure_cases, errors=errors)
+
+
+def generators(token: str | None = None, server: str | None = None) -> pd.DataFrame:
+    """The generators this token may use: name, version, description, preview.
+
+    Examples
+    --------
+    >>> inf.generators(token, server)       # doctest: +SKIP
+    """
+    transport = Transport((server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER), _resolve_token(token))
+    try:
+        listed = transport.request("GET", "api/jobs/")
+    finally:
+        transport.close()
+    rows = [{"name": g["name"], "version": g.get("version"), "description": g.get("description", ""),
+             "preview": bool((g.get("options") or {}).get("preview", False))} for g in listed]
+    return pd.DataFrame(rows, columns=["name", "version", "description", "preview"])

@@ -1,0 +1,1 @@
+"""Building job frames: parameter rules, schemas, samplers, grids and re-runs."""

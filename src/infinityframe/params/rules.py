@@ -1,0 +1,204 @@
+"""The rules a job's parameters must follow, shared by the client and the local service.
+
+The service checks every job it receives (it never trusts the client); the client checks the
+same way before it sends anything, so a bad job fails early with the row and column named.
+Metadata is the REST API's: ``params`` (``name``, ``type``, ``default_value``, ``options``) and
+optional joint ``constraints`` (``{"name", "expr", "message"}``).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["JobError", "complete_params", "evaluate_constraint", "validate_job"]
+
+JSON = dict[str, Any]
+
+
+class JobError(dict[str, Any]):
+    """One validation failure, in the DRF-style body: ``{"job", "param", "message"}``."""
+
+    def __init__(self, job: int, param: str | None, message: str) -> None:
+        super().__init__(job=job, param=param, message=message)
+
+
+def complete_params(generator: Any, given: JSON) -> JSON:
+    """The generator's defaults overlaid with the given values, in the generator's order."""
+    out = {p["name"]: p["default_value"] for p in _spec(generator)[1]}
+    out.update(given)
+    return out
+
+
+def _spec(generator: Any) -> tuple[str, list[JSON], list[JSON]]:
+    """Name, params and constraints of a generator plugin or of its API metadata (a mapping)."""
+    if isinstance(generator, Mapping):
+        return generator["name"], generator["params"], generator.get("constraints") or []
+    return generator.name, generator.params, generator.constraints
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _is_anything(value: Any) -> bool:
+    return True
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+# No silent coercion: "3" is not an int, True is not a number, "false" is not a bool.
+_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "int": (_is_int, "an integer"),
+    "float": (_is_number, "a finite number"),
+    "bool": (_is_bool, "true or false"),
+    "str": (_is_str, "a string"),
+    "uuid": (_is_str, "a job id string or null"),
+}
+
+
+def _check_value(spec: JSON, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for the parameter ``spec``, or ``None``."""
+    kind = spec["type"]
+    if value is None:
+        if kind == "uuid" or spec.get("default_value") is None:
+            return None
+        return f"is required and may not be null (type {kind})"
+    # JSON has one number type: 3.0 is an acceptable 3, 3.5 is not.
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    accepts, expected = _TYPES.get(kind, (_is_anything, "a value"))
+    if not accepts(value):
+        return f"must be {expected}, got {value!r}"
+    options = spec.get("options") or {}
+    if "choices" in options and value not in options["choices"]:
+        shown = ", ".join(map(str, options["choices"][:12]))
+        more = "" if len(options["choices"]) <= 12 else ", …"
+        return f"must be one of [{shown}{more}], got {value!r}"
+    if "min" in options and value < options["min"]:
+        return f"must be ≥ {options['min']}, got {value!r}"
+    if "max" in options and value > options["max"]:
+        return f"must be ≤ {options['max']}, got {value!r}"
+    return None
+
+
+def _unknown(key: str, generator: str, specs: dict[str, JSON]) -> str:
+    close = difflib.get_close_matches(str(key), list(specs), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{key!r} is not a parameter of {generator}{hint}"
+
+
+def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:
+    """Check one job's ``param_values`` against a generator or its API metadata.
+
+    The service runs this on every job it receives (it never trusts the client); the client
+    runs it too, to fail before any request. Returns the completed parameters (``None`` when
+    invalid) and the failures found, each naming the job index and the parameter.
+    """
+    name, param_specs, constraints = _spec(generator)
+    if not isinstance(given, dict):
+        return None, [JobError(index, None, f"param_values must be an object, got {type(given).__name__}")]
+    specs = {p["name"]: p for p in param_specs}
+    errors = [JobError(index, key, _unknown(key, name, specs)) for key in given if key not in specs]
+    params = complete_params(generator, {k: v for k, v in given.items() if k in specs})
+    for key, spec in specs.items():
+        problem = _check_value(spec, params[key])
+        if problem is not None:
+            errors.append(JobError(index, key, f"{key} {problem}"))
+        elif spec["type"] == "int" and isinstance(params[key], float):
+            params[key] = int(params[key])
+    if errors:
+        return None, errors
+    for constraint in constraints:
+        if not evaluate_constraint(constraint["expr"], params):
+            names = sorted(_names(constraint["expr"]))
+            shown = ", ".join(f"{n}={params.get(n)!r}" for n in names)
+            errors.append(JobError(index, names[0] if names else None,
+                                   f"{constraint['message']} ({constraint['expr']}; got {shown})"))
+    return (None if errors else params), errors
+
+
+# -- joint constraints: a tiny, safe evaluator for the expressions pandas' eval also reads --------
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def _names(expr: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(expr, mode="eval")) if isinstance(node, ast.Name)}
+
+
+def evaluate_constraint(expr: str, params: JSON) -> bool:
+    """Evaluate a constraint expression for one job.
+
+    Supports arithmetic, comparisons (chained too), ``and``/``or``/``not`` (and pandas'
+    ``&``/``|``/``~``), ``in`` with list literals, numbers, strings, booleans and parameter
+    names. Anything else is refused rather than executed.
+
+    >>> evaluate_constraint("a + b <= 0.9", {"a": 0.5, "b": 0.3})
+    True
+    """
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in ("True", "False"):
+                return node.id == "True"
+            if node.id not in params:
+                raise ValueError(f"constraint {expr!r} names unknown parameter {node.id!r}")
+            return params[node.id]
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [ev(e) for e in node.elts]
+        if isinstance(node, ast.BoolOp):
+            values = [bool(ev(v)) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.UnaryOp):
+            operand = ev(node.operand)
+            if isinstance(node.op, (ast.Not, ast.Invert)):
+                return not operand
+            if isinstance(node.op, ast.USub):
+                return -operand
+            if isinstance(node.op, ast.UAdd):
+                return +operand
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.BitAnd):
+                return bool(ev(node.left)) and bool(ev(node.right))
+            if isinstance(node.op, ast.BitOr):
+                return bool(ev(node.left)) or bool(ev(node.right))
+            if type(node.op) in _BINARY:
+                return _BINARY[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.Compare):
+            left = ev(node.left)
+            for op, comparator in zip(node.ops, node.comparators, strict=True):
+                right = ev(comparator)
+                if not _COMPARE[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        raise ValueError(f"constraint {expr!r}: {type(node).__name__} is not allowed")
+
+    return bool(ev(ast.parse(expr, mode="eval")))
