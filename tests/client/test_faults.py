@@ -6,10 +6,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from _faultproxy import FaultProxy
-from _service import RunningService
 
 import infinityframe as inf
+from _faultproxy import FaultProxy
+from _service import RunningService
 from infinityframe.client._http import RetryPolicy
 
 SHAPES = "shapes-v0.1.0"
@@ -53,7 +53,8 @@ def test_lost_batch_post_response_is_retried_into_the_same_batch(service: Runnin
     with FaultProxy(service.url, rate=0.6, seed=3, faults=("reset_after", "cut"), only_paths=r"^/api/batch/$") as proxy:
         sesh = inf.Session(owner, SHAPES, server=proxy.url, retry=RetryPolicy(attempts=12, backoff=0.01))
         batch = sesh.submit([{"num_images": 1, "image_width": 64}] * 3, name="lost post")
-    assert proxy.stats["reset_after"] + proxy.stats["cut"] >= 2, proxy.stats  # the service created it, the client never heard
+    # responses lost after the service had created the batch: the client never heard, and retried
+    assert proxy.stats["reset_after"] + proxy.stats["cut"] >= 2, proxy.stats
     listed = inf.Session(owner, SHAPES, server=service.url).batches(days=1)
     assert list(listed["batch_id"]) == [batch.id]
     account = service.get("account/", token=owner).json()
