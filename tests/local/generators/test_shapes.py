@@ -252,6 +252,6 @@ class TestExtremes:
 
     def test_crowded_without_overlap_may_drop_shapes(self, tmp_path: Path) -> None:
         data = labels(render(tmp_path, "full", num_images=1, image_width=64, image_height=64,
-                             num_objects=20, min_size=0.9, max_size=0.9, allow_overlap=False))
+                             num_objects=20, min_size=0.5, max_size=0.9, allow_overlap=False))
         assert 1 <= len(data["annotations"]) < 20
         assert all(a["percent_occlusion"] == 0.0 for a in data["annotations"])
