@@ -7,21 +7,15 @@ as the camera moves away, frames brighten with more light.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-import shutil
-import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import requests
-from tqdm.auto import tqdm
 
-from .local.server import serve
+from .client import Session
 
 GENERATOR = "stickfit-v0.1.0"
 
@@ -56,44 +50,16 @@ def _summarise(batch_dir: Path) -> pd.DataFrame:
 def run_demo(out: Path, jobs: int = 12) -> pd.DataFrame:
     """Run the demo into ``out``; returns the per-job summary it prints."""
     out.mkdir(parents=True, exist_ok=True)
-    batch_dir = out / "batch"
-    with serve(out / "service", rate_limit=None) as service:
-        http = requests.Session()
-        http.headers["Authorization"] = f"Token {service.token}"
-        api = f"{service.url}/api"
-        body = {"name": "demo sweep",
-                "job_runs": [{"name": GENERATOR, "is_preview": False, "param_values": p} for p in _sweep(jobs)]}
-        estimate = http.post(f"{api}/batch/estimate/", json=body, timeout=60)
-        estimate.raise_for_status()
-        print(f"{len(body['job_runs'])} jobs, about {sum(estimate.json())} frames to render")
-        created = http.post(f"{api}/batch/", json=body, timeout=60)
-        created.raise_for_status()
-        batch_id = created.json()["id"]
-        print(f"batch {batch_id} submitted to {service.url}")
+    sesh = Session.local(GENERATOR, data_dir=out / "service")
+    sweep = pd.DataFrame(_sweep(jobs))
+    print(f"{len(sweep)} jobs, about {sum(sesh.estimate(sweep))} frames to render on {sesh.server}")
+    batch = sesh.submit(sweep, name="demo sweep", mode="force")
+    print(f"batch {batch.id} submitted")
+    status = batch.wait()
+    folder = batch.download(out / "batch", overwrite=True)
+    failed = list(status.loc[status["state"] != "succeeded", "job_id"])
 
-        with tqdm(total=len(body["job_runs"]), desc="rendering", unit="job") as bar:
-            while True:
-                summary = http.get(f"{api}/batch/{batch_id}/summary/", timeout=30).json()["job_runs"]
-                done = sum(not j["in_progress"] for j in summary)
-                bar.update(done - bar.n)
-                if done == len(summary):
-                    break
-                time.sleep(0.25)
-
-        if batch_dir.exists():
-            shutil.rmtree(batch_dir)
-        batch_dir.mkdir()
-        (batch_dir / "batch_id.txt").write_text(batch_id)
-        for job in tqdm(summary, desc="downloading", unit="job"):
-            if job["result_url"] is None:
-                continue
-            data = requests.get(job["result_url"], timeout=60)
-            data.raise_for_status()
-            with zipfile.ZipFile(io.BytesIO(data.content)) as zf:
-                zf.extractall(batch_dir)
-        failed = [j["id"] for j in summary if j["result_url"] is None]
-
-    table = _summarise(batch_dir)
+    table = _summarise(folder)
     with pd.option_context("display.width", 120, "display.precision", 1):
         print(table.to_string(index=False))
     by_distance = table.groupby("camera_distance")["mean_bbox_area"].mean()
@@ -104,5 +70,5 @@ def run_demo(out: Path, jobs: int = 12) -> pd.DataFrame:
           f"at {by_light.index[-1]:.0f}")
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
-    print(f"\nwrote {batch_dir} ({len(table)} jobs) and the service's data in {out / 'service'}")
+    print(f"\nwrote {folder} ({len(table)} jobs) and the service's data in {out / 'service'}")
     return table

@@ -190,3 +190,14 @@ class TestSecrets:
                  *(repr(f.attrs) for f in frames), *(str(e) for e in errors), *(repr(e) for e in errors)]
         for text in texts:
             assert service.token not in text
+
+
+class TestRandomJobs:
+    def test_random_jobs_are_valid_and_seeded(self, service: RunningService) -> None:
+        sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+        jobs = [sesh.random_job(seed) for seed in range(40)]
+        assert sesh.validate_job_params(jobs) == [None] * 40  # the joint constraint holds in every draw
+        assert sesh.random_job(7) == sesh.random_job(7) != sesh.random_job(8)
+        assert len({j["camera_distance"] for j in jobs}) == 40
+        filled = sesh.randomize_unspecified_params({"exercise": "LUNGE"}, rng=1)
+        assert filled["exercise"] == "LUNGE" and set(filled) == set(sesh.default_job)

@@ -5,6 +5,7 @@ The constructor makes exactly one request (the generator's metadata), as infinit
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import uuid
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
@@ -33,6 +35,15 @@ JobParams = dict[str, Any]
 _latest: weakref.ReferenceType[Session] | None = None
 _local_lock = threading.Lock()
 _local_services: dict[Path, Service] = {}
+
+
+@atexit.register
+def _stop_local_services() -> None:
+    # Jobs still running are queued again by a clean stop, and finish on the next start.
+    with _local_lock:
+        for service in _local_services.values():
+            service.stop()
+        _local_services.clear()
 
 
 def latest_session() -> Session | None:
@@ -328,6 +339,34 @@ class Session:
         return cls(token, generator, url, **kwargs)
 
     # -- infinity-core's names --------------------------------------------------------------------
+
+    def random_job(self, rng: np.random.Generator | int | None = None) -> JobParams:
+        """infinity-core: one job drawn uniformly (choices, or ``[min, max]``), else defaults.
+
+        Unlike infinity-core's, the draw is repeated until the generator's joint constraints
+        hold, so the job is valid.
+        """
+        rng = np.random.default_rng(rng)
+        for _ in range(1000):
+            job: JobParams = {}
+            for p in self._metadata["params"]:
+                options = p.get("options") or {}
+                if options.get("choices"):
+                    job[p["name"]] = options["choices"][int(rng.integers(len(options["choices"])))]
+                elif p["type"] == "int" and "min" in options and "max" in options:
+                    job[p["name"]] = int(rng.integers(options["min"], options["max"], endpoint=True))
+                elif p["type"] == "float" and "min" in options and "max" in options:
+                    job[p["name"]] = float(rng.uniform(options["min"], options["max"]))
+                else:
+                    job[p["name"]] = p.get("default_value")
+            if validate_job(self._metadata, 0, job)[0] is not None:
+                return job
+        raise ValidationError(f"Could not draw a job satisfying {self.generator}'s constraints in 1000 tries.")
+
+    def randomize_unspecified_params(self, params: JobParams,
+                                     rng: np.random.Generator | int | None = None) -> JobParams:
+        """infinity-core: a random job overlaid with ``params``."""
+        return {**self.random_job(rng), **params}
 
     def validate_job_params(self, job_params: list[JobParams]) -> list[str | None]:
         """infinity-core: one error text per job (``None`` when valid)."""
