@@ -16,6 +16,13 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "service.db")
 
 
+def new_account(store: Store, balance: int, name: str = "a") -> int:
+    store.create_account(name, balance)
+    account = store.account_by_name(name)
+    assert account is not None
+    return account.id
+
+
 def make_batch(store: Store, account: int, estimates: list[int]) -> list[str]:
     batch_id, _ = store.create_batch(account, "b", "shapes-v0.1.0", False,
                                      [NewJob({"i": i}, i, e) for i, e in enumerate(estimates)])
@@ -25,35 +32,29 @@ def make_batch(store: Store, account: int, estimates: list[int]) -> list[str]:
 
 class TestLedger:
     def test_reserve_then_charge_actual(self, store: Store) -> None:
-        store.create_account("a", 100)
-        account = store.account_by_name("a")
-        assert account is not None
-        jobs = make_batch(store, account.id, [10, 20])
-        assert store.balance(account.id) == 70
+        account_id = new_account(store, 100)
+        jobs = make_batch(store, account_id, [10, 20])
+        assert store.balance(account_id) == 70
         claimed = [r["id"] for r in store.claim(5)]
         assert claimed == jobs
         assert store.succeed(jobs[0], 12)
         assert store.fail(jobs[1], "boom")
-        assert store.balance(account.id) == 100 - 12
-        assert store.ledger_totals(account.id) == {"grant": 100, "reserve": -30, "release": 30, "charge": -12}
+        assert store.balance(account_id) == 100 - 12
+        assert store.ledger_totals(account_id) == {"grant": 100, "reserve": -30, "release": 30, "charge": -12}
 
     def test_a_job_finishes_and_is_charged_once(self, store: Store) -> None:
-        store.create_account("a", 100)
-        account = store.account_by_name("a")
-        assert account is not None
-        (job,) = make_batch(store, account.id, [5])
+        account_id = new_account(store, 100)
+        (job,) = make_batch(store, account_id, [5])
         store.claim(1)
         assert store.succeed(job, 5)
         assert not store.succeed(job, 5)
         assert not store.fail(job, "late failure")
         assert not store.requeue(job)
-        assert store.balance(account.id) == 95
+        assert store.balance(account_id) == 95
 
     def test_concurrent_finishers_charge_once(self, store: Store) -> None:
-        store.create_account("a", 1000)
-        account = store.account_by_name("a")
-        assert account is not None
-        (job,) = make_batch(store, account.id, [5])
+        account_id = new_account(store, 1000)
+        (job,) = make_batch(store, account_id, [5])
         store.claim(1)
         results: list[bool] = []
         threads = [threading.Thread(target=lambda: results.append(store.succeed(job, 5))) for _ in range(8)]
@@ -62,15 +63,13 @@ class TestLedger:
         for t in threads:
             t.join()
         assert results.count(True) == 1
-        assert store.balance(account.id) == 995
+        assert store.balance(account_id) == 995
 
     def test_refused_when_over_balance(self, store: Store) -> None:
-        store.create_account("a", 25)
-        account = store.account_by_name("a")
-        assert account is not None
-        batch_id, balance = store.create_batch(account.id, "b", "g", False, [NewJob({}, 0, 30)])
+        account_id = new_account(store, 25)
+        batch_id, balance = store.create_batch(account_id, "b", "g", False, [NewJob({}, 0, 30)])
         assert batch_id is None and balance == 25
-        assert store.batches(account.id, None, None) == []
+        assert store.batches(account_id, None, None) == []
 
     def test_append_only(self, store: Store, tmp_path: Path) -> None:
         store.create_account("a", 10)
@@ -83,39 +82,33 @@ class TestLedger:
 
 class TestStateMachine:
     def test_claim_is_fifo_and_exclusive(self, store: Store) -> None:
-        store.create_account("a", 1000)
-        account = store.account_by_name("a")
-        assert account is not None
-        first = make_batch(store, account.id, [1, 1, 1])
-        second = make_batch(store, account.id, [1])
+        account_id = new_account(store, 1000)
+        first = make_batch(store, account_id, [1, 1, 1])
+        second = make_batch(store, account_id, [1])
         assert [r["id"] for r in store.claim(2)] == first[:2]
         assert [r["id"] for r in store.claim(5)] == [first[2], second[0]]
         assert store.claim(5) == []
 
     def test_recover_requeues_running_only(self, store: Store) -> None:
-        store.create_account("a", 1000)
-        account = store.account_by_name("a")
-        assert account is not None
-        jobs = make_batch(store, account.id, [1, 1, 1])
+        account_id = new_account(store, 1000)
+        jobs = make_batch(store, account_id, [1, 1, 1])
         store.claim(3)
         store.succeed(jobs[0], 1)
         assert store.recover() == 2
-        states = [r["state"] for r in store.jobs_of_batch(store.jobs(account.id, False)[0]["batch_id"])]
+        states = [r["state"] for r in store.jobs_of_batch(store.jobs(account_id, False)[0]["batch_id"])]
         assert states == ["succeeded", "queued", "queued"]
         reclaimed = store.claim(5)
         assert [r["attempts"] for r in reclaimed] == [2, 2]
 
     def test_cancel_only_queued(self, store: Store) -> None:
-        store.create_account("a", 1000)
-        account = store.account_by_name("a")
-        assert account is not None
-        jobs = make_batch(store, account.id, [4, 4, 4])
-        batch_id = store.jobs(account.id, False)[0]["batch_id"]
+        account_id = new_account(store, 1000)
+        jobs = make_batch(store, account_id, [4, 4, 4])
+        batch_id = store.jobs(account_id, False)[0]["batch_id"]
         store.claim(1)
-        assert store.cancel_batch(account.id, batch_id) == 2
-        assert store.balance(account.id) == 1000 - 4  # the running job is still reserved
+        assert store.cancel_batch(account_id, batch_id) == 2
+        assert store.balance(account_id) == 1000 - 4  # the running job is still reserved
         store.succeed(jobs[0], 3)
-        assert store.balance(account.id) == 997
+        assert store.balance(account_id) == 997
 
     def test_tokens_are_stored_hashed(self, store: Store, tmp_path: Path) -> None:
         token = store.create_account("a", 1)

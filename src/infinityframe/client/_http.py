@@ -131,15 +131,21 @@ class Transport:
             "Accept": "application/json",
             "User-Agent": f"infinityframe/{__version__}",
         })
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
-        self._http.mount("http://", adapter)
-        self._http.mount("https://", adapter)
+        # Result URLs are pre-signed and may point at another host (an object store): they are
+        # fetched through a second pool that never carries the token.
+        self._bare = requests.Session()
+        self._bare.headers["User-Agent"] = f"infinityframe/{__version__}"
+        for session in (self._http, self._bare):
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
 
     def __repr__(self) -> str:
         return f"Transport(server={self.server!r})"
 
     def close(self) -> None:
         self._http.close()
+        self._bare.close()
 
     def url(self, path: str) -> str:
         """``server`` joined with an endpoint path, with the trailing slash the API requires."""
@@ -184,7 +190,7 @@ class Transport:
         while True:
             attempt += 1
             try:
-                with requests.get(url, stream=True, timeout=self.timeout) as response:
+                with self._bare.get(url, stream=True, timeout=self.timeout) as response:
                     if response.status_code in RETRY_STATUSES and attempt < self.retry.attempts:
                         self._sleep(attempt, _retry_after(response), f"GET {redact_url(url)}",
                                     f"HTTP {response.status_code}")
