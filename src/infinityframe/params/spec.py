@@ -1,0 +1,173 @@
+"""A generator's parameters, as the client sees them: built from the API's metadata.
+
+Everything in ``params/`` (schemas, samplers, grids, coverage) works on a
+:class:`GeneratorSpec`, never on a Session, so it runs without a network and the same code
+serves pandas and polars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PACKAGE_COLUMNS",
+    "CompiledConstraint",
+    "Constraint",
+    "GeneratorSpec",
+    "ParamSpec",
+    "compile_constraints",
+]
+
+ParamType = Literal["int", "float", "str", "bool", "uuid"]
+
+# Columns the package itself adds to job frames; a schema allows them beside the parameters.
+PACKAGE_COLUMNS = ("job_id", "batch_id", "estimated_samples", "valid", "problem", "already_submitted",
+                   "duplicate_of", "submitted_batch_id", "submitted_state")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: its type, default and allowed values."""
+
+    name: str
+    type: ParamType
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = None
+    description: str = ""
+
+    @property
+    def nullable(self) -> bool:
+        """Null is allowed where the default is null (``state`` and other ``uuid`` parameters)."""
+        return self.default is None or self.type == "uuid"
+
+    @property
+    def ranged(self) -> bool:
+        """A number with both bounds, so it can be drawn from its range."""
+        return self.type in ("int", "float") and self.min is not None and self.max is not None
+
+    @property
+    def samplable(self) -> bool:
+        """Whether a sampler can draw it without being told how (choices, a range, a coin)."""
+        return bool(self.choices) or self.ranged or self.type == "bool"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A joint constraint: a boolean expression over parameter names (``DataFrame.eval`` syntax)."""
+
+    name: str
+    expr: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """A generator's name, parameters (in the API's order), constraints and preview support."""
+
+    name: str
+    params: tuple[ParamSpec, ...]
+    constraints: tuple[Constraint, ...] = ()
+    supports_preview: bool = True
+    _index: Mapping[str, ParamSpec] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {p.name: p for p in self.params})
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, Any]) -> GeneratorSpec:
+        """Build from ``GET /api/jobs/{name}/``."""
+        params = []
+        for p in meta["params"]:
+            options = p.get("options") or {}
+            choices = options.get("choices")
+            params.append(ParamSpec(
+                name=p["name"], type=p["type"], default=p.get("default_value"),
+                min=options.get("min"), max=options.get("max"),
+                choices=tuple(choices) if choices is not None else None,
+                description=p.get("description") or "",
+            ))
+        constraints = tuple(Constraint(c.get("name", f"constraint_{i}"), c["expr"], c.get("message", ""))
+                            for i, c in enumerate(meta.get("constraints") or []))
+        return cls(meta["name"], tuple(params), constraints,
+                   bool((meta.get("options") or {}).get("preview", False)))
+
+    def __getitem__(self, name: str) -> ParamSpec:
+        return self._index[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[ParamSpec]:
+        return iter(self.params)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+
+FrameCheck = Callable[[pd.DataFrame], Any]
+
+
+@dataclass(frozen=True)
+class CompiledConstraint:
+    """A joint constraint ready to run on a pandas frame: ``check(df)`` → boolean per row."""
+
+    name: str
+    description: str
+    columns: tuple[str, ...]
+    check: Callable[[pd.DataFrame], np.ndarray]
+    message: str = ""
+
+
+def _expression_columns(expr: str, names: Sequence[str]) -> tuple[str, ...]:
+    import ast
+
+    used = {n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)}
+    return tuple(n for n in names if n in used)
+
+
+def compile_constraints(spec: GeneratorSpec, extra: Sequence[str | FrameCheck | Constraint] = ()) -> list[
+        CompiledConstraint]:
+    """The generator's constraints plus the user's, each as a vectorised row check.
+
+    ``extra`` items are expressions (``"image_width == image_height"``), :class:`Constraint`
+    objects, or callables taking a pandas frame and returning one boolean per row. A row
+    fails when the check is false (or null); missing columns are filled with defaults first
+    by the callers.
+    """
+    compiled: list[CompiledConstraint] = []
+    for i, item in enumerate([*spec.constraints, *extra]):
+        if isinstance(item, str):
+            item = Constraint(f"user_constraint_{i - len(spec.constraints)}", item)
+        if isinstance(item, Constraint):
+            expr = item.expr
+
+            def check(df: pd.DataFrame, expr: str = expr) -> np.ndarray:
+                result = df.eval(expr, engine="python")
+                return np.asarray(pd.Series(result, index=df.index).fillna(False), dtype=bool)
+
+            compiled.append(CompiledConstraint(item.name, expr, _expression_columns(expr, spec.names), check,
+                                               item.message))
+        elif callable(item):
+            fn = item
+            label = getattr(fn, "__name__", f"user_constraint_{i}")
+
+            def check_callable(df: pd.DataFrame, fn: FrameCheck = fn) -> np.ndarray:
+                result = fn(df)
+                return np.asarray(pd.Series(result, index=df.index).fillna(False), dtype=bool)
+
+            compiled.append(CompiledConstraint(label, label, (), check_callable))
+        else:
+            raise TypeError(f"a constraint must be an expression string or a callable, not {type(item).__name__}")
+    return compiled
