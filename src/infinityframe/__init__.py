@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import frames as _frames  # registers DataFrame.infinity (pandas) and the polars namespace
 from .client import DEFAULT_SERVER, Batch, Session, generators
+from .params.distributions import choice, integers, normal, uniform
 from .errors import (
     AuthenticationError,
     BatchNotFoundError,
@@ -45,8 +47,12 @@ __all__ = [
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "choice",
     "generators",
+    "integers",
+    "normal",
     "serve",
+    "uniform",
 ]
 
 

@@ -6,6 +6,7 @@ The constructor makes exactly one request (the generator's metadata), as infinit
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import threading
 import uuid
@@ -22,6 +23,7 @@ from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, 
 from ..params.rules import validate_job
 from ._http import RetryPolicy, Transport
 from .batch import Batch
+from ..params.spec import GeneratorSpec
 from .records import SubmissionRecords, content_key
 
 if TYPE_CHECKING:
@@ -31,8 +33,10 @@ __all__ = ["DEFAULT_SERVER", "Session", "generators", "latest_session"]
 
 DEFAULT_SERVER = "https://api.toinfinity.ai"
 JobParams = dict[str, Any]
+ESTIMATE_CHUNK = 5_000
 
 _latest: weakref.ReferenceType[Session] | None = None
+_by_origin: weakref.WeakValueDictionary[tuple[str, str], Session] = weakref.WeakValueDictionary()
 _local_lock = threading.Lock()
 _local_services: dict[Path, Service] = {}
 
@@ -51,6 +55,11 @@ def latest_session() -> Session | None:
     return _latest() if _latest is not None else None
 
 
+def find_session(server: str, generator: str) -> Session | None:
+    """The most recent live Session for this server and generator, if any."""
+    return _by_origin.get((server.rstrip("/"), generator))
+
+
 def _resolve_token(token: str | None) -> str:
     token = token if token is not None else os.environ.get("INFINITY_TOKEN")
     if not token:
@@ -59,29 +68,6 @@ def _resolve_token(token: str | None) -> str:
         raise AuthenticationError("No token: pass `token=` or set the INFINITY_TOKEN environment variable "
                                   "(for the embedded service, use inf.Session.local()).")
     return token
-
-
-def _records(jobs: Any) -> list[JobParams]:
-    """Jobs as a list of plain dicts, from a DataFrame or an iterable of mappings."""
-    if isinstance(jobs, pd.DataFrame):
-        frame = jobs.drop(columns=[c for c in ("job_id", "estimated_samples") if c in jobs.columns])
-        return [{k: (None if _is_missing(v) else v) for k, v in row.items()}
-                for row in frame.to_dict(orient="records")]
-    if isinstance(jobs, Mapping):
-        raise InfinityError("`jobs` must be a list of parameter dicts or a DataFrame, not one dict: "
-                            "wrap it in a list.")
-    records = list(jobs)
-    for i, job in enumerate(records):
-        if not isinstance(job, Mapping):
-            raise InfinityError(f"Job {i} is a {type(job).__name__}, not a dict of parameters.")
-    return [dict(job) for job in records]
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _plain(value: Any) -> Any:
@@ -129,6 +115,7 @@ class Session:
                 "lists the ones this token may use."))
         self.records = SubmissionRecords()
         _latest = weakref.ref(self)
+        _by_origin[(self.server, self.generator)] = self
 
     def __repr__(self) -> str:
         return f"Session(generator={self.generator!r}, server={self.server!r})"
@@ -175,6 +162,88 @@ class Session:
         frame.attrs["infinity"] = self._attrs()
         return frame
 
+    @functools.cached_property
+    def spec(self) -> GeneratorSpec:
+        """The generator's parameters and constraints, as the frame tools use them."""
+        return GeneratorSpec.from_metadata(self._metadata)
+
+    @functools.cached_property
+    def schema(self) -> Any:
+        """A pandera ``DataFrameSchema`` of a job frame: dtypes, ranges, choices, joint constraints.
+
+        Unknown columns are refused (the package's own, such as ``estimated_samples``, are
+        allowed); missing parameters are allowed, as they take their defaults.
+        """
+        from ..params.schema import build_schema
+
+        return build_schema(self.spec)
+
+    def _frame(self, frame: pd.DataFrame, backend: str) -> Any:
+        frame.attrs["infinity"] = self._attrs()
+        if backend == "polars":
+            import polars as pl
+
+            return pl.from_pandas(frame)
+        if backend != "pandas":
+            raise InfinityError(f"backend must be 'pandas' or 'polars', not {backend!r}.")
+        return frame
+
+    def sample(self, n: int, *, seed: Any = None, method: Literal["uniform", "lhs", "sobol"] = "uniform",
+               constraints: Sequence[Any] = (), backend: Literal["pandas", "polars"] = "pandas",
+               **fixed: Any) -> Any:
+        """``n`` jobs drawn from the parameters' ranges, honouring every joint constraint.
+
+        Parameters
+        ----------
+        n : int
+            Jobs to draw.
+        seed : int or numpy.random.Generator, optional
+            Makes every row reproducible; with ``method="uniform"`` or ``"sobol"``, more rows
+            extend a sweep without changing the rows already drawn.
+        method : {"uniform", "lhs", "sobol"}
+            Independent draws, a Latin hypercube, or a scrambled Sobol sequence.
+        constraints : sequence of str or callable
+            Joint constraints beyond the generator's own (``"image_width == image_height"``).
+        **fixed
+            Per parameter: a value, a list (uniform choice), ``inf.uniform/integers/normal/choice``,
+            a frozen scipy distribution, or a callable ``(rng, n) -> array``.
+
+        Examples
+        --------
+        >>> sesh.sample(100, seed=0, exercise="SQUAT", lighting_power=inf.normal(400, 20))  # doctest: +SKIP
+        """
+        from ..params.sampling import sample
+
+        frame = sample(self.spec, n, seed=seed, method=method, constraints=constraints, fixed=fixed)
+        return self._frame(frame, backend)
+
+    def grid(self, *, backend: Literal["pandas", "polars"] = "pandas", **axes: Any) -> Any:
+        """The cartesian product of the given axes (first axis slowest); other parameters are left out.
+
+        Examples
+        --------
+        >>> sesh.grid(camera_distance=[2, 3, 4], lighting_power=[50, 500])  # 6 jobs  # doctest: +SKIP
+        """
+        from ..params.sampling import grid
+
+        return self._frame(grid(self.spec, **axes), backend)
+
+    def rerun(self, job_ids: str | Iterable[str], overrides: Any = None, *,
+              backend: Literal["pandas", "polars"] = "pandas") -> Any:
+        """Earlier jobs' parameters × ``overrides``, each with ``state`` set to its job's id.
+
+        The base parameters come from ``job_previews/`` or ``job_runs/``; the service starts
+        each re-run from its seed job's scene, with the overrides applied.
+
+        Examples
+        --------
+        >>> sesh.rerun(preview_ids, [{"relative_avatar_angle_deg": a} for a in (-90, 0, 90)])  # doctest: +SKIP
+        """
+        from ..params.rerun import expand_reruns
+
+        ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
+        return self._frame(expand_reruns(self.spec, self.job_params(ids), overrides), backend)
+
     def _attrs(self) -> dict[str, str]:
         """What a frame may carry about its origin: never the token."""
         return {"server": self.server, "generator": self.generator}
@@ -184,14 +253,29 @@ class Session:
     def complete(self, jobs: Any, *, preview: bool = False) -> list[JobParams]:
         """Jobs completed with defaults and checked against the generator's metadata.
 
-        Raises :class:`~infinityframe.ValidationError` naming every bad job and parameter,
-        before any request is sent.
+        ``jobs`` is a pandas or polars DataFrame (checked with :attr:`schema`, pandera) or a
+        list of dicts (checked one by one with the service's own rules). Raises
+        :class:`~infinityframe.ValidationError` naming every bad row and parameter, before
+        any request is sent.
         """
         if preview and not self.supports_preview:
-            raise ValidationError(f"{self.generator} does not render previews; submit with preview=False.")
-        records = _records(jobs)
+            raise ValidationError(f"{self.generator} does not render previews; submit with preview=False "
+                                  "(nothing was sent to the service).")
+        if isinstance(jobs, pd.DataFrame) or type(jobs).__module__.startswith("polars"):
+            from ..frames._core import jobs_for_service
+
+            if len(jobs) == 0:
+                raise ValidationError("There are no jobs to submit: the frame is empty.")
+            return jobs_for_service(jobs, self, preview)
+        if isinstance(jobs, Mapping):
+            raise InfinityError("`jobs` must be a list of parameter dicts or a DataFrame, not one dict: "
+                                "wrap it in a list.")
+        records = list(jobs)
         if not records:
-            raise ValidationError("There are no jobs to submit: the frame or list is empty.")
+            raise ValidationError("There are no jobs to submit: the list is empty.")
+        for i, job in enumerate(records):
+            if not isinstance(job, Mapping):
+                raise InfinityError(f"Job {i} is a {type(job).__name__}, not a dict of parameters.")
         completed: list[JobParams] = []
         errors: list[dict[str, Any]] = []
         for i, job in enumerate(records):
@@ -204,11 +288,18 @@ class Session:
         return completed
 
     def estimate(self, jobs: Any, *, preview: bool = False) -> list[int]:
-        """Samples each job would cost, as the service estimates them (nothing is created)."""
-        body = self._body(self.complete(jobs, preview=preview), preview, "")
-        estimates: list[int] = self._transport.request("POST", "api/batch/estimate/", json=body,
-                                                       idempotency_key=str(uuid.uuid4()))
-        return [int(e) for e in estimates]
+        """Samples each job would cost, as the service estimates them (nothing is created).
+
+        Large job lists are sent in chunks of 5,000.
+        """
+        completed = self.complete(jobs, preview=preview)
+        estimates: list[int] = []
+        for start in range(0, len(completed), ESTIMATE_CHUNK):
+            body = self._body(completed[start : start + ESTIMATE_CHUNK], preview, "")
+            chunk = self._transport.request("POST", "api/batch/estimate/", json=body,
+                                            idempotency_key=str(uuid.uuid4()))
+            estimates.extend(int(e) for e in chunk)
+        return estimates
 
     def _body(self, jobs: Sequence[JobParams], preview: bool, name: str) -> dict[str, Any]:
         return {"name": name, "job_runs": [

@@ -1,0 +1,93 @@
+"""``DataFrame.infinity`` for pandas and polars: the same verbs, adapting to ``frames._core``.
+
+Both are registered when ``infinityframe`` is imported. They hold no state (pandas builds a
+new accessor on every attribute access) and never mutate the frame they are called on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import pandas as pd
+import polars as pl
+
+from . import _core
+
+if TYPE_CHECKING:
+    from ..client.batch import Batch
+    from ..client.session import Session
+
+__all__ = ["PandasInfinity", "PolarsInfinity"]
+
+F = TypeVar("F", pd.DataFrame, pl.DataFrame)
+Method = Literal["uniform", "lhs", "sobol"]
+
+
+class _Infinity(Generic[F]):
+    """The ``.infinity`` verbs; ``session=None`` resolves as DESIGN.md says."""
+
+    def __init__(self, df: F) -> None:
+        self._df = df
+
+    def fill(self, session: Session | None = None, *, seed: Any = None, method: Method = "uniform",
+             constraints: Sequence[Any] = ()) -> F:
+        """Sample the missing parameter columns and the missing cells; given cells are kept.
+
+        Examples
+        --------
+        >>> pd.DataFrame({"exercise": ["SQUAT", "LUNGE"]}).infinity.fill(sesh, seed=0)  # doctest: +SKIP
+        """
+        result: F = _core.fill(self._df, session, seed=seed, method=method, constraints=constraints)
+        return result
+
+    def with_defaults(self, session: Session | None = None) -> F:
+        """Every missing parameter column and cell set to its default."""
+        result: F = _core.with_defaults(self._df, session)
+        return result
+
+    def validate(self, session: Session | None = None, *, preview: bool = False,
+                 constraints: Sequence[Any] = ()) -> F:
+        """The frame with lossless dtype coercions, or :class:`~infinityframe.ValidationError`.
+
+        The error's message shows the first failures; ``.failure_cases`` holds them all (the
+        frame :meth:`errors` returns).
+        """
+        result: F = _core.validate(self._df, session, preview=preview, constraints=constraints)
+        return result
+
+    def errors(self, session: Session | None = None, *, constraints: Sequence[Any] = ()) -> pd.DataFrame:
+        """One row per failure: ``row``, ``column``, ``check``, ``value``, ``message`` (empty when valid)."""
+        return _core.errors(self._df, session, constraints=constraints)
+
+    def estimate(self, session: Session | None = None, *, preview: bool = False) -> F:
+        """The frame with ``estimated_samples``, the samples each job will cost (nothing is created)."""
+        result: F = _core.estimate(self._df, session, preview=preview)
+        return result
+
+    def submit(self, session: Session | None = None, *, name: str | None = None, preview: bool = False,
+               mode: Literal["cached", "force"] = "cached") -> Batch:
+        """Validate and submit the frame as one batch; ``mode="cached"`` never pays twice for the same frame."""
+        return _core.submit(self._df, session, name=name, preview=preview, mode=mode)
+
+    def coverage(self, session: Session | None = None) -> pd.DataFrame:
+        """How well the frame covers each parameter's range or choices (and the centred L2 discrepancy)."""
+        return _core.coverage(self._df, session)
+
+
+@pd.api.extensions.register_dataframe_accessor("infinity")
+class PandasInfinity(_Infinity[pd.DataFrame]):
+    """``pandas.DataFrame.infinity``.
+
+    Examples
+    --------
+    >>> sesh.sample(50, seed=1).infinity.validate().infinity.estimate()  # doctest: +SKIP
+    """
+
+
+@pl.api.register_dataframe_namespace("infinity")
+class PolarsInfinity(_Infinity[pl.DataFrame]):
+    """``polars.DataFrame.infinity``: the pandas verbs, on polars frames.
+
+    Polars frames carry no ``attrs``, so ``session=None`` means the most recent Session.
+    """

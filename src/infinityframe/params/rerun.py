@@ -1,0 +1,75 @@
+"""Re-runs: earlier jobs' parameters × overrides, each seeded from its job through ``state``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ValidationError
+from .spec import GeneratorSpec
+
+__all__ = ["cast_params", "expand_reruns"]
+
+_TRUE, _FALSE = {"true", "True", "1"}, {"false", "False", "0"}
+
+
+def cast_params(spec: GeneratorSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters with stringly-typed values (``"14"``, ``"0.0"``, ``"false"``) cast to the spec's types.
+
+    Older Infinity outputs and API answers hold numbers as strings; only exact, lossless
+    readings are cast, anything else is left as it is for validation to report.
+    """
+    out = dict(params)
+    for name, value in params.items():
+        if name not in spec or not isinstance(value, str):
+            continue
+        kind = spec[name].type
+        try:
+            if kind == "int" and float(value).is_integer():
+                out[name] = int(float(value))
+            elif kind == "float":
+                out[name] = float(value)
+            elif kind == "bool" and value in _TRUE | _FALSE:
+                out[name] = value in _TRUE
+        except ValueError:
+            continue
+    return out
+
+
+def _override_rows(overrides: Any) -> list[dict[str, Any]]:
+    if overrides is None:
+        return [{}]
+    if isinstance(overrides, pd.DataFrame):
+        return [{k: v for k, v in row.items() if not (isinstance(v, float) and pd.isna(v))}
+                for row in overrides.to_dict(orient="records")]
+    if isinstance(overrides, Mapping):
+        return [dict(overrides)]
+    return [dict(o) for o in overrides]
+
+
+def expand_reruns(spec: GeneratorSpec, bases: Mapping[str, Mapping[str, Any]],
+                  overrides: Sequence[Mapping[str, Any]] | Mapping[str, Any] | pd.DataFrame | None = None,
+                  ) -> pd.DataFrame:
+    """One job per (base job, override): the base's parameters, the override on top, ``state`` = base id.
+
+    Examples
+    --------
+    >>> expand_reruns(spec, {"1b3f…": {...}}, [{"relative_avatar_angle_deg": a} for a in (-90, 0, 90)])  # doctest: +SKIP
+    """
+    rows = _override_rows(overrides)
+    for override in rows:
+        for key in override:
+            if key not in spec:
+                close = difflib.get_close_matches(str(key), spec.names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValidationError(f"Override {key!r} is not a parameter of {spec.name}{hint}")
+            if key == "state":
+                raise ValidationError("Overrides may not set 'state': a re-run's state is its base job's id.")
+    if "state" not in spec:
+        raise ValidationError(f"{spec.name} has no 'state' parameter, so its jobs cannot be re-run from a seed job.")
+    jobs = [{**spec.defaults, **cast_params(spec, base), **override, "state": base_id}
+            for base_id, base in bases.items() for override in rows]
+    return pd.DataFrame(jobs, columns=spec.names)
