@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import frames as _frames  # registers DataFrame.infinity (pandas) and the polars namespace
+from . import frames as frames  # importing it registers DataFrame.infinity (pandas) and the polars namespace
 from .client import DEFAULT_SERVER, Batch, Session, generators
-from .params.distributions import choice, integers, normal, uniform
 from .errors import (
     AuthenticationError,
     BatchNotFoundError,
@@ -25,6 +24,7 @@ from .errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from .params.distributions import choice, integers, normal, uniform
 
 if TYPE_CHECKING:
     from .local import Service, serve

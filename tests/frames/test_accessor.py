@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 import pytest
-from _service import RunningService
 
 import infinityframe as inf
+from _service import RunningService
 from infinityframe.client import session as session_module
 
 SMALL = {"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128}

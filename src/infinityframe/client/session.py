@@ -21,9 +21,9 @@ import pandas as pd
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
 from ..params.rules import validate_job
+from ..params.spec import GeneratorSpec
 from ._http import RetryPolicy, Transport
 from .batch import Batch
-from ..params.spec import GeneratorSpec
 from .records import SubmissionRecords, content_key
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ class _Infinity(Generic[F]):
     """The ``.infinity`` verbs; ``session=None`` resolves as DESIGN.md says."""
 
     def __init__(self, df: F) -> None:
-        self._df = df
+        self._df: F = df
 
     def fill(self, session: Session | None = None, *, seed: Any = None, method: Method = "uniform",
              constraints: Sequence[Any] = ()) -> F:

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import special
 
 from ..errors import ValidationError
-from .rules import _check_value
+from .rules import check_value
 from .spec import ParamSpec
 
 __all__ = [
@@ -399,7 +399,7 @@ def check_scalar(param: ParamSpec, value: Any) -> Any:
     """
     if isinstance(value, np.generic):
         value = value.item()
-    problem = _check_value(_param_json(param), value)
+    problem = check_value(_param_json(param), value)
     if problem is not None:
         raise ValidationError(f"{param.name} {problem}")
     if param.type == "int" and isinstance(value, float):

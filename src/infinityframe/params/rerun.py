@@ -57,7 +57,8 @@ def expand_reruns(spec: GeneratorSpec, bases: Mapping[str, Mapping[str, Any]],
 
     Examples
     --------
-    >>> expand_reruns(spec, {"1b3f…": {...}}, [{"relative_avatar_angle_deg": a} for a in (-90, 0, 90)])  # doctest: +SKIP
+    >>> angles = [{"relative_avatar_angle_deg": a} for a in (-90, 0, 90)]
+    >>> expand_reruns(spec, {"1b3f…": {...}}, angles)  # doctest: +SKIP
     """
     rows = _override_rows(overrides)
     for override in rows:

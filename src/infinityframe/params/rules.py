@@ -15,7 +15,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["JobError", "complete_params", "evaluate_constraint", "validate_job"]
+__all__ = ["JobError", "check_value", "complete_params", "evaluate_constraint", "validate_job"]
 
 JSON = dict[str, Any]
 
@@ -71,7 +71,7 @@ _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def _check_value(spec: JSON, value: Any) -> str | None:
+def check_value(spec: JSON, value: Any) -> str | None:
     """Why ``value`` is not acceptable for the parameter ``spec``, or ``None``."""
     kind = spec["type"]
     if value is None:
@@ -116,7 +116,7 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
     errors = [JobError(index, key, _unknown(key, name, specs)) for key in given if key not in specs]
     params = complete_params(generator, {k: v for k, v in given.items() if k in specs})
     for key, spec in specs.items():
-        problem = _check_value(spec, params[key])
+        problem = check_value(spec, params[key])
         if problem is not None:
             errors.append(JobError(index, key, f"{key} {problem}"))
         elif spec["type"] == "int" and isinstance(params[key], float):
@@ -125,7 +125,8 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
         return None, errors
     for constraint in constraints:
         if not evaluate_constraint(constraint["expr"], params):
-            names = sorted(_names(constraint["expr"]))
+            used = _names(constraint["expr"])
+            names = [k for k in specs if k in used]  # the parameters' order, as the frame checks report it
             shown = ", ".join(f"{n}={params.get(n)!r}" for n in names)
             errors.append(JobError(index, names[0] if names else None,
                                    f"{constraint['message']} ({constraint['expr']}; got {shown})"))

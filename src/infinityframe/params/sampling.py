@@ -38,7 +38,7 @@ from scipy.stats import qmc
 
 from ..errors import ValidationError
 from .distributions import Distribution, Sampler, _param_json, as_sampler, check_scalar, default_sampler
-from .rules import _check_value
+from .rules import check_value
 from .spec import CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
 
 __all__ = ["ConstraintLike", "Method", "Seed", "fill", "grid", "sample", "with_defaults"]
@@ -499,7 +499,7 @@ class _Draw:
         rows = np.flatnonzero(self.open_at(name, np.arange(self.n)))
         bad = rows[~_valid(values[rows], param)]
         if len(bad):
-            problem = _check_value(_param_json(param), _python(values[bad[0]])) or "is not allowed"
+            problem = check_value(_param_json(param), _python(values[bad[0]])) or "is not allowed"
             raise ValidationError(
                 f"{name}: {len(bad)} of {self.n} drawn values are not allowed (first: row {bad[0]}, "
                 f"{name} {problem}); they came from {self.samplers[name].source!r}. Draw from inside the "
@@ -543,7 +543,7 @@ def _valid(values: np.ndarray, param: ParamSpec) -> np.ndarray:
     if param.type == "bool" and kind == "b" and not param.choices:
         return np.ones(len(values), dtype=bool)
     spec_json = _param_json(param)
-    return np.array([_check_value(spec_json, _python(v)) is None for v in values], dtype=bool)
+    return np.array([check_value(spec_json, _python(v)) is None for v in values], dtype=bool)
 
 
 def _shared_sampler(leader: ParamSpec, follower: ParamSpec, constraint: CompiledConstraint) -> Sampler:
@@ -553,7 +553,7 @@ def _shared_sampler(leader: ParamSpec, follower: ParamSpec, constraint: Compiled
         return p.choices or ((False, True) if p.type == "bool" else None)
 
     def accepts(p: ParamSpec, v: Any) -> bool:
-        return _check_value(_param_json(p), v) is None
+        return check_value(_param_json(p), v) is None
 
     values_l, values_f = finite(leader), finite(follower)
     if values_l is not None or values_f is not None:

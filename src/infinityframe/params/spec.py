@@ -161,7 +161,9 @@ def compile_constraints(spec: GeneratorSpec, extra: Sequence[str | FrameCheck | 
                                                item.message))
         elif callable(item):
             fn = item
-            label = getattr(fn, "__name__", f"user_constraint_{i}")
+            label = getattr(fn, "__name__", "<lambda>")
+            if label == "<lambda>":  # failure tables are filtered by name: give each a distinct one
+                label = f"user_constraint_{i - len(spec.constraints)}"
 
             def check_callable(df: pd.DataFrame, fn: FrameCheck = fn) -> np.ndarray:
                 result = fn(df)
