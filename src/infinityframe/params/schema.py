@@ -30,6 +30,8 @@ their defaults there. Failures are sorted by row, then by column in the generato
 
 from __future__ import annotations
 
+import functools
+
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -223,12 +225,49 @@ def build_polars_schema(spec: GeneratorSpec, constraints: Sequence[ConstraintLik
     return _polars_schema(spec, _compile(spec, constraints))
 
 
+class _Schemas:
+    """The internal pandera schemas of one (spec, constraints), built on first use."""
+
+    def __init__(self, spec: GeneratorSpec, compiled: Sequence[CompiledConstraint]) -> None:
+        self._spec, self._compiled = spec, compiled
+        self._pandas: pa.DataFrameSchema | None = None
+        self._polars: pap.DataFrameSchema | None = None
+
+    def pandas(self) -> pa.DataFrameSchema:
+        if self._pandas is None:
+            self._pandas = _pandas_schema(self._spec, self._compiled, internal=True)
+        return self._pandas
+
+    def polars(self) -> pap.DataFrameSchema:
+        if self._polars is None:
+            self._polars = _polars_schema(self._spec, self._compiled, internal=True)
+        return self._polars
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_cached(spec: GeneratorSpec, constraints: tuple[Any, ...]) -> tuple[list[CompiledConstraint], _Schemas]:
+    compiled = _compile(spec, constraints)
+    return compiled, _Schemas(spec, compiled)
+
+
+def _prepared(spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> tuple[
+        list[CompiledConstraint], _Schemas]:
+    """Compiled constraints and schemas, reused across calls: pandera deep-copies every column
+    when a schema is built, which costs more than validating a small frame."""
+    key = tuple(constraints)
+    try:
+        return _prepared_cached(spec, key)
+    except TypeError:  # an unhashable constraint: build afresh
+        compiled = _compile(spec, constraints)
+        return compiled, _Schemas(spec, compiled)
+
+
 class _Run(ABC):
     """One check of a frame: cell types first, then pandera on the losslessly converted columns."""
 
     def __init__(self, df: Any, spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> None:
         self.df, self.spec = df, spec
-        self.compiled = _compile(spec, constraints)
+        self.compiled, self.schemas = _prepared(spec, constraints)
         self.labels: list[Any] = list(df.columns)
         self.height = len(df)
         self.blocks: list[Block] = []
@@ -377,7 +416,7 @@ class _PandasRun(_Run):
 
     def _validate(self, clean: dict[str, Any]) -> tuple[Any, SchemaErrors | None]:
         frame = pd.DataFrame(clean, index=pd.RangeIndex(self.height), copy=False)
-        schema = _pandas_schema(self.spec, self.compiled, internal=True)
+        schema = self.schemas.pandas()
         try:
             schema.validate(frame, lazy=True, inplace=True)
         except SchemaErrors as errors:
@@ -406,7 +445,7 @@ class _PolarsRun(_Run):
             # defaults); a column of nulls under a package name, which the schema allows, keeps them.
             holder = next(name for name in PACKAGE_COLUMNS if name not in self.spec)
             frame = pl.DataFrame({holder: pl.Series([None] * self.height)})
-        schema = _polars_schema(self.spec, self.compiled, internal=True)
+        schema = self.schemas.polars()
         try:
             schema.validate(frame, lazy=True)
         except SchemaErrors as errors:
