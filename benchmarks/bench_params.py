@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import header  # noqa: E402
-
-from infinityframe.params.sampling import sample  # noqa: E402
-from infinityframe.params.schema import validate_frame  # noqa: E402
-from infinityframe.params.spec import GeneratorSpec  # noqa: E402
+from _machine import header
+from infinityframe.params.sampling import sample
+from infinityframe.params.schema import validate_frame
+from infinityframe.params.spec import GeneratorSpec
 
 EXERCISES = [
     "ARM_RAISE-DUMBBELL", "BEAR_CRAWL-HOLDS", "BICEP_CURL-ALTERNATING-DUMBBELL", "BICEP_CURL-BARBELL", "BIRD_DOG",

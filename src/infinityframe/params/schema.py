@@ -31,7 +31,6 @@ their defaults there. Failures are sorted by row, then by column in the generato
 from __future__ import annotations
 
 import functools
-
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar

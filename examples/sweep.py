@@ -1,0 +1,47 @@
+"""A parameter sweep: sample with constraints, check coverage, preview, re-run the chosen scenes as videos.
+
+Run: ``python examples/sweep.py [OUT_DIR]``
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import infinityframe as inf
+
+
+def main(out: Path) -> None:
+    sesh = inf.Session.local("stickfit-v0.1.0", data_dir=out / "service")
+
+    # 24 jobs spread evenly over the camera's range, square images, pauses that make sense
+    jobs = sesh.sample(
+        24, seed=7, method="lhs",
+        exercise=["SQUAT", "LUNGE", "JUMPING_JACK"],
+        lighting_power=inf.normal(500, 150),
+        image_width=[128, 160], num_reps=1, frame_rate=6,
+        constraints=["image_width == image_height", "camera_height <= 2.0"],
+    )
+    print(jobs.infinity.coverage()[["parameter", "kind", "range_covered", "discrepancy"]].head(8).to_string())
+
+    # look before paying: one-frame previews of every job
+    priced = jobs.infinity.validate().infinity.estimate(preview=True)
+    print(f"previews cost {priced['estimated_samples'].sum()} samples")
+    previews = priced.infinity.submit(preview=True, name="sweep previews")
+    status = previews.wait(progress=False)
+    print(status["state"].value_counts().to_dict())
+
+    # keep the far-away scenes and render each from three avatar angles, seeded from its preview
+    chosen = previews.jobs.query("camera_distance > 3.5")["job_id"].head(3).tolist()
+    reruns = sesh.rerun(chosen, [{"relative_avatar_angle_deg": a} for a in (-60.0, 0.0, 60.0)])
+    videos = reruns.infinity.estimate()
+    print(f"{len(videos)} videos, about {videos['estimated_samples'].sum()} frames")
+    batch = videos.infinity.submit(name="sweep videos")
+    batch.wait(progress=False)
+    folder = batch.download(out / "videos", progress=False)
+    print("downloaded", len([p for p in folder.iterdir() if p.is_dir()]), "videos to", folder)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="infinity-sweep-")))
