@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from .._sqlite import connect
+
 __all__ = ["SubmissionRecords", "cache_dir", "content_key"]
 
 _SCHEMA = """
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     name       TEXT NOT NULL,
     num_jobs   INTEGER NOT NULL,
     created    REAL NOT NULL
-)
+);
 """
 
 
@@ -66,10 +68,7 @@ class SubmissionRecords:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(_SCHEMA)
-        return db
+        return connect(self.path, _SCHEMA)
 
     def get(self, key: str) -> str | None:
         """The batch id recorded for ``key``, if any."""

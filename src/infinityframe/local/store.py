@@ -29,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from .._sqlite import connect
+
 __all__ = ["Account", "Store", "hash_token", "isoformat", "new_token"]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -132,13 +134,10 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = connect(self.path, _SCHEMA, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
