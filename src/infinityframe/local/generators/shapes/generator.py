@@ -47,8 +47,8 @@ _PNG_MASK = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRI
              cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
 
 
-def _png(rgb: npt.NDArray[np.uint8], options: list[int] = _PNG_IMAGE) -> bytes:
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), options)
+def _png(bgr: npt.NDArray[np.uint8], options: list[int] = _PNG_IMAGE) -> bytes:
+    ok, buf = cv2.imencode(".png", bgr, options)
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return bytes(buf.tobytes())
@@ -90,15 +90,15 @@ def _annotations(frame: Frame, image_id: int, first_id: int) -> list[JSON]:
 
 
 def _masks(frame: Frame) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """The semantic (category colour) and instance (instance colour) masks; background black."""
+    """The semantic (category colour) and instance (instance colour) masks in cv2's BGR order."""
     count = len(frame.objects)
     instance_lut = np.zeros((count + 1, 3), dtype=np.uint8)
     category_lut = np.zeros((count + 1, 3), dtype=np.uint8)
     for index, obj in enumerate(frame.objects):
-        instance_lut[index + 1] = INSTANCE_COLORS[index]
-        category_lut[index + 1] = CATEGORY_COLORS[obj.category]
-    lookup = frame.label.astype(np.intp) + 1
-    return category_lut[lookup], instance_lut[lookup]
+        instance_lut[index + 1] = INSTANCE_COLORS[index][::-1]
+        category_lut[index + 1] = CATEGORY_COLORS[obj.category][::-1]
+    lookup = (frame.label + 1).astype(np.uint8)  # at most 21 entries: background plus 20 objects
+    return np.take(category_lut, lookup, axis=0), np.take(instance_lut, lookup, axis=0)
 
 
 class Shapes(Generator):
@@ -193,7 +193,7 @@ class Shapes(Generator):
             for frame_number in range(count):
                 started = time.perf_counter()
                 frame = draw_frame(rng, params)
-                png = _png(frame.rgb)
+                png = _png(np.ascontiguousarray(frame.rgb[:, :, ::-1]))
                 file_name = "video_preview.png" if preview else f"images/image.{frame_number:06d}.png"
                 if frame_number == 0:
                     (out_dir / "video_preview.png").write_bytes(png)
@@ -205,7 +205,8 @@ class Shapes(Generator):
                         archive.writestr(member, _png(mask, _PNG_MASK), zipfile.ZIP_STORED)
                 image_id = 3 * frame_number
                 # Integer Rec. 601 luma: exact, unlike a BLAS dot whose rounding varies by CPU.
-                luma = int((frame.rgb.astype(np.int64) * (299, 587, 114)).sum()) / (1000 * width * height)
+                red, green, blue = (int(v) for v in frame.rgb.reshape(-1, 3).sum(axis=0, dtype=np.int64))
+                luma = (299 * red + 587 * green + 114 * blue) / (1000 * width * height)
                 images.append({
                     "id": image_id, "width": width, "height": height, "frame_number": frame_number,
                     "file_name": file_name,
