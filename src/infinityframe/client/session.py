@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
 from ..params.rules import validate_job
 from ..params.spec import GeneratorSpec
+from ._compat import InfinityCoreNames
 from ._http import RetryPolicy, Transport
 from .batch import Batch
 from .records import SubmissionRecords, content_key
@@ -75,7 +75,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") and not isinstance(value, (list, dict, str)) else value
 
 
-class Session:
+class Session(InfinityCoreNames):
     """A conversation with an Infinity service about one generator.
 
     Parameters
@@ -428,64 +428,6 @@ class Session:
                 _local_services[root] = service
                 url, token = service.url, service.token
         return cls(token, generator, url, **kwargs)
-
-    # -- infinity-core's names --------------------------------------------------------------------
-
-    def random_job(self, rng: np.random.Generator | int | None = None) -> JobParams:
-        """infinity-core: one job drawn uniformly (choices, or ``[min, max]``), else defaults.
-
-        Unlike infinity-core's, the draw is repeated until the generator's joint constraints
-        hold, so the job is valid.
-        """
-        rng = np.random.default_rng(rng)
-        for _ in range(1000):
-            job: JobParams = {}
-            for p in self._metadata["params"]:
-                options = p.get("options") or {}
-                if options.get("choices"):
-                    job[p["name"]] = options["choices"][int(rng.integers(len(options["choices"])))]
-                elif p["type"] == "int" and "min" in options and "max" in options:
-                    job[p["name"]] = int(rng.integers(options["min"], options["max"], endpoint=True))
-                elif p["type"] == "float" and "min" in options and "max" in options:
-                    job[p["name"]] = float(rng.uniform(options["min"], options["max"]))
-                else:
-                    job[p["name"]] = p.get("default_value")
-            if validate_job(self._metadata, 0, job)[0] is not None:
-                return job
-        raise ValidationError(f"Could not draw a job satisfying {self.generator}'s constraints in 1000 tries.")
-
-    def randomize_unspecified_params(self, params: JobParams,
-                                     rng: np.random.Generator | int | None = None) -> JobParams:
-        """infinity-core: a random job overlaid with ``params``."""
-        return {**self.random_job(rng), **params}
-
-    def validate_job_params(self, job_params: list[JobParams]) -> list[str | None]:
-        """infinity-core: one error text per job (``None`` when valid)."""
-        texts: list[str | None] = []
-        for i, job in enumerate(job_params):
-            _, problems = validate_job(self._metadata, i, job)
-            texts.append("; ".join(p["message"] for p in problems) or None)
-        return texts
-
-    def estimate_samples(self, job_params: list[JobParams], is_preview: bool = False) -> list[int]:
-        """infinity-core: :meth:`estimate`."""
-        return self.estimate(job_params, preview=is_preview)
-
-    def batch_from_api(self, batch_id: str) -> Batch:
-        """infinity-core: :meth:`batch`."""
-        return self.batch(batch_id)
-
-    def get_batches_last_n_days(self, n_days: int) -> list[dict[str, Any]]:
-        """infinity-core: :meth:`batches` as a list of dicts, newest first."""
-        frame = self.batches(n_days)
-        return [{**row, "created": row["created"].to_pydatetime()} for row in frame.to_dict(orient="records")]
-
-    def get_usage_stats_last_n_days(self, n_days: int) -> dict[str, Any]:
-        """infinity-core: the raw usage counts."""
-        frame = self.usage(n_days)
-        return {"counts_by_generator": frame.to_dict(orient="records"),
-                "start_time": frame.attrs["infinity"]["start_time"],
-                "end_time": frame.attrs["infinity"]["end_time"]}
 
 
 def _validation_error(errors: list[dict[str, Any]], num_jobs: int) -> ValidationError:
