@@ -1,0 +1,427 @@
+"""The drawing engine behind :mod:`infinityframe.params.sampling`.
+
+A frame being drawn is a set of numpy columns. Each parameter draws from its own stream
+(derived from the seed, the parameter's name and the round), so a row's values depend only on
+the seed, its position and its own history: that is what keeps frames reproducible and lets a
+sweep grow without changing the rows already drawn. Rows that break a joint constraint are
+drawn again, round after round, from the same kind of streams.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy.stats import qmc
+
+from ..errors import ValidationError
+from .distributions import Sampler, _param_json, default_sampler
+from .rules import check_value
+from .spec import CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
+
+__all__ = ["ConstraintLike", "Method", "Seed"]
+
+Method = Literal["uniform", "lhs", "sobol"]
+Seed = int | np.random.Generator | None
+ConstraintLike = str | Constraint | Callable[[pd.DataFrame], Any]
+_METHODS = ("uniform", "lhs", "sobol")
+_COLUMN_STREAM, _DESIGN_STREAM = 0, 1
+
+
+# -- seeds and streams -------------------------------------------------------------------------
+
+def _root_entropy(seed: Seed) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    if isinstance(seed, np.random.Generator):
+        hi, lo = seed.integers(0, 2**64, size=2, dtype=np.uint64)
+        return (int(hi) << 64) | int(lo)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise ValueError(f"seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
+
+
+def _name_words(name: str) -> tuple[int, int]:
+    # A stable 64-bit hash as two 32-bit words: SeedSequence then sees a fixed-width key.
+    digest = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+    return digest >> 32, digest & 0xFFFFFFFF
+
+
+def _stream(root: int, name: str, round_: int) -> np.random.Generator:
+    key = (_COLUMN_STREAM, *_name_words(name), round_)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(root, spawn_key=key)))
+
+
+def _design(root: int, method: str, n: int, d: int) -> np.ndarray:
+    rng = np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(root, spawn_key=(_DESIGN_STREAM, _METHODS.index(method)))))
+    engine = qmc.LatinHypercube if method == "lhs" else qmc.Sobol
+    try:
+        design = engine(d, rng=rng)
+    except TypeError:  # scipy < 1.15 calls it seed
+        design = engine(d, seed=rng)
+    with warnings.catch_warnings():
+        # Sobol balance is exact for powers of two; other n are still low-discrepancy prefixes.
+        warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
+        return np.asarray(design.random(n), dtype=np.float64)
+
+
+# -- checks of the arguments -------------------------------------------------------------------
+
+def _known(spec: GeneratorSpec, name: str) -> str:
+    if name not in spec:
+        close = difflib.get_close_matches(str(name), spec.names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{name!r} is not a parameter of {spec.name}{hint}")
+    return name
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def _check_method(method: Any) -> str:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
+    return str(method)
+
+
+def _compile(spec: GeneratorSpec, constraints: Any) -> list[CompiledConstraint]:
+    if constraints is None:
+        constraints = ()
+    elif isinstance(constraints, (str, Constraint)) or callable(constraints):
+        constraints = (constraints,)
+    for item in constraints:
+        expr = item.expr if isinstance(item, Constraint) else item
+        if isinstance(expr, str):
+            for node in ast.walk(ast.parse(expr, mode="eval")):
+                if isinstance(node, ast.Name) and node.id not in ("True", "False"):
+                    _known(spec, node.id)
+    return compile_constraints(spec, list(constraints))
+
+
+def _equality(constraint: CompiledConstraint) -> tuple[str, str] | None:
+    """``(a, b)`` when the constraint is exactly ``a == b`` between two parameters."""
+    if len(constraint.columns) != 2:
+        return None
+    try:
+        node = ast.parse(constraint.description, mode="eval").body
+    except SyntaxError:
+        return None
+    if (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
+            and isinstance(node.left, ast.Name) and isinstance(node.comparators[0], ast.Name)):
+        return node.left.id, node.comparators[0].id
+    return None
+
+
+# -- the drawing engine ------------------------------------------------------------------------
+
+@dataclass
+class _Draw:
+    """One frame being drawn: its columns as numpy arrays, which cells are open, the rounds."""
+
+    spec: GeneratorSpec
+    samplers: dict[str, Sampler]
+    n: int
+    root: int
+    compiled: list[CompiledConstraint]
+    strict: bool  # sample(): a constraint no open cell can fix is an error; fill(): not ours
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    open: dict[str, np.ndarray | None] = field(default_factory=dict)  # None: every row open
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (leader, follower) of a == b
+
+    def given(self, name: str, values: np.ndarray, missing: np.ndarray) -> None:
+        self.columns[name], self.open[name] = values, missing
+
+    def open_at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        mask = self.open.get(name)
+        return np.ones(len(rows), dtype=bool) if mask is None else mask[rows]
+
+    def soft(self, name: str) -> bool:
+        """Drawn from the parameter's default, so an equality may decide it instead."""
+        sampler = self.samplers[name]
+        return not sampler.user and not sampler.constant
+
+    def run(self, method: str, max_rounds: int) -> None:
+        self.plan_equalities()
+        self.draw_initial(method)
+        self.apply_equalities(np.arange(self.n))
+        self.enforce(max_rounds)
+        followers = {f for _, f in self.pairs}
+        for name in self.spec.names:
+            # Followers copy values that were checked only against their leader's range.
+            if not self.samplers[name].checked or name in followers:
+                self.check_column(name)
+
+    def plan_equalities(self) -> None:
+        followers: set[str] = set()
+        for constraint in self.compiled:
+            pair = _equality(constraint)
+            if pair is None or self.spec[pair[0]].type != self.spec[pair[1]].type:
+                continue
+            a, b = pair
+            leader, follower = (a, b) if self.soft(b) else (b, a) if self.soft(a) else (None, None)
+            if leader is None or follower is None or follower in followers or leader in followers:
+                continue
+            if self.soft(leader):
+                self.samplers[leader] = _shared_sampler(self.spec[leader], self.spec[follower], constraint)
+            followers.add(follower)
+            self.pairs.append((leader, follower))
+
+    def draw_initial(self, method: str) -> None:
+        followers = {f for _, f in self.pairs}
+        names = [name for name, mask in ((p, self.open.get(p)) for p in self.spec.names)
+                 if mask is None or mask.any()]
+        dims = [name for name in names if method != "uniform" and self.samplers[name].ppf is not None
+                and not self.samplers[name].constant and name not in followers]
+        units = _design(self.root, method, self.n, len(dims)) if dims and self.n else None
+        for name in names:
+            sampler = self.samplers[name]
+            if name in dims and units is not None and sampler.ppf is not None:
+                values = sampler.ppf(units[:, dims.index(name)])
+            else:
+                values = sampler.draw(_stream(self.root, name, 0), self.n)
+            self.assign(name, np.arange(self.n), values)
+
+    def assign(self, name: str, rows: np.ndarray, values: np.ndarray) -> None:
+        mask = self.open.get(name)
+        current = self.columns.get(name)
+        if current is None or (mask is None and len(rows) == self.n):
+            self.columns[name] = values if len(rows) == self.n else _placed(self.n, rows, values)
+            return
+        keep = mask is not None and not mask[rows].all()
+        if keep:
+            rows, values = rows[mask[rows]], values[mask[rows]]  # type: ignore[index]
+        merged = np.result_type(current.dtype, values.dtype)
+        if merged != current.dtype:
+            current = current.astype(merged)
+        current[rows] = values
+        self.columns[name] = current
+
+    def apply_equalities(self, rows: np.ndarray) -> None:
+        for leader, follower in self.pairs:
+            follower_open = self.open_at(follower, rows)
+            if self.soft(leader):
+                back = self.open_at(leader, rows) & ~follower_open
+                if back.any():  # only the follower was given on these rows: the leader copies it
+                    self.assign(leader, rows[back], self.columns[follower][rows[back]])
+            if follower_open.any():
+                self.assign(follower, rows[follower_open], self.columns[leader][rows[follower_open]])
+
+    def redrawable(self, name: str, rows: np.ndarray) -> np.ndarray:
+        if self.samplers[name].constant or any(name == f for _, f in self.pairs):
+            return np.zeros(len(rows), dtype=bool)
+        mask = self.open_at(name, rows)
+        for leader, follower in self.pairs:
+            if leader == name:
+                mask = mask & self.open_at(follower, rows)  # else it copies the given follower
+        return mask
+
+    def redraw_columns(self, constraint: CompiledConstraint) -> list[str]:
+        names = list(constraint.columns) or self.spec.names  # a callable may read any column
+        leaders = {f: leader for leader, f in self.pairs}
+        for name in list(names):
+            while name in leaders:
+                name = leaders[name]
+                names.append(name)
+        return list(dict.fromkeys(names))
+
+    def enforce(self, max_rounds: int) -> None:
+        if not self.compiled or self.n == 0:
+            return
+        # Checks and passes per constraint, on the first draws (column 0) and on re-draws (column 1).
+        checked = np.zeros((len(self.compiled), 2), dtype=np.int64)
+        passed = np.zeros((len(self.compiled), 2), dtype=np.int64)
+        needed = sorted({c for k in self.compiled for c in (k.columns or self.spec.names)},
+                        key=self.spec.names.index)
+        rows = np.arange(self.n)
+        for round_ in range(max_rounds + 1):
+            frame = self.frame(pd.Index(rows), needed, rows)
+            failing = np.zeros(len(rows), dtype=bool)
+            todo: dict[str, np.ndarray] = {}
+            for i, constraint in enumerate(self.compiled):
+                bad = ~constraint.check(frame)
+                checked[i, min(round_, 1)] += len(rows)
+                passed[i, min(round_, 1)] += len(rows) - int(bad.sum())
+                if not bad.any():
+                    continue
+                columns = self.redraw_columns(constraint)
+                fixable = {c: self.redrawable(c, rows) for c in columns}
+                any_fixable = np.logical_or.reduce([*fixable.values(), np.zeros(len(rows), dtype=bool)])
+                if self.strict and (bad & ~any_fixable).any():
+                    raise self.impossible(constraint, rows[bad & ~any_fixable])
+                bad &= any_fixable
+                failing |= bad
+                for c, can in fixable.items():
+                    todo[c] = todo.get(c, np.zeros(len(rows), dtype=bool)) | (bad & can)
+            if not failing.any():
+                return
+            if round_ == max_rounds:
+                raise self.hopeless(rows[failing], checked, passed, max_rounds, frame.loc[rows[failing]])
+            for name, mask in todo.items():
+                if mask.any():
+                    at = rows[mask]
+                    values = self.samplers[name].draw(_stream(self.root, name, round_ + 1), int(at[-1]) + 1)
+                    self.assign(name, at, values[at])
+            rows = rows[failing]
+            self.apply_equalities(rows)
+
+    def impossible(self, constraint: CompiledConstraint, rows: np.ndarray) -> ValidationError:
+        shown = ", ".join(f"{c}={_python(self.columns[c][rows[0]])!r}" for c in constraint.columns)
+        return ValidationError(
+            f"constraint {constraint.name!r} ({constraint.description}) fails on {len(rows)} of {self.n} rows "
+            f"(first: row {rows[0]}, {shown}) and none of the parameters it uses is left to the sampler, "
+            "so re-drawing cannot help. Change the fixed values or the constraint.",
+            failure_cases=self.failure_cases(constraint, rows))
+
+    def hopeless(self, rows: np.ndarray, checked: np.ndarray, passed: np.ndarray, max_rounds: int,
+                 frame: pd.DataFrame) -> ValidationError:
+        """The error for rows still failing after every round, with each constraint's acceptance rate."""
+        parts, cases = [], []
+        for i, constraint in enumerate(self.compiled):
+            bad = rows[~constraint.check(frame)]
+            if len(bad):
+                first, again = (passed[i, k] / max(checked[i, k], 1) for k in (0, 1))
+                parts.append(f"constraint {constraint.name!r} ({constraint.description}) still fails on "
+                             f"{len(bad)} of {self.n} rows after {max_rounds} rounds of re-drawing; it held for "
+                             f"{first:.2%} of the first draws and {again:.2%} of the re-drawn rows")
+                cases.append(self.failure_cases(constraint, bad))
+        return ValidationError("; ".join(parts) + ". Loosen the ranges the sampler draws from (fixed=... with "
+                               "wider or fewer values), give only one side of an equality (the sampler copies "
+                               "it to the other), or raise max_rounds.",
+                               failure_cases=pd.concat(cases, ignore_index=True))
+
+    def failure_cases(self, constraint: CompiledConstraint, rows: np.ndarray) -> pd.DataFrame:
+        column = constraint.columns[0] if constraint.columns else None
+        values = self.columns[column][rows] if column else [None] * len(rows)
+        return pd.DataFrame({"row": rows, "column": column, "check": constraint.name, "value": list(values),
+                             "message": constraint.message or constraint.description})
+
+    def check_column(self, name: str) -> None:
+        param, values = self.spec[name], self.columns.get(name)
+        if values is None:
+            return
+        rows = np.flatnonzero(self.open_at(name, np.arange(self.n)))
+        bad = rows[~_valid(values[rows], param)]
+        if len(bad):
+            problem = check_value(_param_json(param), _python(values[bad[0]])) or "is not allowed"
+            raise ValidationError(
+                f"{name}: {len(bad)} of {self.n} drawn values are not allowed (first: row {bad[0]}, "
+                f"{name} {problem}); they came from {self.samplers[name].source!r}. Draw from inside the "
+                "parameter's range (inf.normal clips to it by default) or check the callable.",
+                failure_cases=pd.DataFrame({"row": bad, "column": name, "check": "value",
+                                            "value": list(values[bad]), "message": f"{name} {problem}"}))
+
+    def frame(self, index: pd.Index, names: Sequence[str] | None = None,
+              rows: np.ndarray | None = None) -> pd.DataFrame:
+        full = rows is None or len(rows) == self.n
+        data = {}
+        for name in names if names is not None else self.spec.names:
+            values = self.columns[name] if full or rows is None else self.columns[name][rows]
+            data[name] = _to_series(values, self.spec[name], index)
+        # copy=False also skips consolidating same-dtype columns into blocks, a full copy of the data.
+        return pd.DataFrame(data, index=index, copy=False)
+
+
+def _placed(n: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.empty(n, dtype=values.dtype if values.dtype.kind in "iufb" else object)
+    out[rows] = values
+    return out
+
+
+def _python(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _valid(values: np.ndarray, param: ParamSpec) -> np.ndarray:
+    """Which values the service would accept (the vectorised form of the rules' value check)."""
+    kind = values.dtype.kind
+    if param.type in ("int", "float") and kind in "iuf":
+        ok = np.isfinite(values) if kind == "f" else np.ones(len(values), dtype=bool)
+        if param.min is not None:
+            ok &= values >= param.min
+        if param.max is not None:
+            ok &= values <= param.max
+        if param.choices:
+            ok &= np.isin(values, np.asarray(param.choices))
+        return np.asarray(ok, dtype=bool)
+    if param.type == "bool" and kind == "b" and not param.choices:
+        return np.ones(len(values), dtype=bool)
+    spec_json = _param_json(param)
+    return np.array([check_value(spec_json, _python(v)) is None for v in values], dtype=bool)
+
+
+def _shared_sampler(leader: ParamSpec, follower: ParamSpec, constraint: CompiledConstraint) -> Sampler:
+    """A sampler for ``leader`` over what both sides of ``leader == follower`` allow."""
+
+    def finite(p: ParamSpec) -> tuple[Any, ...] | None:
+        return p.choices or ((False, True) if p.type == "bool" else None)
+
+    def accepts(p: ParamSpec, v: Any) -> bool:
+        return check_value(_param_json(p), v) is None
+
+    values_l, values_f = finite(leader), finite(follower)
+    if values_l is not None or values_f is not None:
+        pool = values_l if values_l is not None else values_f
+        shared = [v for v in pool or () if accepts(leader, v) and accepts(follower, v)]
+        if shared:
+            return default_sampler(leader, values=shared)
+    elif leader.ranged and follower.ranged:
+        low, high = max(leader.min, follower.min), min(leader.max, follower.max)  # type: ignore[type-var]
+        ints_left = leader.type != "int" or np.ceil(low) <= np.floor(high)  # type: ignore[arg-type]
+        if low <= high and ints_left:  # type: ignore[operator]
+            return default_sampler(leader, low=low, high=high)
+    else:
+        return default_sampler(leader)
+    raise ValidationError(f"constraint {constraint.name!r} ({constraint.description}) can never hold: "
+                          f"{leader.name} and {follower.name} allow no value in common.")
+
+
+def _to_series(values: np.ndarray, param: ParamSpec, index: pd.Index | None = None) -> pd.Series:
+    """A column with the dtype the parameter's type calls for, when that loses nothing."""
+    if values.dtype.kind == "O":
+        series = pd.Series(values, index=index, dtype=object, name=param.name, copy=False)
+        if not len(values):
+            return series.astype(_EMPTY_DTYPES.get(param.type, object))
+        strings = _as_strings(values) if param.type == "str" else None
+        if strings is not None:
+            return pd.Series(strings, index=index, name=param.name, copy=False)
+        nulls = series.isna()
+        if param.type in ("str", "uuid") or nulls.any():
+            # A nullable column keeps None (JSON null), never NaN, which the service reads as a number.
+            return series.where(~nulls, None)
+        series = series.infer_objects()
+    else:
+        series = pd.Series(values, index=index, name=param.name, copy=False)
+    kind = series.dtype.kind
+    if param.type == "int" and kind == "f" and bool(np.all(np.mod(series.to_numpy(), 1) == 0)):
+        return series.astype(np.int64)
+    if param.type == "int" and kind in "iu":
+        return series.astype(np.int64)
+    if param.type == "float" and kind in "iuf":
+        return series.astype(np.float64)
+    return series
+
+
+def _as_strings(values: np.ndarray) -> Any:
+    """Values as pandas' ``str`` array if every one is a Python string, else ``None``."""
+    try:
+        # Arrow checks the element types in C (a Python loop costs a second per million rows)
+        # and refuses rather than coerces: 3 stays an int, not "3".
+        arrow = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+    return None if arrow.null_count else pd.array(arrow, dtype="str")
+
+
+_EMPTY_DTYPES: dict[str, Any] = {"int": np.int64, "float": np.float64, "bool": bool, "str": "str", "uuid": object}
