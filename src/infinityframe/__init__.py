@@ -25,6 +25,7 @@ from .errors import (
     WaitTimeoutError,
 )
 from .params.distributions import choice, integers, normal, uniform
+from .results import Results, ResultsWarning, read_results
 
 if TYPE_CHECKING:
     from .local import Service, serve
@@ -41,6 +42,8 @@ __all__ = [
     "InfinityError",
     "InsufficientSamplesError",
     "RateLimitError",
+    "Results",
+    "ResultsWarning",
     "Service",
     "ServiceError",
     "Session",
@@ -51,6 +54,7 @@ __all__ = [
     "generators",
     "integers",
     "normal",
+    "read_results",
     "serve",
     "uniform",
 ]

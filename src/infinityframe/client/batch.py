@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ..errors import BatchNotFoundError, WaitTimeoutError
 
 if TYPE_CHECKING:
+    from ..results import Results
     from .session import Session
 
 __all__ = ["Batch"]
@@ -167,6 +168,18 @@ class Batch:
 
         folder = Path(path) if path is not None else Path("infinity-batches") / self.id
         return download_batch(self, folder, overwrite=overwrite, progress=progress)
+
+    def results(self, path: str | Path | None = None, *, backend: Literal["pandas", "polars"] = "pandas") -> Results:
+        """Download what has finished (resumably) and read it into tidy tables.
+
+        Examples
+        --------
+        >>> res = batch.results()                       # doctest: +SKIP
+        >>> res.objects.groupby("camera_distance")["bbox_h"].mean()   # doctest: +SKIP
+        """
+        from ..results import read_results
+
+        return read_results(self.download(path, progress=False), backend=backend)
 
     def cancel(self) -> int:
         """Cancel the jobs not started yet (local service extension); returns how many."""

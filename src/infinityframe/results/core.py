@@ -1,0 +1,354 @@
+"""``read_results`` and ``Results``: a batch folder as four tidy tables.
+
+Reading a batch is dominated by JSON parsing. orjson holds the GIL, so threads do not help;
+jobs are parsed one after the other in this process, with the garbage collector paused (the
+parsed JSON has no cycles, and the collector would otherwise rescan the millions of young
+objects a labels file makes), or, for large batches on several CPUs, in a process pool that
+sends back only the numpy columns. Parsed JSON is dropped as soon as a job's columns are
+built, and the columns of all jobs are joined once, at the end.
+
+Examples
+--------
+>>> import infinityframe as inf
+>>> res = inf.read_results("downloads/5291a594-…")            # doctest: +SKIP
+>>> res                                                         # doctest: +SKIP
+Results(batch 5291a594-…: 2 jobs, 136 frames, 136 objects, 2312 keypoints; backend='pandas')
+>>> import seaborn as sns
+>>> sns.relplot(res.objects, x="camera_distance", y="bbox_h")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from . import cache as _cache
+from . import parquet as _parquet
+from .readers import LABEL_FILES, JobData, is_job_folder, read_job
+from .tables import TABLES, build_tables
+
+__all__ = ["Backend", "Results", "ResultsWarning", "read_results"]
+
+Backend = Literal["pandas", "polars"]
+# Below this many bytes of labels, starting worker processes costs more than it saves.
+_PARALLEL_BYTES = 256 * 2**20
+_PARALLEL_CPUS = 4
+
+
+class ResultsWarning(UserWarning):
+    """Some jobs of a batch could not be read fully; ``res.jobs["problem"]`` says why."""
+
+
+class Results:
+    """The tidy tables of one or more batches of results.
+
+    Use :func:`read_results` to make one. Every table has ``batch_id`` and ``job_id`` first and
+    the job's parameters last; see :func:`read_results` for the columns.
+
+    Attributes
+    ----------
+    jobs, frames, objects, keypoints : DataFrame
+        pandas or polars frames, per :attr:`backend`.
+    path : Path or None
+        The folder the results were read from.
+    batch_ids : list of str
+        The batches present, in order.
+    backend : {"pandas", "polars"}
+        The frame library of the tables.
+
+    Examples
+    --------
+    >>> res = read_results("batch/")                     # doctest: +SKIP
+    >>> res.objects.groupby("camera_distance").bbox_h.mean()  # doctest: +SKIP
+    >>> res.to_backend("polars").keypoints.filter(pl.col("v") == 2)  # doctest: +SKIP
+    """
+
+    def __init__(self, tables: Mapping[str, Any], *, path: Path | None = None, backend: Backend = "pandas") -> None:
+        missing = [name for name in TABLES if name not in tables]
+        if missing:
+            raise ValueError(f"Results needs the tables {', '.join(TABLES)}; missing: {', '.join(missing)}")
+        self._tables = {name: tables[name] for name in TABLES}
+        self.path = path
+        self.backend: Backend = backend
+
+    @classmethod
+    def from_arrow(cls, tables: Mapping[str, pa.Table], *, path: Path | None = None,
+                   backend: Backend = "pandas") -> Results:
+        """Results from Arrow tables, converted to ``backend`` frames."""
+        return cls({name: _from_arrow(tables[name], backend) for name in TABLES}, path=path, backend=backend)
+
+    @property
+    def jobs(self) -> Any:
+        """One row per job: batch_id, job_id, generator, preview, path, num_frames, num_annotations,
+        problem, the parameters, then per-job means (``mean_percent_in_fov`` …)."""
+        return self._tables["jobs"]
+
+    @property
+    def frames(self) -> Any:
+        """One row per frame (image): keys, image_id, time_s, width, height, image_path, fields, parameters."""
+        return self._tables["frames"]
+
+    @property
+    def objects(self) -> Any:
+        """One row per annotation: keys, object_id, category, bbox_x/y/w/h, area, … , parameters."""
+        return self._tables["objects"]
+
+    @property
+    def keypoints(self) -> Any:
+        """One row per keypoint of an object: keys, object_id, kind, keypoint, x, y, v, parameters."""
+        return self._tables["keypoints"]
+
+    @property
+    def batch_ids(self) -> list[str]:
+        """The batch ids present, in the order of the ``jobs`` table."""
+        values = _to_arrow(self._tables["jobs"])["batch_id"].to_pylist()
+        return list(dict.fromkeys(str(v) for v in values))
+
+    def to_arrow(self) -> dict[str, pa.Table]:
+        """The four tables as Arrow tables (shared by both backends and by parquet).
+
+        Examples
+        --------
+        >>> read_results("batch/").to_arrow()["objects"].num_rows  # doctest: +SKIP
+        136
+        """
+        return {name: _to_arrow(frame) for name, frame in self._tables.items()}
+
+    def to_backend(self, backend: Backend) -> Results:
+        """The same results as ``"pandas"`` or ``"polars"`` frames (a new object; this one is unchanged).
+
+        Examples
+        --------
+        >>> read_results("batch/").to_backend("polars").objects  # doctest: +SKIP
+        """
+        _check_backend(backend)
+        if backend == self.backend:
+            return Results(self._tables, path=self.path, backend=backend)
+        return Results.from_arrow(self.to_arrow(), path=self.path, backend=backend)
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> Path:
+        """Write each table as parquet partitioned by batch_id and job_id (hive layout).
+
+        The folder can be read back with :func:`read_results` and scanned lazily by polars,
+        DuckDB, Dask or Spark without conversion.
+
+        Examples
+        --------
+        >>> out = res.to_parquet("results/")                                       # doctest: +SKIP
+        >>> pl.scan_parquet(out / "objects/**/*.parquet", hive_partitioning=True)  # doctest: +SKIP
+        """
+        return _parquet.write(self.to_arrow(), Path(path))
+
+    def __repr__(self) -> str:
+        counts = {name: len(frame) for name, frame in self._tables.items()}
+        ids = self.batch_ids
+        where = f"batch {ids[0]}" if len(ids) == 1 else f"{len(ids)} batches"
+        problems = _problem_jobs(self._tables["jobs"])
+        flagged = f" ({len(problems)} with problems)" if problems else ""
+        return (f"Results({where}: {counts['jobs']} jobs{flagged}, {counts['frames']} frames, "
+                f"{counts['objects']} objects, {counts['keypoints']} keypoints; backend={self.backend!r})")
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in ("pandas", "polars"):
+        raise ValueError(f"backend must be 'pandas' or 'polars', not {backend!r}")
+
+
+def _from_arrow(table: pa.Table, backend: Backend) -> Any:
+    if backend == "polars":
+        import polars as pl
+
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        # polars turns an all-null dictionary (``state`` of fresh jobs) into the Null type;
+        # keep it categorical so the column's type does not depend on the batch's contents.
+        nulls = [f.name for f in table.schema if pa.types.is_dictionary(f.type) and frame[f.name].dtype == pl.Null]
+        return frame.with_columns(pl.col(nulls).cast(pl.Categorical)) if nulls else frame
+    return table.to_pandas()
+
+
+def _to_arrow(frame: Any) -> pa.Table:
+    if isinstance(frame, pa.Table):
+        return frame
+    if type(frame).__module__.startswith("polars"):
+        table: pa.Table = frame.to_arrow()
+        return table
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _problem_jobs(jobs: Any) -> list[tuple[str, str]]:
+    table = _to_arrow(jobs)
+    if "problem" not in table.column_names:
+        return []
+    ids, problems = table["job_id"].to_pylist(), table["problem"].to_pylist()
+    return [(str(j), str(p)) for j, p in zip(ids, problems, strict=True) if p]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_job_quietly(folder: Path, armature: bool) -> JobData:
+    with _gc_paused():
+        return read_job(folder, armature=armature)
+
+
+def _labels_bytes(folders: Sequence[Path]) -> int:
+    total = 0
+    for folder in folders:
+        for name in LABEL_FILES:
+            with contextlib.suppress(OSError):
+                total += (folder / name).stat().st_size
+                break
+    return total
+
+
+def _read_jobs(folders: Sequence[Path], armature: bool, workers: int | None) -> list[JobData]:
+    cpus = os.cpu_count() or 1
+    if workers is None:
+        # Measured on 2 vCPUs, two processes parsed no faster than one (and pickling costs), so
+        # a pool is only worth its start-up with several real cores and a lot of JSON.
+        big = len(folders) > 1 and _labels_bytes(folders) >= _PARALLEL_BYTES
+        workers = min(cpus, 8) if big and cpus >= _PARALLEL_CPUS else 1
+    workers = max(1, min(workers, len(folders)))
+    if workers == 1:
+        with _gc_paused():
+            return [read_job(folder, armature=armature) for folder in folders]
+    chunk = max(1, len(folders) // (4 * workers))
+    # "spawn", not fork: forking a process whose polars or BLAS threads hold locks can deadlock the child.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_read_job_quietly, folders, [armature] * len(folders), chunksize=chunk))
+
+
+def _batch_id(root: Path) -> str:
+    try:
+        text = (root / "batch_id.txt").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return text or root.resolve().name
+
+
+def _job_folders(root: Path) -> list[Path]:
+    # Hidden folders are ours (the cache and its temporary siblings) or the system's.
+    return sorted((Path(e.path) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")),
+                  key=lambda p: p.name)
+
+
+def _warn_problems(jobs: Any, where: Path) -> None:
+    problems = _problem_jobs(jobs)
+    if not problems:
+        return
+    shown = "; ".join(f"{job_id}: {problem}" for job_id, problem in problems[:5])
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    warnings.warn(f"{len(problems)} job(s) in {where} could not be read fully and contribute no or partial "
+                  f"rows ({shown}{more}). See res.jobs['problem'].", ResultsWarning, stacklevel=3)
+
+
+def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", workers: int | None = None,
+                 cache: bool = True, armature: bool = False) -> Results:
+    """Read a batch of results into tidy ``jobs``, ``frames``, ``objects`` and ``keypoints`` tables.
+
+    Every table starts with ``batch_id`` (from ``batch_id.txt``, else the folder name) and
+    ``job_id`` (the job folder's name) and ends with the job's parameters from ``job.json``,
+    typed (numbers held as strings are cast), so any column can be plotted against any
+    parameter without a join. A parameter whose name a table already uses appears there as
+    ``param_<name>``. Repeated strings are pandas ``category`` (polars ``Categorical``).
+
+    Columns, before the parameters:
+
+    - ``jobs``: batch_id, job_id, generator, preview, path, num_frames, num_annotations,
+      problem; after the parameters, per-job means over the job's objects:
+      ``mean_bbox_w``, ``mean_bbox_h``, ``mean_bbox_area`` (of w·h), ``mean_area``,
+      ``mean_num_keypoints``, ``mean_percent_in_fov``, ``mean_percent_occlusion`` (those present).
+    - ``frames``: batch_id, job_id, frame (frame_number), image_id, time_s (frame / frame_rate;
+      NaN without a frame rate; SenseFit's ``time``), width, height, image_path (the frame's own
+      image file: ``images/…png`` or, for previews, ``video_preview.png``; null for video
+      frames), then every scalar field of the image entry (``rep_count_from_start``,
+      ``has_self_penetrations`` …). ``metrics`` fields come bare (``mean_image_brightness``,
+      ``snr``); other nested objects as ``<key>_<field>``.
+    - ``objects``: batch_id, job_id, frame, object_id (annotation id), image_id, category,
+      category_id, bbox_x, bbox_y, bbox_w, bbox_h (NaN for annotations without a box), area,
+      iscrowd, num_keypoints, percent_in_fov, percent_occlusion, then any other scalar field.
+    - ``keypoints``: batch_id, job_id, frame, object_id, kind ("coco"; with ``armature=True``
+      also "armature" and "vertex"), keypoint_index, keypoint (name), x, y, v; with
+      ``armature=True`` also z, x_global, y_global, z_global (NaN for "coco" rows).
+
+    Damaged jobs never stop the read: a job whose files are missing, truncated or not JSON gets
+    a sentence in ``jobs["problem"]`` and contributes the rows that could be read; one
+    :class:`ResultsWarning` names them.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A batch folder (job folders, optionally ``batch_id.txt``), a single job folder, or a
+        folder written by :meth:`Results.to_parquet`.
+    backend : {"pandas", "polars"}
+        The frame library of the tables.
+    workers : int, optional
+        Worker processes for parsing. Default: this process alone, or up to 8 processes for
+        batches with more than 256 MB of labels on a machine with at least 4 CPUs.
+    cache : bool
+        Reuse (and write) the parquet cache in ``<batch folder>/.infinityframe-cache/``; it is
+        used only while every job file still has the size and modification time it had.
+    armature : bool
+        Also read the armature and vertex keypoints (VisionFit's SMPL-X joints).
+
+    Returns
+    -------
+    Results
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` is not a folder.
+
+    Examples
+    --------
+    >>> import infinityframe as inf
+    >>> res = inf.read_results("downloads/my-batch")                 # doctest: +SKIP
+    >>> res.objects[["job_id", "frame", "bbox_h", "camera_distance"]].head()  # doctest: +SKIP
+    >>> res.keypoints.query("keypoint == 'nose' and v == 2")          # doctest: +SKIP
+    """
+    _check_backend(backend)
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"No results folder at {root}: pass a batch folder (job folders and batch_id.txt), "
+                                "a single job folder, or a folder written by Results.to_parquet.")
+    if _parquet.is_saved(root):
+        tables = _parquet.read(root)
+        _warn_problems(tables["jobs"], root)
+        return Results.from_arrow(tables, path=root, backend=backend)
+    if is_job_folder(root):
+        folders, batch_root, cacheable = [root], root.parent, False
+    else:
+        folders, batch_root, cacheable = _job_folders(root), root, cache
+    expected = _cache.manifest(batch_root, folders, armature=armature) if cacheable else None
+    cached = _cache.load(batch_root, expected) if expected is not None else None
+    if cached is not None:
+        _warn_problems(cached["jobs"], root)
+        return Results.from_arrow(cached, path=root, backend=backend)
+    jobs = _read_jobs(folders, armature, workers)
+    batch_id = _batch_id(batch_root)
+    tables = build_tables(jobs, [batch_id] * len(jobs), armature=armature)
+    del jobs  # the per-job arrays: the tables hold their own copies now
+    if expected is not None:
+        _cache.save(batch_root, expected, tables)
+    _warn_problems(tables["jobs"], root)
+    return Results.from_arrow(tables, path=root, backend=backend)
