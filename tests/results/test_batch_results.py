@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-from _service import RunningService
 
 import infinityframe as inf
+from _service import RunningService
 
 
 def test_batch_results_joins_params_to_every_table(service: RunningService, tmp_path: Path) -> None:
