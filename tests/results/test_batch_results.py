@@ -26,3 +26,14 @@ def test_batch_results_joins_params_to_every_table(service: RunningService, tmp_
     assert near > far
     polars = batch.results(tmp_path / "dl", backend="polars")
     assert isinstance(polars.objects, pl.DataFrame) and polars.objects.height == len(res.objects)
+
+
+def test_join_accessor(service: RunningService, tmp_path: Path) -> None:
+    sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+    batch = sesh.grid(camera_distance=[2.5, 3.5], frame_rate=[6], num_reps=[1], image_width=[128],
+                      image_height=[128]).infinity.submit(name="join", mode="force")
+    batch.wait(progress=False)
+    res = batch.results(tmp_path / "dl")
+    labelled = batch.jobs.assign(label=["near", "far"]).infinity.join(res, level="frames")
+    assert len(labelled) == len(res.frames)
+    assert set(labelled.groupby("label")["camera_distance"].first()) == {2.5, 3.5}

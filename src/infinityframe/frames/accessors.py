@@ -17,6 +17,7 @@ from . import _core
 if TYPE_CHECKING:
     from ..client.batch import Batch
     from ..client.session import Session
+    from ..results import Results
 
 __all__ = ["PandasInfinity", "PolarsInfinity"]
 
@@ -69,6 +70,21 @@ class _Infinity(Generic[F]):
                mode: Literal["cached", "force"] = "cached") -> Batch:
         """Validate and submit the frame as one batch; ``mode="cached"`` never pays twice for the same frame."""
         return _core.submit(self._df, session, name=name, preview=preview, mode=mode)
+
+    def join(self, results: Results, level: Literal["jobs", "frames", "objects", "keypoints"] = "objects",
+             on: str | Sequence[str] | None = None) -> F:
+        """This frame (e.g. ``batch.jobs``, or the frame that was submitted) joined with a results table.
+
+        A left join on ``job_id`` by default; where both have a column, the table's value wins.
+
+        Examples
+        --------
+        >>> batch.jobs.infinity.join(batch.results(), level="frames")  # doctest: +SKIP
+        """
+        from ..results.join import join
+
+        result: F = join(self._df, results, level=level, on=on)
+        return result
 
     def coverage(self, session: Session | None = None) -> pd.DataFrame:
         """How well the frame covers each parameter's range or choices (and the centred L2 discrepancy)."""

@@ -148,6 +148,30 @@ class Results:
         """
         return _parquet.write(self.to_arrow(), Path(path))
 
+    def split(self, fractions: Mapping[str, float], *, by: str | Sequence[str] = "job_id", seed: int = 0,
+              stratify: str | None = None) -> Results:
+        """New results with a ``split`` column in every table; see :func:`infinityframe.results.split.split`.
+
+        Examples
+        --------
+        >>> parts = res.split({"train": .8, "val": .1, "test": .1}, by="job_id", seed=0)  # doctest: +SKIP
+        """
+        from .split import split
+
+        return split(self, fractions, by=by, seed=seed, stratify=stratify)
+
+    def to_coco(self, path: str | os.PathLike[str], *, split: str | Sequence[str] | None = None) -> list[Path]:
+        """Write merged COCO json, one file per split; see :func:`infinityframe.results.coco.to_coco`.
+
+        Examples
+        --------
+        >>> res.split({"train": .9, "val": .1}).to_coco("coco/")  # doctest: +SKIP
+        [PosixPath('coco/train.json'), PosixPath('coco/val.json')]
+        """
+        from .coco import to_coco
+
+        return to_coco(self, path, split=split)
+
     def __repr__(self) -> str:
         counts = {name: len(frame) for name, frame in self._tables.items()}
         ids = self.batch_ids
