@@ -16,6 +16,7 @@ import pandera.polars as pap
 import polars as pl
 import pytest
 
+from _frames import to_polars
 from infinityframe.errors import ValidationError
 from infinityframe.local.generators import get
 from infinityframe.params.rules import validate_job
@@ -27,20 +28,6 @@ STICKFIT = GeneratorSpec.from_metadata(STICKFIT_META)
 SHAPES = GeneratorSpec.from_metadata(get("shapes-v0.1.0").metadata())
 
 
-def to_polars(df: pd.DataFrame) -> pl.DataFrame:
-    """``pl.from_pandas``, except that columns of mixed Python objects become polars Object columns.
-
-    (``pl.from_pandas`` would turn ``[0.1, True]`` into ``[0.1, 1.0]``: a different frame.)
-    """
-    homogeneous = ("string", "integer", "floating", "mixed-integer-float", "boolean", "empty")
-    series = []
-    for name in df.columns:
-        column = df[name]
-        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in homogeneous:
-            series.append(pl.Series(name, column.tolist(), dtype=pl.Object))
-        else:
-            series.append(pl.from_pandas(df[[name]]).to_series())
-    return pl.DataFrame(series)
 
 
 def failures(df: pd.DataFrame, spec: GeneratorSpec = STICKFIT, constraints: Any = ()) -> pd.DataFrame:

@@ -7,10 +7,10 @@ import math
 from typing import Any
 
 import pandas as pd
-import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _frames import to_polars
 from infinityframe.local.generators import get
 from infinityframe.params.rules import validate_job
 from infinityframe.params.schema import failure_cases
@@ -53,20 +53,6 @@ def valid_frames(draw: st.DrawFn) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def to_polars(df: pd.DataFrame) -> pl.DataFrame:
-    """``pl.from_pandas``, except that columns of mixed Python objects become polars Object columns.
-
-    (``pl.from_pandas`` would turn ``[0.1, True]`` into ``[0.1, 1.0]``: a different frame.)
-    """
-    homogeneous = ("string", "integer", "floating", "mixed-integer-float", "boolean", "empty")
-    series = []
-    for name in df.columns:
-        column = df[name]
-        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in homogeneous:
-            series.append(pl.Series(name, column.tolist(), dtype=pl.Object))
-        else:
-            series.append(pl.from_pandas(df[[name]]).to_series())
-    return pl.DataFrame(series)
 
 
 def both(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,22 @@
+"""Test helper shared by the schema tests: pandas frames to polars without silent conversions."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+
+
+def to_polars(df: pd.DataFrame) -> pl.DataFrame:
+    """``pl.from_pandas``, except that columns of mixed Python objects become polars Object columns.
+
+    (``pl.from_pandas`` would turn ``[0.1, True]`` into ``[0.1, 1.0]``: a different frame.)
+    """
+    homogeneous = ("string", "integer", "floating", "mixed-integer-float", "boolean", "empty")
+    series = []
+    for name in df.columns:
+        column = df[name]
+        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in homogeneous:
+            series.append(pl.Series(name, column.tolist(), dtype=pl.Object))
+        else:
+            series.append(pl.from_pandas(df[[name]]).to_series())
+    return pl.DataFrame(series)
