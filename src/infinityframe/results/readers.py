@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -202,10 +203,8 @@ def _int_column(values: list[Any], default: NDArray[np.int64]) -> NDArray[np.int
 
 
 def _union_keys(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    keys: dict[str, None] = {}
-    for record in records:
-        keys.update(dict.fromkeys(record))
-    return list(keys)
+    """Every key of the records, in order of first appearance (one pass in C over all of them)."""
+    return list(dict.fromkeys(itertools.chain.from_iterable(records)))
 
 
 def _frame_columns(images: list[Any], folder: Path, preview: bool, has_images: bool,
