@@ -19,7 +19,6 @@ import pandas as pd
 from ..errors import InfinityError, ValidationError
 
 if TYPE_CHECKING:
-    import polars as pl
 
     from ..client.batch import Batch
     from ..client.session import Session
@@ -153,9 +152,3 @@ def coverage(df: Frame, session: Session | None) -> pd.DataFrame:
     result = measure(to_pandas(df), sesh.spec)
     result.attrs["infinity"] = origin_attrs(df, sesh)
     return result
-
-
-def to_polars(df: pd.DataFrame) -> pl.DataFrame:
-    import polars as pl
-
-    return pl.from_pandas(df)

@@ -395,7 +395,3 @@ class Store:
             "GROUP BY generator, is_preview ORDER BY generator",
             (account_id, start_ts, end_ts),
         )
-
-    def pending(self) -> int:
-        rows = self._query("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running')")
-        return int(rows[0]["n"])

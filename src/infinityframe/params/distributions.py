@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..errors import ValidationError
 from .rules import check_value
@@ -168,6 +167,8 @@ class Normal(Distribution):
         object.__setattr__(self, "sd", sd)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        from scipy import special  # only normal draws need it; keep `import infinityframe` light
+
         return np.asarray(self.mean + self.sd * special.ndtri(_open_unit(u)), dtype=np.float64)
 
     def ppf_within(self, u: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -180,6 +181,8 @@ class Normal(Distribution):
         >>> bool(values.min() >= 0 and values.max() <= 410)
         True
         """
+        from scipy import special
+
         a, b = (low - self.mean) / self.sd, (high - self.mean) / self.sd
         u = np.asarray(u, dtype=np.float64)
         if a > 0:

@@ -141,17 +141,26 @@ def read_job(folder: Path, *, armature: bool = False) -> JobData:
     return job
 
 
+_UNREADABLE = object()
+
+
+def _load_json(job: JobData, path: Path, consequence: str) -> Any:
+    """The parsed file, or ``_UNREADABLE`` with the reason recorded as the job's problem."""
+    try:
+        return orjson.loads(path.read_bytes())
+    except OSError as err:
+        job.problems.append(f"{path.name} could not be read ({err.strerror or err})")
+    except orjson.JSONDecodeError as err:
+        job.problems.append(f"{path.name} is not valid JSON ({err}); {consequence}")
+    return _UNREADABLE
+
+
 def _read_job_json(job: JobData, folder: Path, entries: Mapping[str, bool]) -> None:
     if "job.json" not in entries:
         job.problems.append("job.json is missing, so the job's generator and parameters are unknown")
         return
-    try:
-        data = orjson.loads((folder / "job.json").read_bytes())
-    except OSError as err:
-        job.problems.append(f"job.json could not be read ({err.strerror or err})")
-        return
-    except orjson.JSONDecodeError as err:
-        job.problems.append(f"job.json is not valid JSON ({err}), so the job's parameters are unknown")
+    data = _load_json(job, folder / "job.json", "the job's parameters are unknown")
+    if data is _UNREADABLE:
         return
     if not isinstance(data, dict):
         job.problems.append("job.json does not hold a JSON object, so the job's parameters are unknown")
@@ -166,13 +175,8 @@ def _read_job_json(job: JobData, folder: Path, entries: Mapping[str, bool]) -> N
 
 
 def _read_coco(job: JobData, path: Path, armature: bool, has_images: bool) -> None:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except OSError as err:
-        job.problems.append(f"{path.name} could not be read ({err.strerror or err})")
-        return
-    except orjson.JSONDecodeError as err:
-        job.problems.append(f"{path.name} is not valid JSON ({err}); it may be truncated or damaged")
+    data = _load_json(job, path, "it may be truncated or damaged")
+    if data is _UNREADABLE:
         return
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         job.problems.append(f"{path.name} has no 'images' list, so it is not COCO labels")
