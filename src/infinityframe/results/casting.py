@@ -28,6 +28,8 @@ __all__ = ["infer_value", "typed_params"]
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+# Strings that metadata-driven casting (``cast_params``) reads as booleans, beyond the numbers.
+_BOOL_TEXTS = frozenset({*_BOOLS, "1", "0"})
 
 
 @functools.lru_cache(maxsize=64)
@@ -60,12 +62,31 @@ def infer_value(value: Any) -> Any:
     return _BOOLS.get(text, value)
 
 
+def _castable(params: Mapping[str, Any]) -> bool:
+    """Whether some value is a string that casting, by metadata or by value, could change."""
+    for value in params.values():
+        if not isinstance(value, str):
+            continue
+        if value in _BOOL_TEXTS or infer_value(value) is not value:
+            return True
+        try:
+            float(value)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
 def typed_params(generator: str | None, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` with stringly-typed values cast: by the generator's metadata when known, else by value.
 
     Parameters the metadata does not list are inferred by value too. Strings of parameters the
     metadata types as ``str`` are never touched, so a choice like ``"4"`` stays text.
     """
+    if not _castable(params):
+        # Nothing to cast (the usual job.json): skip looking up the generator, which imports the
+        # local generators (and OpenCV) the first time.
+        return dict(params)
     spec = _spec(generator) if generator else None
     if spec is None:
         return {k: infer_value(v) for k, v in params.items()}

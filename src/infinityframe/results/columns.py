@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-__all__ = ["Cat", "Column", "cat_from_values", "concat", "repeat_cat", "scalar_column", "to_arrow"]
+__all__ = ["Cat", "Column", "cat_from_values", "concat", "repeat", "repeat_cat", "scalar_column", "to_arrow"]
 
 _NONE = type(None)
 
@@ -151,25 +151,49 @@ def concat(pieces: Sequence[Column | None], lengths: Sequence[int], *, text: boo
     if not numeric:
         return pa.nulls(sum(lengths), type=pa.float64())
     dtype = np.result_type(*[p.dtype for p in numeric])
-    arrays: list[NDArray[Any]] = []
-    masks: list[NDArray[np.bool_]] = []
-    gaps = False
-    for piece, n in zip(pieces, lengths, strict=True):
-        if piece is None or isinstance(piece, Cat):
-            arrays.append(np.zeros(n, dtype=dtype))
-            masks.append(np.ones(n, dtype=bool))
-            gaps = gaps or n > 0
-        else:
-            arrays.append(piece.astype(dtype, copy=False))
-            masks.append(np.zeros(n, dtype=bool))
-    data = np.concatenate(arrays)
-    mask = np.concatenate(masks) if gaps else None
+    absent = [not isinstance(piece, np.ndarray) for piece in pieces]
+    arrays = [piece.astype(dtype, copy=False) if isinstance(piece, np.ndarray) else np.zeros(n, dtype=dtype)
+              for piece, n in zip(pieces, lengths, strict=True)]
+    data = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    gaps = any(a and n for a, n in zip(absent, lengths, strict=True))
+    mask = np.repeat(np.array(absent), lengths) if gaps else None
+    return _numeric_array(data, mask)
+
+
+def _numeric_array(data: NDArray[Any], mask: NDArray[Any] | None) -> pa.Array:
+    """Numbers as Arrow, null where ``mask`` is set or the number is NaN."""
     if data.dtype.kind == "f":
         # JSON has no NaN, so every NaN here marks a missing value: make it a null, as in polars
-        mask = np.isnan(data) if mask is None else mask | np.isnan(data)
-        if not mask.any():
-            mask = None
+        nan = np.isnan(data)
+        if nan.any():
+            mask = nan if mask is None else mask | nan
     return pa.array(data, mask=mask) if mask is not None else pa.array(data)
+
+
+def repeat(column: Column, lengths: NDArray[np.int64]) -> pa.Array:
+    """A job-level column (one value per job) as Arrow, each job's value repeated ``lengths`` times.
+
+    Strings repeat as their dictionary codes and numbers as numbers: nothing is converted or
+    looked up per row, which matters for parameters repeated on every keypoint row.
+
+    Examples
+    --------
+    >>> repeat(np.array([1.5, np.nan]), np.array([2, 1])).to_pylist()
+    [1.5, 1.5, None]
+    >>> repeat(Cat(np.array([1, -1], dtype=np.int32), ["a", "b"]), np.array([1, 2])).to_pylist()
+    ['b', None, None]
+    """
+    if isinstance(column, Cat):
+        codes = np.repeat(column.codes, lengths)
+        missing = codes < 0
+        indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+        return pa.DictionaryArray.from_arrays(indices, pa.array(column.categories, type=pa.string()))
+    if column.dtype == object:
+        return concat([np.repeat(column, lengths)], [int(lengths.sum())])
+    data = np.repeat(column, lengths)
+    if column.dtype.kind == "f" and np.isnan(column).any():
+        return pa.array(data, mask=np.repeat(np.isnan(column), lengths))
+    return pa.array(data)
 
 
 def to_arrow(column: Column, *, text: bool = False) -> pa.Array:

@@ -12,8 +12,8 @@ our shapes generator       ``labels.json``                     ``images`` (``fil
 
 :func:`read_job` never raises for damaged input: whatever could not be read becomes a sentence
 in :attr:`JobData.problems`, and the job contributes the rows that could be read (often none).
-It builds numpy columns straight from the parsed lists, and the parsed JSON is released when
-it returns, so only the arrays of a job outlive its reading.
+COCO labels files are read by :mod:`.labels` (keypoint rows by :mod:`.points`); the smaller
+layouts here. Only the numpy columns of a job outlive its reading.
 
 Examples
 --------
@@ -24,38 +24,29 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
 from .casting import typed_params
-from .columns import Cat, Column, cat_from_values, repeat_cat, scalar_column
+from .columns import Cat, Column, cat_from_values
+from .labels import PREVIEW_FILE, UNREADABLE, read_json, read_labels
 
 __all__ = ["JOB_FILES", "LABEL_FILES", "JobData", "is_job_folder", "read_job"]
 
 LABEL_FILES = ("labels.json", "video.rgb.json")
 VIDEO_FILES = ("video.mp4", "video.rgb.mp4")
 CSV_FILE = "data.csv"
-PREVIEW_FILE = "video_preview.png"
 JOB_FILES = ("job.json", *LABEL_FILES, CSV_FILE, PREVIEW_FILE)
 
-# Annotation fields that are not one scalar per object: they get their own columns or tables,
-# or (polygons, colours, cuboids, joint rotations) stay in the file for whoever needs them.
-_OBJECT_SPECIAL = frozenset({"id", "image_id", "category_id", "bbox", "keypoints", "segmentation", "color",
-                             "armature_keypoints", "vertex_keypoints", "quaternions", "cuboid_coordinates"})
-_OBJECT_FIRST = ("area", "iscrowd", "num_keypoints", "percent_in_fov", "percent_occlusion")
-_IMAGE_SPECIAL = frozenset({"id", "frame_number", "width", "height", "file_name"})
 # Identifiers and positions: a per-job mean of these would mean nothing.
 _NOT_AVERAGED = frozenset({"frame", "object_id", "image_id", "category_id", "iscrowd", "bbox_x", "bbox_y",
                            "person_idx"})
-_POINT_FIELDS = ("x", "y", "v", "z", "x_global", "y_global", "z_global")
 
 
 @dataclass
@@ -129,7 +120,8 @@ def read_job(folder: Path, *, armature: bool = False) -> JobData:
     job.preview = not has_video and not has_images and CSV_FILE not in entries and PREVIEW_FILE in entries
     labels = next((name for name in LABEL_FILES if name in entries), None)
     if labels is not None:
-        _read_coco(job, folder / labels, armature, has_images)
+        job.frames, job.objects, job.keypoints, job.num_frames = read_labels(
+            folder / labels, problems=job.problems, preview=job.preview, has_images=has_images, armature=armature)
     elif CSV_FILE in entries:
         _read_csv(job, folder / CSV_FILE)
     elif job.preview:
@@ -141,26 +133,12 @@ def read_job(folder: Path, *, armature: bool = False) -> JobData:
     return job
 
 
-_UNREADABLE = object()
-
-
-def _load_json(job: JobData, path: Path, consequence: str) -> Any:
-    """The parsed file, or ``_UNREADABLE`` with the reason recorded as the job's problem."""
-    try:
-        return orjson.loads(path.read_bytes())
-    except OSError as err:
-        job.problems.append(f"{path.name} could not be read ({err.strerror or err})")
-    except orjson.JSONDecodeError as err:
-        job.problems.append(f"{path.name} is not valid JSON ({err}); {consequence}")
-    return _UNREADABLE
-
-
 def _read_job_json(job: JobData, folder: Path, entries: Mapping[str, bool]) -> None:
     if "job.json" not in entries:
         job.problems.append("job.json is missing, so the job's generator and parameters are unknown")
         return
-    data = _load_json(job, folder / "job.json", "the job's parameters are unknown")
-    if data is _UNREADABLE:
+    data = read_json(folder / "job.json", job.problems, "the job's parameters are unknown")
+    if data is UNREADABLE:
         return
     if not isinstance(data, dict):
         job.problems.append("job.json does not hold a JSON object, so the job's parameters are unknown")
@@ -172,245 +150,6 @@ def _read_job_json(job: JobData, folder: Path, entries: Mapping[str, bool]) -> N
         job.params = typed_params(job.generator, params)
     else:
         job.problems.append("job.json has no 'params' object, so the job's parameters are unknown")
-
-
-def _read_coco(job: JobData, path: Path, armature: bool, has_images: bool) -> None:
-    data = _load_json(job, path, "it may be truncated or damaged")
-    if data is _UNREADABLE:
-        return
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        job.problems.append(f"{path.name} has no 'images' list, so it is not COCO labels")
-        return
-    try:
-        frames, id_to_frame = _frame_columns(data["images"], path.parent, job.preview, has_images)
-        job.frames, job.num_frames = frames, len(data["images"])
-        annotations = data.get("annotations") or []
-        categories = data.get("categories") or []
-        if not isinstance(annotations, list) or not isinstance(categories, list):
-            job.problems.append(f"{path.name} has 'annotations' or 'categories' that are not lists; "
-                                "its objects were left out")
-            return
-        job.objects, job.keypoints = _object_columns(annotations, categories, id_to_frame, armature,
-                                                     job.problems)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-        # A file that parses but is shaped unlike COCO: keep the job row, drop what came of it.
-        job.frames, job.objects, job.keypoints, job.num_frames = {}, {}, {}, 0
-        job.problems.append(f"{path.name} has an unexpected structure ({type(err).__name__}: {err}); "
-                            "its rows were left out")
-
-
-def _int_column(values: list[Any], default: NDArray[np.int64]) -> NDArray[np.int64]:
-    column = scalar_column(values)
-    if isinstance(column, np.ndarray) and column.dtype == np.int64:
-        return column
-    return default
-
-
-def _union_keys(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every key of the records, in order of first appearance (one pass in C over all of them)."""
-    return list(dict.fromkeys(itertools.chain.from_iterable(records)))
-
-
-def _frame_columns(images: list[Any], folder: Path, preview: bool, has_images: bool,
-                   ) -> tuple[dict[str, Column], dict[Any, int]]:
-    """Frame columns and the map image id → frame number that annotations are joined by."""
-    n = len(images)
-    keys = _union_keys(images)
-    frame = _int_column([im.get("frame_number") for im in images], np.arange(n, dtype=np.int64))
-    cols: dict[str, Column] = {"frame": frame}
-    ids = scalar_column([im.get("id") for im in images])
-    if ids is not None:
-        cols["image_id"] = ids
-    for name in ("width", "height"):
-        if name in keys:
-            column = scalar_column([im.get(name) for im in images])
-            if column is not None:
-                cols[name] = column
-    cols["image_path"] = _image_paths(images, frame, folder, preview, has_images, "file_name" in keys)
-    for key in keys:
-        if key in _IMAGE_SPECIAL:
-            continue
-        values = [im.get(key) for im in images]
-        if all(v is None or isinstance(v, dict) for v in values):
-            # ``metrics`` flattens bare (``snr``, ``mean_image_brightness``): they are the image's own
-            # measures; any other nested object is prefixed with its key, as is a clash.
-            for sub in _union_keys(v for v in values if v):
-                column = scalar_column([(v or {}).get(sub) for v in values])
-                name = sub if key == "metrics" and sub not in cols else f"{key}_{sub}"
-                if column is not None:
-                    cols[name] = column
-            continue
-        column = scalar_column(values)
-        if column is not None:
-            cols[key if key not in cols else f"image_{key}"] = column
-    id_to_frame = dict(zip(ids.tolist(), frame.tolist(), strict=True)) if isinstance(ids, np.ndarray) else {}
-    return cols, id_to_frame
-
-
-def _image_paths(images: list[Any], frame: NDArray[np.int64], folder: Path, preview: bool, has_images: bool,
-                 named: bool) -> NDArray[Any]:
-    """Where each frame's image is, when it is a file of its own (not a frame inside a video)."""
-    base = str(folder)
-    if named:
-        return np.array([None if not im.get("file_name") else os.path.join(base, im["file_name"])
-                         for im in images], dtype=object)
-    if preview:
-        return np.array([os.path.join(base, PREVIEW_FILE)] * len(images), dtype=object)
-    if has_images:
-        return np.array([os.path.join(base, "images", f"image.{f:06d}.png") for f in frame.tolist()], dtype=object)
-    return np.full(len(images), None, dtype=object)
-
-
-def _bbox(annotations: list[Any]) -> NDArray[np.float64]:
-    m = len(annotations)
-    try:
-        boxes = np.array([a["bbox"] for a in annotations], dtype=np.float64)
-        if boxes.shape == (m, 4):
-            return boxes
-    except (KeyError, TypeError, ValueError):
-        pass  # some objects lack a box (hidden spills, hidden shapes): fill row by row below
-    boxes = np.full((m, 4), np.nan)
-    for i, a in enumerate(annotations):
-        box = a.get("bbox")
-        if isinstance(box, list) and len(box) == 4:
-            try:
-                boxes[i] = box
-            except (TypeError, ValueError):
-                continue
-    return boxes
-
-
-def _object_columns(annotations: list[Any], categories: list[Any], id_to_frame: Mapping[Any, int],
-                    armature: bool, problems: list[str]) -> tuple[dict[str, Column], dict[str, Column]]:
-    frame = np.fromiter((id_to_frame.get(a.get("image_id"), -1) for a in annotations), dtype=np.int64,
-                        count=len(annotations))
-    orphans = int((frame < 0).sum())
-    if orphans:
-        problems.append(f"{orphans} annotations refer to image ids missing from 'images'; they were left out")
-        annotations = [a for a, f in zip(annotations, frame.tolist(), strict=True) if f >= 0]
-        frame = frame[frame >= 0]
-    m = len(annotations)
-    if m == 0:
-        return {}, {}
-    keys = _union_keys(annotations)
-    object_id = _int_column([a.get("id") for a in annotations], np.arange(m, dtype=np.int64))
-    names = {c.get("id"): c.get("name") for c in categories if isinstance(c, dict)}
-    category_ids = [a.get("category_id") for a in annotations]
-    cols: dict[str, Column] = {"frame": frame, "object_id": object_id}
-    image_id = scalar_column([a.get("image_id") for a in annotations])
-    if image_id is not None:
-        cols["image_id"] = image_id
-    cols["category"] = cat_from_values((names.get(c) for c in category_ids), m)
-    category_id = scalar_column(category_ids)
-    if category_id is not None:
-        cols["category_id"] = category_id
-    boxes = _bbox(annotations)
-    for i, name in enumerate(("bbox_x", "bbox_y", "bbox_w", "bbox_h")):
-        cols[name] = np.ascontiguousarray(boxes[:, i])
-    ordered = [k for k in _OBJECT_FIRST if k in keys] + [k for k in keys if k not in _OBJECT_FIRST]
-    for key in ordered:
-        if key in _OBJECT_SPECIAL:
-            continue
-        column = scalar_column([a.get(key) for a in annotations])
-        if column is not None:
-            cols[key if key not in cols else f"object_{key}"] = column
-    blocks = _coco_keypoints(annotations, categories, frame, object_id, problems)
-    if armature:
-        for kind in ("armature", "vertex"):
-            blocks += _point_blocks(annotations, f"{kind}_keypoints", kind, frame, object_id)
-    return cols, _stack_blocks(blocks)
-
-
-def _coco_keypoints(annotations: list[Any], categories: list[Any], frame: NDArray[np.int64],
-                    object_id: NDArray[np.int64], problems: list[str]) -> list[dict[str, Column]]:
-    """COCO ``keypoints`` (flat x, y, v triples) as long rows, one block per category."""
-    keypoint_names = {c.get("id"): c.get("keypoints") for c in categories
-                      if isinstance(c, dict) and isinstance(c.get("keypoints"), list)}
-    groups: dict[Any, list[int]] = {}
-    for i, a in enumerate(annotations):
-        if a.get("keypoints"):
-            groups.setdefault(a.get("category_id"), []).append(i)
-    blocks: list[dict[str, Column]] = []
-    for category_id, rows in groups.items():
-        flats = [annotations[i]["keypoints"] for i in rows]
-        names = keypoint_names.get(category_id) or [f"keypoint_{j}" for j in range(len(flats[0]) // 3)]
-        width = 3 * len(names)
-        try:
-            values = np.array(flats, dtype=np.float64)
-        except (TypeError, ValueError):
-            values = np.empty((0,))
-        if values.shape != (len(rows), width):
-            good = [j for j, f in enumerate(flats) if isinstance(f, list) and len(f) == width]
-            if len(good) < len(rows):
-                problems.append(f"{len(rows) - len(good)} annotations have keypoint lists that are not "
-                                f"{len(names)} (x, y, v) triples; their keypoints were left out")
-            rows = [rows[j] for j in good]
-            values = np.array([flats[j] for j in good], dtype=np.float64).reshape(len(rows), width)
-        if not rows:
-            continue
-        points = values.reshape(len(rows), len(names), 3)
-        index = np.asarray(rows, dtype=np.intp)
-        blocks.append(_block(points, names, "coco", frame[index], object_id[index]))
-    return blocks
-
-
-def _point_blocks(annotations: list[Any], key: str, kind: str, frame: NDArray[np.int64],
-                  object_id: NDArray[np.int64]) -> list[dict[str, Column]]:
-    """``armature_keypoints`` / ``vertex_keypoints`` ({name: {x, y, v, z, x_global, …}}) as long rows."""
-    rows = [i for i, a in enumerate(annotations) if isinstance(a.get(key), dict) and a[key]]
-    if not rows:
-        return []
-    names = _union_keys(annotations[i][key] for i in rows)
-    empty: dict[str, Any] = {}
-    flat = [(annotations[i][key].get(n) or empty).get(f) for i in rows for n in names for f in _POINT_FIELDS]
-    points = np.array(flat, dtype=np.float64).reshape(len(rows), len(names), len(_POINT_FIELDS))
-    index = np.asarray(rows, dtype=np.intp)
-    return [_block(points, names, kind, frame[index], object_id[index])]
-
-
-def _block(points: NDArray[np.float64], names: Sequence[str], kind: str, frame: NDArray[np.int64],
-           object_id: NDArray[np.int64]) -> dict[str, Column]:
-    count, per = points.shape[0], points.shape[1]
-    v = points[:, :, 2].ravel()
-    whole = bool(np.isfinite(v).all() and (v == np.round(v)).all())
-    block: dict[str, Column] = {
-        "frame": np.repeat(frame, per), "object_id": np.repeat(object_id, per),
-        "kind": Cat(np.zeros(count * per, dtype=np.int32), [kind]),
-        "keypoint_index": np.tile(np.arange(per, dtype=np.int16), count),
-        "keypoint": repeat_cat([str(n) for n in names], count),
-        "x": points[:, :, 0].ravel(), "y": points[:, :, 1].ravel(),
-        "v": v.astype(np.int8) if whole else v,
-    }
-    for i, name in enumerate(_POINT_FIELDS[3:points.shape[2]], start=3):
-        block[name] = points[:, :, i].ravel()
-    return block
-
-
-def _stack_blocks(blocks: list[dict[str, Column]]) -> dict[str, Column]:
-    """One job's keypoint blocks as one set of columns (absent numeric fields are NaN)."""
-    if len(blocks) <= 1:
-        return blocks[0] if blocks else {}
-    names = _union_keys(blocks)
-    out: dict[str, Column] = {}
-    for name in names:
-        pieces = [b.get(name) for b in blocks]
-        if any(isinstance(p, Cat) for p in pieces):
-            codes: list[NDArray[np.int32]] = []
-            categories: list[str] = []
-            for piece, block in zip(pieces, blocks, strict=True):
-                n = len(block["frame"])
-                if isinstance(piece, Cat):
-                    # duplicate names across blocks are merged when the batch's columns are joined
-                    codes.append(np.where(piece.codes >= 0, piece.codes + len(categories), -1).astype(np.int32))
-                    categories += piece.categories
-                else:
-                    codes.append(np.full(n, -1, dtype=np.int32))
-            out[name] = Cat(np.concatenate(codes), categories)
-        else:
-            arrays = [p if isinstance(p, np.ndarray) else np.full(len(b["frame"]), np.nan)
-                      for p, b in zip(pieces, blocks, strict=True)]
-            out[name] = np.concatenate(arrays)
-    return out
 
 
 def _read_csv(job: JobData, path: Path) -> None:

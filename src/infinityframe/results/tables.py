@@ -2,10 +2,12 @@
 
 Every table starts with ``batch_id`` and ``job_id`` and ends with the job's parameters, so a
 plot of any measured column against any parameter needs no join. The parameters are stored
-once per job and broadcast with one ``take`` per column; repeated strings (ids, categories,
-keypoint names, string parameters) are Arrow dictionaries, which become pandas ``category``
-and polars ``Categorical``. A parameter whose name a table already uses (``frame``, ``path``…)
-appears in that table as ``param_<name>``.
+once per job and repeated over its rows with one ``numpy.repeat`` per column (of the codes,
+for strings); repeated strings (ids, categories, keypoint names, string parameters) are Arrow
+dictionaries, which become pandas ``category`` and polars ``Categorical``. Numeric
+parameters stay numeric (``float64``, ``int64``, ``bool``), so they plot on a continuous
+axis. A parameter whose name a table already uses (``frame``, ``path``…) appears in that
+table as ``param_<name>``.
 
 Examples
 --------
@@ -21,8 +23,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
-from .columns import Cat, Column, cat_from_values, concat, scalar_column, to_arrow
+from .columns import Cat, Column, cat_from_values, concat, repeat, scalar_column, to_arrow
 from .readers import JobData
 
 __all__ = ["ARMATURE_COLUMNS", "BASE_COLUMNS", "TABLES", "TEXT_COLUMNS", "build_tables"]
@@ -46,17 +49,18 @@ ARMATURE_COLUMNS: dict[str, pa.DataType] = {name: pa.float64() for name in ("z",
 TEXT_COLUMNS = frozenset({"path", "image_path", "problem"})
 
 
-def _param_columns(jobs: Sequence[JobData]) -> dict[str, pa.Array]:
+def _param_columns(jobs: Sequence[JobData]) -> dict[str, Column]:
+    """One typed value per job for every parameter any job has (missing where a job lacks it)."""
     names: dict[str, None] = {}
     for job in jobs:
         names.update(dict.fromkeys(job.params))
-    out: dict[str, pa.Array] = {}
+    out: dict[str, Column] = {}
     for name in names:
         values = [job.params.get(name) for job in jobs]
         column = scalar_column(values)
         if column is None:  # a list- or object-valued parameter: keep it comparable as its JSON text
             column = cat_from_values((None if v is None else _json_text(v) for v in values), len(values))
-        out[name] = to_arrow(column)
+        out[name] = column
     return out
 
 
@@ -66,16 +70,21 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _with_params(columns: dict[str, pa.Array], params: dict[str, pa.Array], job_index: pa.Array | None) -> pa.Table:
+def _repeat(column: Column, lengths: NDArray[np.int64] | None) -> pa.Array:
+    """A job-level column as Arrow, each job's value repeated over its rows (``lengths``) if given."""
+    return to_arrow(column) if lengths is None else repeat(column, lengths)
+
+
+def _with_params(columns: dict[str, pa.Array], params: dict[str, Column],
+                 lengths: NDArray[np.int64] | None) -> pa.Table:
     for name, values in params.items():
-        key = name if name not in columns else f"param_{name}"
-        columns[key] = values if job_index is None else values.take(job_index)
+        columns[name if name not in columns else f"param_{name}"] = _repeat(values, lengths)
     return pa.table(columns)
 
 
-def _jobs_table(jobs: Sequence[JobData], keys: dict[str, pa.Array], params: dict[str, pa.Array]) -> pa.Table:
+def _jobs_table(jobs: Sequence[JobData], keys: dict[str, Column], params: dict[str, Column]) -> pa.Table:
     n = len(jobs)
-    columns: dict[str, pa.Array] = dict(keys)
+    columns: dict[str, pa.Array] = {name: to_arrow(values) for name, values in keys.items()}
     columns["generator"] = to_arrow(cat_from_values((j.generator for j in jobs), n))
     columns["preview"] = pa.array([j.preview for j in jobs], type=pa.bool_())
     columns["path"] = pa.array([str(j.path) for j in jobs], type=pa.string())
@@ -93,21 +102,21 @@ def _jobs_table(jobs: Sequence[JobData], keys: dict[str, pa.Array], params: dict
     return table
 
 
-def _rows_table(jobs: Sequence[JobData], table: str, keys: dict[str, pa.Array], params: dict[str, pa.Array],
+def _rows_table(jobs: Sequence[JobData], table: str, keys: dict[str, Column], params: dict[str, Column],
                 base: dict[str, pa.DataType]) -> pa.Table:
-    lengths = [job.rows(table) for job in jobs]
-    job_index = pa.array(np.repeat(np.arange(len(jobs), dtype=np.int32), lengths))
-    columns: dict[str, pa.Array] = {name: values.take(job_index) for name, values in keys.items()}
+    lengths = np.array([job.rows(table) for job in jobs], dtype=np.int64)
+    columns: dict[str, pa.Array] = {name: _repeat(values, lengths) for name, values in keys.items()}
     names: dict[str, None] = dict.fromkeys(base)
     for job in jobs:
         names.update(dict.fromkeys(getattr(job, table)))
+    total = int(lengths.sum())
     for name in names:
         pieces: list[Column | None] = [getattr(job, table).get(name) for job in jobs]
         if name in base and all(p is None for p in pieces):
-            columns[name] = pa.nulls(sum(lengths), type=base[name])
+            columns[name] = pa.nulls(total, type=base[name])
         else:
-            columns[name] = concat(pieces, lengths, text=name in TEXT_COLUMNS)
-    return _with_params(columns, params, job_index)
+            columns[name] = concat(pieces, lengths.tolist(), text=name in TEXT_COLUMNS)
+    return _with_params(columns, params, lengths)
 
 
 def build_tables(jobs: Sequence[JobData], batch_ids: Sequence[str], *, armature: bool = False,
@@ -129,9 +138,9 @@ def build_tables(jobs: Sequence[JobData], batch_ids: Sequence[str], *, armature:
         Keyed by table name (:data:`TABLES`).
     """
     n = len(jobs)
-    keys = {
-        "batch_id": to_arrow(cat_from_values(batch_ids, n)),
-        "job_id": to_arrow(Cat(np.arange(n, dtype=np.int32), [job.job_id for job in jobs])),
+    keys: dict[str, Column] = {
+        "batch_id": cat_from_values(batch_ids, n),
+        "job_id": Cat(np.arange(n, dtype=np.int32), [job.job_id for job in jobs]),
     }
     params = _param_columns(jobs)
     tables = {"jobs": _jobs_table(jobs, keys, params)}
