@@ -21,6 +21,7 @@ from .errors import (
     InsufficientSamplesError,
     RateLimitError,
     ServiceError,
+    SpendCapError,
     ValidationError,
     WaitTimeoutError,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Service",
     "ServiceError",
     "Session",
+    "SpendCapError",
     "ValidationError",
     "WaitTimeoutError",
     "__version__",

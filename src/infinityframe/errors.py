@@ -8,6 +8,7 @@ Every error the package raises on purpose is an :class:`InfinityError`::
     ├── BatchNotFoundError         no such batch (or job) for this account
     ├── ValidationError            job parameters broke the generator's schema
     ├── InsufficientSamplesError   the batch would exceed the account's sample balance
+    ├── SpendCapError              the batch's estimate exceeds a spend cap (nothing was sent)
     ├── RateLimitError             the service asked us to slow down (429)
     ├── DownloadError              a result could not be fetched or was not whole
     ├── WaitTimeoutError           a batch was still running when wait() gave up (also a TimeoutError)
@@ -30,6 +31,7 @@ __all__ = [
     "InsufficientSamplesError",
     "RateLimitError",
     "ServiceError",
+    "SpendCapError",
     "ValidationError",
     "WaitTimeoutError",
 ]
@@ -83,6 +85,27 @@ class InsufficientSamplesError(InfinityError):
         super().__init__(message)
         self.required = required
         self.balance = balance
+
+
+class SpendCapError(InfinityError):
+    """The estimate of a submission exceeds a spend cap; nothing was submitted or charged.
+
+    Attributes
+    ----------
+    estimate : int
+        Samples the submission was estimated to cost.
+    cap : int
+        The cap it exceeded.
+    source : str
+        Where the cap came from: ``"max_samples"`` (the call), ``"session"``
+        (``Session(max_samples=...)``) or ``"INFINITYFRAME_MAX_SAMPLES"`` (the environment).
+    """
+
+    def __init__(self, message: str, *, estimate: int, cap: int, source: str) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+        self.cap = cap
+        self.source = source
 
 
 class RateLimitError(InfinityError):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..errors import BatchNotFoundError, WaitTimeoutError
+from .progress import Progress
 
 if TYPE_CHECKING:
     from ..results import Results
@@ -125,21 +126,21 @@ class Batch:
             Seconds between the first polls (1 s by default). While nothing changes the
             interval grows, up to 15 s (or ``10 × poll``); any progress resets it.
         progress : bool
-            Show a progress bar of finished jobs with counts by state.
+            Show finished jobs with counts by state (queued, running, succeeded, failed): a
+            bar in a terminal or a notebook with ipywidgets, a plain line now and then
+            elsewhere.
         """
         start = time.monotonic()
         base = 1.0 if poll is None else max(0.05, poll)
         interval, ceiling = base, 15.0 if poll is None else 10 * base
-        bar = tqdm(total=self.num_jobs, desc=f"batch {self.id[:8]}", unit="job", disable=not progress,
-                   leave=True)
+        bar = Progress(self.num_jobs, f"batch {self.id[:8]}", enabled=progress)
         last: Counter[str] | None = None
         try:
             while True:
                 runs = self._summary()
                 counts = Counter(_state(r) for r in runs)
                 done = sum(not r.get("in_progress") for r in runs)
-                bar.update(done - bar.n)
-                bar.set_postfix({s: counts[s] for s in STATES if counts[s]}, refresh=True)
+                bar.update(done, {s: counts[s] for s in STATES})
                 if done == len(runs):
                     return self.status()
                 interval = base if counts != last else min(ceiling, interval * 1.5)
@@ -180,6 +181,65 @@ class Batch:
         from ..results import read_results
 
         return read_results(self.download(path, progress=False), backend=backend)
+
+    # -- what comes next: videos from previews, retries, where jobs came from ---------------------
+
+    def promote(self, rows: Sequence[str] | Sequence[bool] | Any = None, *, name: str | None = None,
+                max_samples: int | None = None) -> Batch:
+        """Render chosen previews of this (preview) batch as videos; returns the new batch.
+
+        Each video has its preview's parameters with ``state`` set to the preview's job id, so
+        it starts from the scene the preview showed.
+
+        Parameters
+        ----------
+        rows : sequence of job ids, or a boolean mask over :attr:`jobs`, optional
+            The previews to promote; all the succeeded ones by default.
+        name : str, optional
+            The new batch's name; this batch's name + ``" (videos)"`` by default.
+        max_samples : int, optional
+            A spend cap for this submission (see :meth:`Session.submit`).
+
+        Examples
+        --------
+        >>> previews.wait()                                          # doctest: +SKIP
+        >>> jobs = previews.jobs                                     # doctest: +SKIP
+        >>> videos = previews.promote(jobs["camera_distance"] > 3)   # doctest: +SKIP
+        """
+        from .lineage import promote
+
+        return promote(self, rows, name=name, max_samples=max_samples)
+
+    def retry_failed(self, *, name: str | None = None, max_samples: int | None = None) -> Batch:
+        """Submit exactly the jobs of this batch that failed again, with the same parameters.
+
+        Re-running the call reattaches to the retry batch it created instead of paying twice.
+
+        Examples
+        --------
+        >>> status = batch.wait()                                    # doctest: +SKIP
+        >>> retry = batch.retry_failed()                             # doctest: +SKIP
+        """
+        from .lineage import retry_failed
+
+        return retry_failed(self, name=name, max_samples=max_samples)
+
+    def lineage(self) -> pd.DataFrame:
+        """Where this batch's jobs came from and what came of them, one row per job.
+
+        Columns: ``job_id``, ``batch_id``, ``kind`` (preview or video), ``relation`` (how the
+        job came from its parent: ``submitted``, ``promoted``, ``retried`` or ``rerun``),
+        ``parent_job_id``, ``parent_batch_id``, ``state`` and ``generation`` (0 for the jobs
+        with no parent). Ancestors are followed through ``state`` and this machine's
+        submission records; descendants (videos, retries) through the records.
+
+        Examples
+        --------
+        >>> retry.lineage()[["job_id", "kind", "relation", "parent_job_id", "state"]]  # doctest: +SKIP
+        """
+        from .lineage import lineage
+
+        return lineage(self)
 
     def cancel(self) -> int:
         """Cancel the jobs not started yet (local service extension); returns how many."""

@@ -19,9 +19,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
-
 from ..errors import DownloadError, InfinityError, ServiceError
+from .progress import tqdm_class
 
 if TYPE_CHECKING:
     from .batch import Batch
@@ -155,7 +154,7 @@ def download_batch(batch: Batch, folder: Path, *, overwrite: bool = False, progr
         archive.unlink(missing_ok=True)
 
     failed: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm_class()(
         total=len(ready), initial=skipped, desc=f"download {batch.id[:8]}", unit="job", disable=not progress
     ) as bar:
         futures = {pool.submit(fetch, job_id, url): job_id for job_id, url in todo}

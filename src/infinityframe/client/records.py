@@ -5,6 +5,11 @@ generator, preview or not, the batch name and every job's parameters (canonical 
 is sent as the ``Idempotency-Key`` of the batch POST, and kept, with the batch id it created,
 in a small SQLite file in the user cache dir, so a second submission of the same content —
 after a kernel restart, from another process — finds the batch and reattaches.
+
+Each submitted job is recorded too, under its own content key (server, generator, preview or
+not, parameters) and with where it came from (the preview it was promoted from, the failed job
+it retries). That is what ``dry_run`` reads to say a job was already submitted, and what
+``Batch.lineage`` follows where the service cannot say.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +28,7 @@ import orjson
 
 from .._sqlite import connect
 
-__all__ = ["SubmissionRecords", "cache_dir", "content_key"]
+__all__ = ["JobRecord", "SubmissionRecords", "cache_dir", "content_key", "job_key"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -34,6 +40,19 @@ CREATE TABLE IF NOT EXISTS submissions (
     num_jobs   INTEGER NOT NULL,
     created    REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id          TEXT PRIMARY KEY,
+    batch_id        TEXT NOT NULL,
+    job_key         TEXT NOT NULL,
+    server          TEXT NOT NULL,
+    preview         INTEGER NOT NULL,
+    parent_job_id   TEXT,
+    parent_batch_id TEXT,
+    relation        TEXT NOT NULL,
+    created         REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (job_key, created);
+CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent_job_id);
 """
 
 
@@ -44,14 +63,51 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "infinityframe"
 
 
-def content_key(server: str, generator: str, preview: bool, name: str, jobs: Sequence[dict[str, Any]]) -> str:
-    """The hash that makes two submissions the same one (64 hex characters)."""
+def content_key(server: str, generator: str, preview: bool, name: str, jobs: Sequence[dict[str, Any]],
+                origin: dict[str, Any] | None = None) -> str:
+    """The hash that makes two submissions the same one (64 hex characters).
+
+    ``origin`` (the jobs a promotion or a retry derives from) is part of the content, so that
+    retrying a batch's failed jobs never reattaches to the batch where they failed.
+    """
+    content: dict[str, Any] = {"server": server.rstrip("/"), "generator": generator, "preview": bool(preview),
+                               "name": name, "jobs": list(jobs)}
+    if origin:
+        content["origin"] = origin
+    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    # 3 and 3.0 are the same parameter value to the service, so they must hash alike.
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def job_key(server: str, generator: str, preview: bool, params: dict[str, Any]) -> str:
+    """The hash that makes two jobs the same job: where, which generator, preview or not, parameters."""
     canonical = orjson.dumps(
-        {"server": server.rstrip("/"), "generator": generator, "preview": bool(preview), "name": name,
-         "jobs": list(jobs)},
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY,
+        {"server": server.rstrip("/"), "generator": generator, "preview": bool(preview),
+         "params": {k: _canonical(v) for k, v in params.items()}},
+        option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(canonical).hexdigest()
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One submitted job as this machine remembers it."""
+
+    job_id: str
+    batch_id: str
+    job_key: str
+    preview: bool
+    parent_job_id: str | None
+    parent_batch_id: str | None
+    relation: str
 
 
 class SubmissionRecords:
@@ -87,3 +143,50 @@ class SubmissionRecords:
     def forget(self, key: str) -> None:
         with closing(self._connect()) as db:
             db.execute("DELETE FROM submissions WHERE key = ?", (key,))
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def put_jobs(self, records: Iterable[JobRecord], *, server: str) -> None:
+        """Remember submitted jobs; a job already known keeps its first record (and its origin)."""
+        now = time.time()
+        rows = [(r.job_id, r.batch_id, r.job_key, server.rstrip("/"), int(r.preview), r.parent_job_id,
+                 r.parent_batch_id, r.relation, now) for r in records]
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")  # one transaction: a batch of 100,000 jobs is one write, not 100,000
+            try:
+                db.executemany(
+                    "INSERT OR IGNORE INTO jobs (job_id, batch_id, job_key, server, preview, parent_job_id, "
+                    "parent_batch_id, relation, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _select(self, column: str, values: Iterable[str]) -> list[JobRecord]:
+        """Jobs whose ``column`` is one of ``values``, oldest first (in chunks: SQLite limits parameters)."""
+        unique = sorted(set(values))
+        rows: list[Any] = []
+        with closing(self._connect()) as db:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                rows += db.execute(
+                    "SELECT job_id, batch_id, job_key, preview, parent_job_id, parent_batch_id, relation, created "
+                    f"FROM jobs WHERE {column} IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        rows.sort(key=lambda r: r[7])
+        return [JobRecord(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def jobs_by_key(self, keys: Iterable[str]) -> dict[str, list[JobRecord]]:
+        """Every recorded job with one of these content keys, oldest first."""
+        found: dict[str, list[JobRecord]] = {}
+        for record in self._select("job_key", keys):
+            found.setdefault(record.job_key, []).append(record)
+        return found
+
+    def job(self, job_id: str) -> JobRecord | None:
+        """The record of one job, if this machine submitted it."""
+        rows = self._select("job_id", [job_id])
+        return rows[0] if rows else None
+
+    def children(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        """Jobs recorded as promoted from, or retrying, any of these jobs."""
+        return self._select("parent_job_id", job_ids)

@@ -24,7 +24,8 @@ from ..params.spec import GeneratorSpec
 from ._compat import InfinityCoreNames
 from ._http import RetryPolicy, Transport
 from .batch import Batch
-from .records import SubmissionRecords, content_key
+from .caps import check_cap, resolve_cap
+from .records import JobRecord, SubmissionRecords, content_key, job_key
 
 if TYPE_CHECKING:
     from ..local.server import Service
@@ -91,6 +92,11 @@ class Session(InfinityCoreNames):
         Connect and read timeouts of every request, in seconds.
     retry : RetryPolicy, optional
         How transient failures are retried.
+    max_samples : int, optional
+        A spend cap for every submission of this session: a batch estimated above it is
+        refused with :class:`~infinityframe.SpendCapError` before anything is charged.
+        Settable later (``sesh.max_samples = N``); ``$INFINITYFRAME_MAX_SAMPLES`` applies
+        when it is ``None``, and a call's own ``max_samples=`` overrides both.
 
     Examples
     --------
@@ -101,8 +107,11 @@ class Session(InfinityCoreNames):
     """
 
     def __init__(self, token: str | None = None, generator: str = "", server: str | None = None, *,
-                 timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None) -> None:
+                 timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
+                 max_samples: int | None = None) -> None:
         global _latest
+        resolve_cap(None, max_samples)  # a bad cap fails here, not at the first submission
+        self.max_samples = max_samples
         if not generator:
             raise GeneratorNotFoundError("No generator given: pass its name, e.g. Session(token, "
                                          "'stickfit-v0.1.0'); inf.generators(token, server) lists them.")
@@ -292,7 +301,9 @@ class Session(InfinityCoreNames):
 
         Large job lists are sent in chunks of 5,000.
         """
-        completed = self.complete(jobs, preview=preview)
+        return self._estimate_completed(self.complete(jobs, preview=preview), preview)
+
+    def _estimate_completed(self, completed: Sequence[JobParams], preview: bool) -> list[int]:
         estimates: list[int] = []
         for start in range(0, len(completed), ESTIMATE_CHUNK):
             body = self._body(completed[start : start + ESTIMATE_CHUNK], preview, "")
@@ -307,7 +318,7 @@ class Session(InfinityCoreNames):
 
     def submit(self, jobs: Any, is_preview: bool | None = None, batch_name: str | None = None, *,
                preview: bool = False, name: str | None = None,
-               mode: Literal["cached", "force"] = "cached") -> Batch:
+               mode: Literal["cached", "force"] = "cached", max_samples: int | None = None) -> Batch:
         """Submit jobs as one batch and return it.
 
         Parameters
@@ -321,22 +332,53 @@ class Session(InfinityCoreNames):
             ``"cached"`` reattaches to the batch an identical earlier submission created
             (same server, generator, preview, name and parameters), even from another process
             or after a kernel restart; ``"force"`` always submits a new batch.
+        max_samples : int, optional
+            Refuse with :class:`~infinityframe.SpendCapError`, before anything is charged,
+            when the batch's estimate is above this; overrides the session's cap and
+            ``$INFINITYFRAME_MAX_SAMPLES``. A reattached batch costs nothing and is never refused.
 
         Returns
         -------
         Batch
+
+        Examples
+        --------
+        >>> batch = sesh.submit(jobs, name="distance sweep", max_samples=5_000)  # doctest: +SKIP
         """
         preview = bool(is_preview) if is_preview is not None else preview
         name = batch_name if batch_name is not None else (name or "")
         if mode not in ("cached", "force"):
             raise InfinityError(f"mode must be 'cached' or 'force', not {mode!r}.")
+        if not isinstance(name, str):
+            raise InfinityError(f"The batch name must be a string, not {type(name).__name__}.")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValidationError(f"The batch name is not valid text (a lone surrogate at position {err.start}); "
+                                  "nothing was sent.") from None
         completed = self.complete(jobs, preview=preview)
-        key = content_key(self.server, self.generator, preview, name, completed)
+        return self._submit(completed, preview=preview, name=name, mode=mode, max_samples=max_samples)
+
+    def _submit(self, completed: Sequence[JobParams], *, preview: bool, name: str,
+                mode: Literal["cached", "force"], max_samples: int | None = None,
+                parents: Sequence[tuple[str, str]] | None = None, relation: str = "submitted") -> Batch:
+        """Submit completed, valid jobs; ``parents`` (job id, batch id) per job for promotions and retries."""
+        origin = {"relation": relation, "parents": [p[0] for p in parents]} if parents else None
+        key = content_key(self.server, self.generator, preview, name, completed, origin)
+        cap = resolve_cap(max_samples, self.max_samples)
         if mode == "cached" and (batch_id := self.records.get(key)) is not None:
             try:
-                return self.batch(batch_id)
+                batch = self.batch(batch_id)
             except BatchNotFoundError:
                 self.records.forget(key)
+            else:
+                self._record_jobs(batch, completed, parents, relation)
+                return batch
+        if cap is not None:
+            estimate = sum(self._estimate_completed(completed, preview))
+            label = f"Batch {name!r}" if name else "This batch"
+            check_cap(cap, estimate, f"{label} ({len(completed)} {'preview' if preview else 'job'}"
+                                     f"{'s' if len(completed) != 1 else ''})")
         # A forced submission still needs a key of its own, so its retries stay idempotent.
         idempotency_key = key if mode == "cached" else f"{key[:32]}-{uuid.uuid4().hex}"
         data = self._transport.request("POST", "api/batch/", json=self._body(completed, preview, name),
@@ -345,7 +387,20 @@ class Session(InfinityCoreNames):
         if mode == "cached":
             self.records.put(key, batch.id, server=self.server, generator=self.generator, name=name,
                              num_jobs=batch.num_jobs)
+        self._record_jobs(batch, completed, parents, relation)
         return batch
+
+    def _record_jobs(self, batch: Batch, completed: Sequence[JobParams],
+                     parents: Sequence[tuple[str, str]] | None, relation: str) -> None:
+        """Remember each job's content and origin (for dry runs and lineage)."""
+        if len(completed) != batch.num_jobs:
+            return
+        origins: Sequence[tuple[str | None, str | None]] = parents or [(None, None)] * len(completed)
+        self.records.put_jobs(
+            (JobRecord(job_id, batch.id, job_key(self.server, self.generator, batch.preview, params),
+                       batch.preview, parent_job, parent_batch, relation if parent_job else "submitted")
+             for job_id, params, (parent_job, parent_batch) in zip(batch.job_ids, completed, origins, strict=True)),
+            server=self.server)
 
     # -- batches and usage --------------------------------------------------------------------------
 
@@ -403,11 +458,13 @@ class Session(InfinityCoreNames):
 
     @classmethod
     def local(cls, generator: str = "stickfit-v0.1.0", data_dir: str | os.PathLike[str] | None = None,
-              **kwargs: Any) -> Session:
+              *, executor: str = "process", **kwargs: Any) -> Session:
         """A Session on the embedded local service, started on demand.
 
         A service already running for the same data dir — in this process, or
-        ``infinityframe serve`` in another — is reused.
+        ``infinityframe serve`` in another — is reused (with the executor it was started
+        with); otherwise one starts with ``executor`` (``"process"``, ``"thread"`` or
+        ``"dask://HOST:PORT"``, see ``docs/scale-out.md``).
 
         Examples
         --------
@@ -424,7 +481,7 @@ class Session(InfinityCoreNames):
             elif (found := find_running(root)) is not None:
                 url, token = found
             else:
-                service = serve(root)
+                service = serve(root, executor=executor)
                 _local_services[root] = service
                 url, token = service.url, service.token
         return cls(token, generator, url, **kwargs)

@@ -140,9 +140,18 @@ def estimate(df: Frame, session: Session | None, *, preview: bool = False) -> Fr
 
 
 def submit(df: Frame, session: Session | None, *, name: str | None = None, preview: bool = False,
-           mode: Literal["cached", "force"] = "cached") -> Batch:
+           mode: Literal["cached", "force"] = "cached", max_samples: int | None = None) -> Batch:
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    return sesh.submit(df, preview=preview, name=name, mode=mode)
+    return sesh.submit(df, preview=preview, name=name, mode=mode, max_samples=max_samples)
+
+
+def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: str | None = None) -> Any:
+    from ..client.dryrun import as_dry_run, dry_run_frame
+
+    sesh = resolve_session(session, getattr(df, "attrs", None))
+    result, summary = dry_run_frame(to_pandas(df), sesh, preview=preview, name=name)
+    result.attrs["infinity"] = origin_attrs(df, sesh)
+    return as_dry_run(result, summary, polars=is_polars(df))
 
 
 def coverage(df: Frame, session: Session | None) -> pd.DataFrame:

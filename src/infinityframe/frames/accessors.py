@@ -15,6 +15,8 @@ import polars as pl
 from . import _core
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..client.batch import Batch
     from ..client.session import Session
     from ..results import Results
@@ -67,9 +69,34 @@ class _Infinity(Generic[F]):
         return result
 
     def submit(self, session: Session | None = None, *, name: str | None = None, preview: bool = False,
-               mode: Literal["cached", "force"] = "cached") -> Batch:
-        """Validate and submit the frame as one batch; ``mode="cached"`` never pays twice for the same frame."""
-        return _core.submit(self._df, session, name=name, preview=preview, mode=mode)
+               mode: Literal["cached", "force"] = "cached", max_samples: int | None = None) -> Batch:
+        """Validate and submit the frame as one batch; ``mode="cached"`` never pays twice for the same frame.
+
+        ``max_samples`` refuses (:class:`~infinityframe.SpendCapError`, nothing charged) when the
+        estimate is above it; the session's cap and ``$INFINITYFRAME_MAX_SAMPLES`` apply otherwise.
+
+        Examples
+        --------
+        >>> batch = jobs.infinity.submit(name="sweep", max_samples=10_000)  # doctest: +SKIP
+        """
+        return _core.submit(self._df, session, name=name, preview=preview, mode=mode, max_samples=max_samples)
+
+    def dry_run(self, session: Session | None = None, *, preview: bool = False, name: str | None = None) -> F:
+        """What submitting the frame would do and cost, without submitting it or charging anything.
+
+        One row per job: the frame plus ``estimated_samples``, ``valid``, ``problem`` (the first
+        failure messages), ``already_submitted``, ``submitted_batch_id``, ``submitted_state`` and
+        ``duplicate_of`` (the 0-based position of an earlier row with the same job). Its display
+        ends with a summary — jobs new / already submitted / duplicated / invalid, and the sample
+        total against the balance — also available as ``.summary``.
+
+        Examples
+        --------
+        >>> dry = jobs.infinity.dry_run(name="sweep")           # doctest: +SKIP
+        >>> new = jobs[dry["valid"] & ~dry["already_submitted"] & dry["duplicate_of"].isna()]  # doctest: +SKIP
+        """
+        result: F = _core.dry_run(self._df, session, preview=preview, name=name)
+        return result
 
     def join(self, results: Results, level: Literal["jobs", "frames", "objects", "keypoints"] = "objects",
              on: str | Sequence[str] | None = None) -> F:
@@ -89,6 +116,17 @@ class _Infinity(Generic[F]):
     def coverage(self, session: Session | None = None) -> pd.DataFrame:
         """How well the frame covers each parameter's range or choices (and the centred L2 discrepancy)."""
         return _core.coverage(self._df, session)
+
+    def plot(self, session: Session | None = None) -> Figure:
+        """A seaborn grid of each parameter's distribution; see :func:`infinityframe.plots.params_figure`.
+
+        Examples
+        --------
+        >>> sesh.sample(100, seed=0, method="lhs").infinity.plot().savefig("sweep.png")  # doctest: +SKIP
+        """
+        from ..plots import params_figure
+
+        return params_figure(self._df, _core.resolve_session(session, getattr(self._df, "attrs", None)).spec)
 
 
 @pd.api.extensions.register_dataframe_accessor("infinity")
