@@ -1,19 +1,21 @@
-"""Running jobs: a dispatcher thread feeding a ``concurrent.futures`` executor.
+"""Running jobs: a dispatcher thread feeding an executor (process pool, thread pool or Dask).
 
 The dispatcher claims queued jobs (``queued → running``) only as fast as the executor has
 room, so the database, not an in-memory queue, is the queue: a crash loses nothing, and
 :meth:`Store.recover` re-queues what was running. Each job renders into a private work
 folder and its zip is written atomically (temporary file, fsync, rename), so a result is
-either whole or absent. A worker lost mid-job (killed, out of memory) breaks the pool; its
-jobs are queued again, up to ``max_attempts``.
+either whole or absent. A worker lost mid-job (killed, out of memory) is queued again, up to
+``max_attempts``; the state machine and the ledger guard that a job ends, and is charged, once.
 
-Any :class:`concurrent.futures.Executor` can run the jobs; by default a pool of
-``spawn``-ed processes, one per core.
+Where jobs render is :mod:`.executors`' business: by default a pool of ``spawn``-ed
+processes, one per core; ``"thread"``; or ``"dask://HOST:PORT"``, a Dask cluster.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import logging
 import multiprocessing
 import os
@@ -22,17 +24,19 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from .store import Store
 
-__all__ = ["Runner", "execute_job", "write_zip_atomically"]
+if TYPE_CHECKING:
+    from .executors import JobExecutor
+
+__all__ = ["Runner", "execute_job", "rendered", "write_bytes_atomically", "write_zip_atomically", "zip_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +44,18 @@ log = logging.getLogger(__name__)
 _STORED = {".png", ".jpg", ".jpeg", ".mp4", ".zip", ".npz", ".parquet"}
 
 
-def write_zip_atomically(src: Path, dest: Path, root: str) -> None:
-    """Zip the files under ``src`` as ``root/<relative path>`` into ``dest``, atomically."""
+def _zip_folder(fh: Any, src: Path, root: str) -> None:
+    with zipfile.ZipFile(fh, "w") as zf:
+        for path in sorted(p for p in src.rglob("*") if p.is_file()):
+            method = zipfile.ZIP_STORED if path.suffix.lower() in _STORED else zipfile.ZIP_DEFLATED
+            zf.write(path, f"{root}/{path.relative_to(src).as_posix()}", compress_type=method)
+
+
+def _write_atomically(dest: Path, write: Callable[[Any], None]) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            with zipfile.ZipFile(fh, "w") as zf:
-                for path in sorted(p for p in src.rglob("*") if p.is_file()):
-                    method = zipfile.ZIP_STORED if path.suffix.lower() in _STORED else zipfile.ZIP_DEFLATED
-                    zf.write(path, f"{root}/{path.relative_to(src).as_posix()}", compress_type=method)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
@@ -62,28 +69,59 @@ def write_zip_atomically(src: Path, dest: Path, root: str) -> None:
         os.close(dir_fd)
 
 
-def execute_job(job_id: str, generator: str, params: dict[str, Any], preview: bool, seed: int,
-                data_dir: str) -> int:
-    """Render one job and write ``results/<job_id>.zip``; returns the samples rendered.
+def write_zip_atomically(src: Path, dest: Path, root: str) -> None:
+    """Zip the files under ``src`` as ``root/<relative path>`` into ``dest``, atomically."""
+    _write_atomically(dest, functools.partial(_zip_folder, src=src, root=root))
 
-    Runs in a worker process, so it takes only plain, picklable arguments.
+
+def zip_bytes(src: Path, root: str) -> bytes:
+    """The zip :func:`write_zip_atomically` would write, as bytes (a remote worker's result)."""
+    buf = io.BytesIO()
+    _zip_folder(buf, src, root)
+    return buf.getvalue()
+
+
+def write_bytes_atomically(data: bytes, dest: Path) -> None:
+    """Write ``data`` to ``dest`` through a fsynced temporary file and a rename."""
+    _write_atomically(dest, lambda fh: fh.write(data))
+
+
+@contextlib.contextmanager
+def rendered(job_id: str, generator: str, params: dict[str, Any], preview: bool, seed: int,
+             work_root: Path) -> Iterator[tuple[Path, int]]:
+    """Render one job into a private folder under ``work_root``; yields the folder and the samples.
+
+    The folder is named ``job_id`` and removed afterwards. Every executor renders through this,
+    so a job's output depends only on its generator, parameters and seed.
     """
     import numpy as np
 
-    from . import generators
+    from . import faults, generators
 
     gen = generators.get(generator)
     if gen is None:
         raise LookupError(f"generator {generator!r} is not installed on this worker")
-    root = Path(data_dir)
-    work = Path(tempfile.mkdtemp(prefix=f"{job_id}.", dir=root / "work"))
+    faults.inject(job_id)  # a testing aid, off unless $INFINITYFRAME_FAIL_RATE is set
+    work = Path(tempfile.mkdtemp(prefix=f"{job_id}.", dir=work_root))
     try:
         out = work / job_id
         out.mkdir()
         samples = int(gen.render(params, preview, out, np.random.default_rng(seed)))
-        write_zip_atomically(out, root / "results" / f"{job_id}.zip", job_id)
+        yield out, samples
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def execute_job(job_id: str, generator: str, params: dict[str, Any], preview: bool, seed: int,
+                data_dir: str) -> int:
+    """Render one job and write ``results/<job_id>.zip``; returns the samples rendered.
+
+    Runs in a worker process (or thread) that sees ``data_dir``, so it takes only plain,
+    picklable arguments.
+    """
+    root = Path(data_dir)
+    with rendered(job_id, generator, params, preview, seed, root / "work") as (out, samples):
+        write_zip_atomically(out, root / "results" / f"{job_id}.zip", job_id)
     return samples
 
 
@@ -121,10 +159,14 @@ class Runner:
         The service's database.
     data_dir : Path
         Where ``results/`` and ``work/`` live.
-    workers : int
-        How many jobs may run at once.
+    workers : int, optional
+        How many jobs may run at once; by default the executor's own width (one per core for
+        the pools, twice the cluster's threads for Dask).
+    executor : str, optional
+        ``"process"`` (the default), ``"thread"`` or ``"dask://HOST:PORT"``; see
+        :func:`infinityframe.local.executors.parse`.
     executor_factory : callable, optional
-        ``workers -> Executor``; a process pool by default.
+        ``workers -> concurrent.futures.Executor``, for a custom pool; overrides ``executor``.
     max_attempts : int
         How many times a job whose worker was lost is tried before it fails.
     """
@@ -133,20 +175,26 @@ class Runner:
         self,
         store: Store,
         data_dir: Path,
-        workers: int,
-        executor_factory: Callable[[int], Executor] = process_pool,
+        workers: int | None = None,
+        executor_factory: Callable[[int], Executor] | None = None,
         max_attempts: int = 3,
+        *,
+        executor: str = "process",
     ) -> None:
+        from . import executors
+
         self.store = store
         self.data_dir = Path(data_dir)
-        self.workers = max(1, workers)
+        self.workers = max(1, workers) if workers else None
         self.max_attempts = max_attempts
-        self._factory = executor_factory
-        self._executor: Executor | None = None
+        self._factory: Callable[[], JobExecutor] = (
+            functools.partial(executors.custom_pool, executor_factory, self.data_dir, self.workers)
+            if executor_factory is not None else executors.factory(executor, self.data_dir, self.workers)
+        )
+        self._executor: JobExecutor | None = None
         self._inflight: dict[str, Future[int]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._broken = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -160,6 +208,7 @@ class Runner:
         recovered = self.store.recover()
         if recovered:
             log.warning("re-queued %d job(s) left running by a previous crash", recovered)
+        self._executor = self._factory()  # now, so that an unreachable cluster fails the start
         self._thread = threading.Thread(target=self._loop, name="infinityframe-runner", daemon=True)
         self._thread.start()
 
@@ -174,7 +223,7 @@ class Runner:
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown()
         with self._lock:
             for job_id in list(self._inflight):
                 self.store.requeue(job_id)
@@ -190,37 +239,49 @@ class Runner:
             self._wake.wait(0.5)
 
     def _tick(self) -> None:
-        if self._broken.is_set() or self._executor is None:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._factory(self.workers)
-            self._broken.clear()
-        with self._lock:
-            free = self.workers - len(self._inflight)
-        for row in self.store.claim(free):
-            params = orjson.loads(row["params"])
-            future = self._executor.submit(
-                execute_job, row["id"], row["generator"], params, bool(row["is_preview"]),
-                int(row["seed"]), str(self.data_dir),
-            )
-            with self._lock:
-                self._inflight[row["id"]] = future
-            future.add_done_callback(functools.partial(self._done, row["id"], row["attempts"]))
+        from .executors import JobSpec
 
-    def _done(self, job_id: str, attempts: int, future: Future[int]) -> None:
+        if self._executor is None or self._executor.broken:
+            if self._executor is not None:
+                self._executor.shutdown()
+                self._executor = None
+            self._executor = self._factory()
+        executor = self._executor
+        with self._lock:
+            free = executor.capacity() - len(self._inflight)
+        rows = self.store.claim(free)
+        for i, row in enumerate(rows):
+            job = JobSpec(row["id"], row["generator"], orjson.loads(row["params"]), bool(row["is_preview"]),
+                          int(row["seed"]), int(row["attempts"]))
+            try:
+                future = executor.submit(job)
+            except Exception:
+                for unsent in rows[i:]:  # claimed but never sent: back to the queue, not lost
+                    self.store.requeue(unsent["id"])
+                raise
+            with self._lock:
+                self._inflight[job.job_id] = future
+            future.add_done_callback(functools.partial(self._done, executor, job.job_id, job.attempt))
+
+    def _done(self, executor: JobExecutor, job_id: str, attempts: int, future: Future[int]) -> None:
         if self._stopping.is_set():
             return  # stop() re-queues whatever is in flight
         try:
             samples = future.result()
-        except BrokenProcessPool:
-            self._broken.set()
-            if attempts >= self.max_attempts:
-                self.store.fail(job_id, f"the worker was lost {attempts} times")
-            else:
-                self.store.requeue(job_id)
+        except CancelledError:
+            self.store.requeue(job_id)  # its executor was replaced before the job started
         except Exception as err:
-            log.warning("job %s failed: %s", job_id, err)
+            if not executor.lost(err):
+                log.warning("job %s failed: %s", job_id, err)
+                self.store.fail(job_id, f"{type(err).__name__}: {err}")
+            elif attempts >= self.max_attempts:
+                self.store.fail(job_id, f"the worker was lost {attempts} times (last: {err})")
+            else:
+                log.warning("job %s: its worker was lost (%s); queued again", job_id, err)
+                self.store.requeue(job_id)
+        except BaseException as err:  # never leave a job running because of an odd exception
             self.store.fail(job_id, f"{type(err).__name__}: {err}")
+            raise
         else:
             self.store.succeed(job_id, samples)
         finally:

@@ -22,6 +22,7 @@ import requests
 import uvicorn
 
 from .app import ServiceState, create_app, instance_id
+from .executors import check as check_executor
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
@@ -54,6 +55,7 @@ class ServiceConfig:
     balance: int = DEFAULT_BALANCE
     max_body_bytes: int = 64 * 1024 * 1024
     url_ttl: float = 3600.0
+    executor: str = "process"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -95,8 +97,7 @@ def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
         token = new_token()
         store.set_token(DEFAULT_ACCOUNT, token)
     _write_private(token_file, token)
-    workers = cfg.workers or os.cpu_count() or 1
-    runner = Runner(store, cfg.data_dir, workers)
+    runner = Runner(store, cfg.data_dir, cfg.workers, executor=cfg.executor)
     state = ServiceState(
         store=store,
         signer=Signer.from_data_dir(cfg.data_dir, cfg.url_ttl),
@@ -133,6 +134,8 @@ class Service:
         The default account's API key (hidden in the repr).
     data_dir : pathlib.Path
         Where the database and results live.
+    executor : str
+        Where jobs render: ``"process"``, ``"thread"`` or ``"dask://HOST:PORT"``.
 
     Examples
     --------
@@ -143,7 +146,9 @@ class Service:
 
     def __init__(self, cfg: ServiceConfig) -> None:
         cfg.data_dir = Path(cfg.data_dir).expanduser().resolve()
+        cfg.executor = check_executor(cfg.executor)  # a bad name fails before anything is opened
         self.data_dir = cfg.data_dir
+        self.executor = cfg.executor
         self._state, self.token = _open_state(cfg)
         self._sock = _bind(cfg.host, cfg.port)
         host, port = self._sock.getsockname()[:2]
@@ -155,7 +160,7 @@ class Service:
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
-        return f"Service(url={self.url!r}, data_dir={str(self.data_dir)!r})"
+        return f"Service(url={self.url!r}, data_dir={str(self.data_dir)!r}, executor={self.executor!r})"
 
     @property
     def store(self) -> Store:
@@ -177,7 +182,7 @@ class Service:
     def start(self) -> Service:
         """Start the runner and the HTTP server in background threads; returns when it answers."""
         assert self._state.runner is not None
-        self._state.runner.start()
+        self._start_runner()
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name="infinityframe-http", daemon=True)
         self._thread.start()
@@ -196,12 +201,22 @@ class Service:
             # uvicorn shuts down gracefully on SIGTERM, then re-raises it; a Python handler turns
             # that into SystemExit, so the cleanup below runs instead of the process just dying.
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        self._state.runner.start()
+        self._start_runner()
         self._announce()
         try:
             self._server.run(sockets=[self._sock])
         finally:
             self._shutdown()
+
+    def _start_runner(self) -> None:
+        assert self._state.runner is not None
+        try:
+            self._state.runner.start()
+        except BaseException:  # e.g. a Dask scheduler out of reach: leave nothing open behind
+            self._state.runner.stop()
+            self._sock.close()
+            self._state.store.close()
+            raise
 
     def stop(self) -> None:
         """Stop serving; jobs still running are queued again for the next start."""
@@ -238,6 +253,7 @@ def serve(
     workers: int | None = None,
     rate_limit: float | None = 100.0,
     balance: int = DEFAULT_BALANCE,
+    executor: str = "process",
 ) -> Service:
     """Start the local Infinity-compatible service in a background thread.
 
@@ -250,11 +266,16 @@ def serve(
     port : int
         0 picks a free port.
     workers : int, optional
-        Jobs rendered at once (one process each); the number of cores by default.
+        Jobs rendered at once; by default one per core (process and thread executors) or
+        twice the Dask cluster's worker threads.
     rate_limit : float or None
         Requests per second per token before the service answers 429; ``None`` for no limit.
     balance : int
         Samples granted to the default account when the data dir is new.
+    executor : str
+        Where jobs render: ``"process"`` (a pool of worker processes, the default),
+        ``"thread"``, or ``"dask://HOST:PORT"`` (a ``dask.distributed`` scheduler; needs
+        ``pip install 'infinityframe[dask]'``). See ``docs/scale-out.md``.
 
     Returns
     -------
@@ -267,7 +288,9 @@ def serve(
     >>> with inf.serve("/tmp/infinity-local") as service:   # doctest: +SKIP
     ...     print(service.url)
     http://127.0.0.1:52113
+    >>> inf.serve("/tmp/infinity-local", executor="dask://127.0.0.1:8786")   # doctest: +SKIP
     """
     cfg = ServiceConfig(data_dir=Path(data_dir) if data_dir is not None else default_data_dir(),
-                        host=host, port=port, workers=workers, rate_limit=rate_limit, balance=balance)
+                        host=host, port=port, workers=workers, rate_limit=rate_limit, balance=balance,
+                        executor=executor)
     return Service(cfg).start()

@@ -60,7 +60,9 @@ def write(tables: Mapping[str, pa.Table], path: Path) -> Path:
         table = tables[name]
         shutil.rmtree(path / name, ignore_errors=True)
         # Partition values become folder names, so the key columns must be plain strings there.
-        keyed = table
+        # pandas metadata would describe columns as pandas saw them (an all-null categorical
+        # ``state`` among them, which Dask then refuses); the Arrow types alone describe the files.
+        keyed = table.replace_schema_metadata(None)
         for key in ("batch_id", "job_id"):
             keyed = keyed.set_column(keyed.schema.get_field_index(key), key, keyed[key].cast(pa.string()))
         if table.num_rows:
