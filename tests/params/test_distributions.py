@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
 
 from infinityframe.errors import ValidationError
-from infinityframe.params.distributions import (
-    Choice,
-    Integers,
-    Normal,
-    Uniform,
-    as_sampler,
-    choice,
-    default_sampler,
-    integers,
-    normal,
-    uniform,
-)
+from infinityframe.params.distributions import Choice, Integers, Normal, Uniform, choice, integers, normal, uniform
+from infinityframe.params.samplers import as_sampler, default_sampler
 from infinityframe.params.spec import ParamSpec
 
 LIGHT = ParamSpec("lighting_power", "float", 100.0, 0.0, 2000.0)
@@ -59,6 +51,23 @@ class TestDistributions:
         assert choice([256, 512]).ppf(np.array([0.1])).dtype == np.int64
         assert choice([False, True]).ppf(np.array([0.9])).dtype == bool
         assert choice([0.5, 1]).ppf(np.array([0.9])).dtype == np.float64
+
+    def test_zero_and_one_stay_ints_beside_a_coin(self) -> None:
+        u = np.linspace(0.0, 1.0, 41)
+        ints = choice([0, 1]).ppf(u)
+        assert ints.dtype == np.int64
+        np.testing.assert_array_equal(choice([False, True]).ppf(u), ints.astype(bool))
+
+    @pytest.mark.parametrize("dist", [uniform(0.33, 3.0), integers(-1, 4), choice(["A", "B", "C"]),
+                                      choice([False, True]), choice([30, 24, 12]), choice([1, 2], p=[0.3, 0.7]),
+                                      normal(0, 1)])
+    def test_drawing_in_place_gives_the_same_values(self, dist: Any, rng: np.random.Generator) -> None:
+        u = rng.random(500)
+        spared = u.copy()
+        np.testing.assert_array_equal(dist.ppf_spare(spared), dist.ppf(u))
+        frozen = u.copy()
+        frozen.flags.writeable = False  # a design's read-only unit numbers are left alone
+        np.testing.assert_array_equal(dist.ppf_spare(frozen), dist.ppf(u))
 
     def test_normal_is_gaussian_without_bounds(self, rng: np.random.Generator) -> None:
         values = normal(3.0, 2.0).sample(rng, 50_000)

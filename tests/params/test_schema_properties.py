@@ -7,14 +7,17 @@ import math
 from typing import Any
 
 import pandas as pd
+import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _frames import to_polars
 from infinityframe.local.generators import get
+from infinityframe.params.quick import pandas_passes, polars_passes
 from infinityframe.params.rules import validate_job
 from infinityframe.params.schema import failure_cases
 from infinityframe.params.spec import GeneratorSpec, ParamSpec
+from infinityframe.params.validation import run
 
 META = get("stickfit-v0.1.0").metadata()
 SPEC = GeneratorSpec.from_metadata(META)
@@ -108,3 +111,46 @@ class TestOneCorruption:
     def test_an_unknown_column(self, df: pd.DataFrame, name: str) -> None:
         found = both(df.assign(**{name: 1}))
         assert list(zip(found["row"], found["column"], found["check"], strict=True)) == [(-1, name, "unknown_column")]
+
+
+def out_of_rule(param: ParamSpec) -> list[Any]:
+    """Well-typed values that break a choice or the range: what the cell checks let through."""
+    out: list[Any] = []
+    if param.choices:
+        out.append("NOT_A_CHOICE" if param.type == "str" else 7)
+    if param.ranged:
+        step = 1 if param.type == "int" else 0.5
+        out += [param.max + step, param.min - step]  # type: ignore[operator]
+    return out
+
+
+class TestQuickPass:
+    """The vectorised pre-pass that spares valid frames the pandera run: for every frame whose
+    cells all pass, it says "valid" exactly when the internal pandera schema passes too."""
+
+    @settings(SETTINGS, max_examples=30)
+    @given(valid_frames(), st.data())
+    def test_agrees_with_pandera(self, df: pd.DataFrame, data: st.DataObject) -> None:
+        breakable = [name for name in df.columns if out_of_rule(SPEC[name])]
+        how = data.draw(st.sampled_from(["none", "cell", "constraint"]), label="how")
+        if how == "cell" and breakable:
+            column = data.draw(st.sampled_from(breakable), label="column")
+            row = data.draw(st.integers(0, len(df) - 1), label="row")
+            cells = df[column].tolist()
+            cells[row] = data.draw(st.sampled_from(out_of_rule(SPEC[column])), label="value")
+            df = df.assign(**{column: pd.Series(cells, dtype=df[column].dtype)})
+        elif how == "constraint":
+            row = data.draw(st.integers(0, len(df) - 1), label="row")
+            var = list(df.get("inter_rep_delay_var", [SPEC["inter_rep_delay_var"].default] * len(df)))
+            var[row] = 2.0  # above any mean but the maximum
+            avg = list(df.get("inter_rep_delay_avg", [SPEC["inter_rep_delay_avg"].default] * len(df)))
+            avg[row] = min(avg[row], 1.5)
+            df = df.assign(inter_rep_delay_var=var, inter_rep_delay_avg=avg)[
+                [n for n in SPEC.names if n in {*df.columns, "inter_rep_delay_var", "inter_rep_delay_avg"}]]
+        for frame, passes in ((df, pandas_passes), (pl.from_pandas(df), polars_passes)):
+            checked = run(frame, SPEC, ())
+            assert not {"dtype", "nullable", "finite"} & set(checked.failures["check"])  # well-typed cells only
+            _, errors = checked.pandera(checked.clean)
+            verdict = passes(checked.clean, SPEC, checked.compiled, checked.height)
+            assert verdict == (errors is None) == checked.failures.empty
+            assert verdict == (how == "none" or (how == "cell" and not breakable))

@@ -23,8 +23,8 @@ import pyarrow as pa
 from scipy.stats import qmc
 
 from ..errors import ValidationError
-from .distributions import Sampler, _param_json, default_sampler
 from .rules import check_value
+from .samplers import Sampler, _param_json, default_sampler
 from .spec import CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
 
 __all__ = ["ConstraintLike", "Method", "Seed"]
@@ -139,6 +139,9 @@ class _Draw:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     open: dict[str, np.ndarray | None] = field(default_factory=dict)  # None: every row open
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (leader, follower) of a == b
+    # Columns drawn as indexes into their sampler's strings (see Sampler.pool): small ints
+    # while drawing, one string column at the end.
+    pools: dict[str, np.ndarray] = field(default_factory=dict)
 
     def given(self, name: str, values: np.ndarray, missing: np.ndarray) -> None:
         self.columns[name], self.open[name] = values, missing
@@ -185,13 +188,31 @@ class _Draw:
         dims = [name for name in names if method != "uniform" and self.samplers[name].ppf is not None
                 and not self.samplers[name].constant and name not in followers]
         units = _design(self.root, method, self.n, len(dims)) if dims and self.n else None
+        paired = {name for pair in self.pairs for name in pair}
+        every = np.arange(self.n)
         for name in names:
             sampler = self.samplers[name]
+            if sampler.pool is not None and name not in self.open and name not in paired:
+                self.pools[name] = sampler.pool
             if name in dims and units is not None and sampler.ppf is not None:
-                values = sampler.ppf(units[:, dims.index(name)])
+                u = units[:, dims.index(name)]
+                values = sampler.codes(u) if name in self.pools and sampler.codes else sampler.ppf(u)
             else:
-                values = sampler.draw(_stream(self.root, name, 0), self.n)
-            self.assign(name, np.arange(self.n), values)
+                values = self.draw(name, _stream(self.root, name, 0), self.n)
+            self.assign(name, every, values)
+
+    def draw(self, name: str, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` draws for a column: its sampler's values, or their indexes for a coded column."""
+        sampler = self.samplers[name]
+        if name in self.pools and sampler.codes is not None:
+            return sampler.codes(rng.random(n))  # the unit numbers ``sampler.draw`` would take
+        return sampler.draw(rng, n)
+
+    def values(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """A column's values (at ``rows``), coded columns decoded."""
+        column = self.columns[name] if rows is None else self.columns[name][rows]
+        pool = self.pools.get(name)
+        return column if pool is None else pool[column]
 
     def assign(self, name: str, rows: np.ndarray, values: np.ndarray) -> None:
         mask = self.open.get(name)
@@ -271,13 +292,13 @@ class _Draw:
             for name, mask in todo.items():
                 if mask.any():
                     at = rows[mask]
-                    values = self.samplers[name].draw(_stream(self.root, name, round_ + 1), int(at[-1]) + 1)
+                    values = self.draw(name, _stream(self.root, name, round_ + 1), int(at[-1]) + 1)
                     self.assign(name, at, values[at])
             rows = rows[failing]
             self.apply_equalities(rows)
 
     def impossible(self, constraint: CompiledConstraint, rows: np.ndarray) -> ValidationError:
-        shown = ", ".join(f"{c}={_python(self.columns[c][rows[0]])!r}" for c in constraint.columns)
+        shown = ", ".join(f"{c}={_python(self.values(c, rows[:1])[0])!r}" for c in constraint.columns)
         return ValidationError(
             f"constraint {constraint.name!r} ({constraint.description}) fails on {len(rows)} of {self.n} rows "
             f"(first: row {rows[0]}, {shown}) and none of the parameters it uses is left to the sampler, "
@@ -303,14 +324,15 @@ class _Draw:
 
     def failure_cases(self, constraint: CompiledConstraint, rows: np.ndarray) -> pd.DataFrame:
         column = constraint.columns[0] if constraint.columns else None
-        values = self.columns[column][rows] if column else [None] * len(rows)
+        values = self.values(column, rows) if column else [None] * len(rows)
         return pd.DataFrame({"row": rows, "column": column, "check": constraint.name, "value": list(values),
                              "message": constraint.message or constraint.description})
 
     def check_column(self, name: str) -> None:
-        param, values = self.spec[name], self.columns.get(name)
-        if values is None:
+        param = self.spec[name]
+        if name not in self.columns:
             return
+        values = self.values(name)
         rows = np.flatnonzero(self.open_at(name, np.arange(self.n)))
         bad = rows[~_valid(values[rows], param)]
         if len(bad):
@@ -325,10 +347,16 @@ class _Draw:
     def frame(self, index: pd.Index, names: Sequence[str] | None = None,
               rows: np.ndarray | None = None) -> pd.DataFrame:
         full = rows is None or len(rows) == self.n
-        data = {}
+        data: dict[str, Any] = {}
         for name in names if names is not None else self.spec.names:
             values = self.columns[name] if full or rows is None else self.columns[name][rows]
-            data[name] = _to_series(values, self.spec[name], index)
+            pool = self.pools.get(name)
+            if pool is not None:
+                data[name] = _decoded(values, pool, name, index)
+            elif values.dtype == _NATIVE.get(self.spec[name].type):
+                data[name] = values  # already the column's dtype: no Series to build
+            else:
+                data[name] = _to_series(values, self.spec[name], index)
         # copy=False also skips consolidating same-dtype columns into blocks, a full copy of the data.
         return pd.DataFrame(data, index=index, copy=False)
 
@@ -397,6 +425,8 @@ def _to_series(values: np.ndarray, param: ParamSpec, index: pd.Index | None = No
         if strings is not None:
             return pd.Series(strings, index=index, name=param.name, copy=False)
         nulls = series.isna()
+        if nulls.all():  # a constant None, as for ``state``: no NaN to turn into None
+            return pd.Series(np.full(len(values), None, dtype=object), index=index, name=param.name, copy=False)
         if param.type in ("str", "uuid") or nulls.any():
             # A nullable column keeps None (JSON null), never NaN, which the service reads as a number.
             return series.where(~nulls, None)
@@ -406,11 +436,18 @@ def _to_series(values: np.ndarray, param: ParamSpec, index: pd.Index | None = No
     kind = series.dtype.kind
     if param.type == "int" and kind == "f" and bool(np.all(np.mod(series.to_numpy(), 1) == 0)):
         return series.astype(np.int64)
-    if param.type == "int" and kind in "iu":
+    if param.type == "int" and kind in "iu" and series.dtype != np.int64:
         return series.astype(np.int64)
-    if param.type == "float" and kind in "iuf":
+    if param.type == "float" and kind in "iuf" and series.dtype != np.float64:
         return series.astype(np.float64)
     return series
+
+
+def _decoded(codes: np.ndarray, pool: np.ndarray, name: str, index: pd.Index) -> pd.Series:
+    """A ``str`` column from indexes into ``pool``: Arrow copies the strings in C."""
+    # large_string: what pandas' str dtype holds, so it takes the array as it is.
+    strings = pa.array(pool, type=pa.large_string()).take(pa.array(codes))
+    return pd.Series(pd.array(strings, dtype="str"), index=index, name=name, copy=False)
 
 
 def _as_strings(values: np.ndarray) -> Any:
@@ -424,4 +461,5 @@ def _as_strings(values: np.ndarray) -> Any:
     return None if arrow.null_count else pd.array(arrow, dtype="str")
 
 
+_NATIVE: dict[str, Any] = {"int": np.dtype(np.int64), "float": np.dtype(np.float64), "bool": np.dtype(bool)}
 _EMPTY_DTYPES: dict[str, Any] = {"int": np.int64, "float": np.float64, "bool": bool, "str": "str", "uuid": object}

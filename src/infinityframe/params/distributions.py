@@ -15,38 +15,27 @@ array([0., 1.])
 array([1, 2, 4])
 >>> choice(["MALE", "FEMALE"]).ppf(np.array([0.2, 0.7]))
 array(['MALE', 'FEMALE'], dtype=object)
+
+How a user's value for a parameter (a scalar, a list, one of these) becomes a sampler is
+:mod:`infinityframe.params.samplers`; its names are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ..errors import ValidationError
-from .rules import check_value
-from .spec import ParamSpec
+__all__ = ["Choice", "Distribution", "Integers", "Normal", "Uniform", "choice", "integers", "normal", "uniform"]
 
-__all__ = [
-    "Choice",
-    "Distribution",
-    "Integers",
-    "Normal",
-    "Sampler",
-    "Uniform",
-    "as_sampler",
-    "choice",
-    "default_sampler",
-    "integers",
-    "normal",
-    "uniform",
-]
+# The resolver lived here before it got a module of its own; ``from .distributions import
+# as_sampler`` keeps working through ``__getattr__`` below.
+_MOVED = ("Sampler", "as_sampler", "cast_values", "check_scalar", "default_sampler")
 
 # ppf(0) of an unbounded distribution is -inf; numpy's random() can return exactly 0.0.
 _U_LOW, _U_HIGH = 2.0**-54, 1.0 - 2.0**-53
@@ -54,6 +43,17 @@ _U_LOW, _U_HIGH = 2.0**-54, 1.0 - 2.0**-53
 
 def _open_unit(u: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(u, dtype=np.float64), _U_LOW, _U_HIGH)
+
+
+def _strata(u: np.ndarray, k: int, *, spare: bool = False) -> np.ndarray:
+    """Which of ``k`` equal strata of [0, 1] each unit number falls in: ``floor(u * k)``, at most
+    ``k - 1``. With ``spare`` the scaling is done in ``u``'s memory."""
+    u = np.asarray(u, dtype=np.float64)
+    scaled: np.ndarray = np.multiply(u, k, out=u) if spare else np.multiply(u, k)
+    # Truncation is the floor for the non-negative numbers a unit interval holds.
+    idx = scaled.astype(np.int64)
+    np.minimum(idx, k - 1, out=idx)
+    return idx
 
 
 def _finite(name: str, value: Any) -> float:
@@ -77,11 +77,25 @@ class Distribution(ABC):
         >>> uniform(0, 1).sample(np.random.default_rng(0), 3).shape
         (3,)
         """
-        return self.ppf(rng.random(n))
+        return self.ppf_spare(rng.random(n))
 
     @abstractmethod
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """The value at each quantile ``u`` in [0, 1) (the inverse CDF)."""
+
+    def ppf_spare(self, u: np.ndarray) -> np.ndarray:
+        """:meth:`ppf` of unit numbers the caller no longer needs, so it may work in their memory.
+
+        The same values as ``ppf``; drawing goes through it to save an array per column. The
+        default simply calls ``ppf``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> uniform(0, 2).ppf_spare(np.array([0.25, 0.5]))
+        array([0.5, 1. ])
+        """
+        return self.ppf(u)
 
     @abstractmethod
     def support(self) -> tuple[float, float] | tuple[Any, ...]:
@@ -103,9 +117,19 @@ class Uniform(Distribution):
         object.__setattr__(self, "hi", hi)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u, dtype=np.float64)
+        # One new array, then in place: a million-row column costs one allocation, not three.
+        out = np.multiply(np.asarray(u, dtype=np.float64), self.hi - self.lo)
+        out += self.lo
         # lo + u*(hi-lo) can round past hi when u is within an ulp of 1.
-        return np.minimum(self.lo + u * (self.hi - self.lo), self.hi)
+        return np.minimum(out, self.hi, out=out)
+
+    def ppf_spare(self, u: np.ndarray) -> np.ndarray:
+        out = np.asarray(u, dtype=np.float64)
+        if not out.flags.writeable:
+            return self.ppf(u)
+        out *= self.hi - self.lo  # the same operations as ppf, in place
+        out += self.lo
+        return np.minimum(out, self.hi, out=out)
 
     def support(self) -> tuple[float, float]:
         return (self.lo, self.hi)
@@ -135,8 +159,16 @@ class Integers(Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         # Floor of a scaled unit number: equal-width strata map to equal counts of each integer.
-        k = np.floor(np.asarray(u, dtype=np.float64) * (self.hi - self.lo + 1)).astype(np.int64)
-        return self.lo + np.minimum(k, self.hi - self.lo)
+        k = _strata(u, self.hi - self.lo + 1)
+        k += self.lo
+        return k
+
+    def ppf_spare(self, u: np.ndarray) -> np.ndarray:
+        if not np.asarray(u).flags.writeable:
+            return self.ppf(u)
+        k = _strata(u, self.hi - self.lo + 1, spare=True)
+        k += self.lo
+        return k
 
     def support(self) -> tuple[float, float]:
         return (self.lo, self.hi)
@@ -245,18 +277,29 @@ class Choice(Distribution):
             cumulative = np.cumsum(p / p.sum())
         object.__setattr__(self, "_cumulative", cumulative)
 
+    @property
+    def _coin(self) -> bool:
+        """Exactly ``False, True`` (as bools: ``(0, 1) == (False, True)`` in Python)."""
+        return self._array.dtype == np.bool_ and self.values == (False, True)
+
     def codes(self, u: np.ndarray) -> np.ndarray:
         """The index into ``values`` at each quantile ``u``."""
-        u = np.asarray(u, dtype=np.float64)
         k = len(self.values)
         if self._cumulative is None:
-            idx = np.floor(u * k).astype(np.int64)
-        else:
-            idx = np.searchsorted(self._cumulative, u, side="right")
+            return _strata(u, k)
+        idx = np.searchsorted(self._cumulative, np.asarray(u, dtype=np.float64), side="right")
         return np.asarray(np.minimum(idx, k - 1), dtype=np.int64)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        if self._cumulative is None and self._coin:
+            # A fair coin: floor(2u) is 1 exactly when u >= 0.5 (doubling is exact), so no codes needed.
+            return np.asarray(u, dtype=np.float64) >= 0.5
         return np.asarray(self._array[self.codes(u)])
+
+    def ppf_spare(self, u: np.ndarray) -> np.ndarray:
+        if self._cumulative is not None or self._coin or not np.asarray(u).flags.writeable:
+            return self.ppf(u)
+        return np.asarray(self._array[_strata(u, len(self.values), spare=True)])
 
     def support(self) -> tuple[Any, ...]:
         return self.values
@@ -318,237 +361,9 @@ def choice(values: Sequence[Any], p: Sequence[float] | None = None) -> Choice:
     return Choice(tuple(values), None if p is None else tuple(p))
 
 
-# -- resolving what a user passes into a sampler ---------------------------------------------
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from . import samplers
 
-Draw = Callable[[np.random.Generator, int], np.ndarray]
-Ppf = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Sampler:
-    """How one parameter's column is drawn.
-
-    Attributes
-    ----------
-    param : ParamSpec
-        The parameter it draws.
-    source : object
-        What it was built from (for messages).
-    draw : callable
-        ``draw(rng, n)`` → ``n`` values, cast to the parameter's type.
-    ppf : callable or None
-        Unit numbers → values (cast), for LHS and Sobol; ``None`` for callables and constants,
-        which take no dimension of a design.
-    constant : bool
-        Every row gets the same value; such a column is never re-drawn.
-    user : bool
-        Given by the user rather than the parameter's default.
-    checked : bool
-        Its values are known to be valid, so they need no check after drawing.
-    """
-
-    param: ParamSpec
-    source: Any
-    draw: Draw
-    ppf: Ppf | None
-    constant: bool = False
-    user: bool = True
-    checked: bool = False
-
-    def __repr__(self) -> str:
-        return f"Sampler({self.param.name}: {self.source!r})"
-
-
-def _is_scipy_frozen(value: Any) -> bool:
-    return hasattr(value, "ppf") and hasattr(value, "rvs") and not isinstance(value, type)
-
-
-def cast_values(values: Any, param: ParamSpec) -> np.ndarray:
-    """Draws as the column's numpy array; ``int`` parameters get float draws rounded.
-
-    Examples
-    --------
-    >>> cast_values([2.4, 2.6], ParamSpec("n", "int")).tolist()
-    [2, 3]
-    """
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
-    if param.type == "int" and arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)):
-            raise ValidationError(f"{param.name}: the draws include non-finite values; an int needs a number")
-        return np.asarray(np.rint(arr), dtype=np.int64)
-    if param.type == "int" and arr.dtype.kind in "iu":
-        return arr.astype(np.int64, copy=False)
-    if param.type == "float" and arr.dtype.kind in "iuf":
-        return arr.astype(np.float64, copy=False)
-    if param.type in ("str", "uuid") and arr.dtype.kind != "O":
-        # numpy's fixed-width strings would reach the frame as np.str_, not str.
-        out = np.empty(arr.shape[0], dtype=object)
-        out[:] = arr.tolist()
-        return out
-    return arr
-
-
-def check_scalar(param: ParamSpec, value: Any) -> Any:
-    """A single given value, normalised (numpy scalars → Python, 3.0 → 3 for an int), or raise.
-
-    Uses the same rules as the service (:func:`infinityframe.params.rules.validate_job`).
-
-    Examples
-    --------
-    >>> check_scalar(ParamSpec("n", "int", 1, 1, 20), 3.0)
-    3
-    """
-    if isinstance(value, np.generic):
-        value = value.item()
-    problem = check_value(_param_json(param), value)
-    if problem is not None:
-        raise ValidationError(f"{param.name} {problem}")
-    if param.type == "int" and isinstance(value, float):
-        value = int(value)
-    return value
-
-
-def _param_json(param: ParamSpec) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if param.min is not None:
-        options["min"] = param.min
-    if param.max is not None:
-        options["max"] = param.max
-    if param.choices is not None:
-        options["choices"] = list(param.choices)
-    return {"name": param.name, "type": param.type, "default_value": param.default, "options": options}
-
-
-def _constant(param: ParamSpec, value: Any, *, user: bool) -> Sampler:
-    value = check_scalar(param, value)
-    template = _natural_array([value]) if value is not None else np.array([None], dtype=object)
-    template = cast_values(template, param)
-
-    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.full(n, template[0], dtype=template.dtype)
-
-    return Sampler(param, value, draw, None, constant=True, user=user, checked=True)
-
-
-def _from_ppf(param: ParamSpec, source: Any, ppf: Ppf, *, user: bool, checked: bool) -> Sampler:
-    def cast_ppf(u: np.ndarray) -> np.ndarray:
-        return cast_values(ppf(u), param)
-
-    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-        return cast_ppf(rng.random(n))
-
-    return Sampler(param, source, draw, cast_ppf, user=user, checked=checked)
-
-
-def _check_numeric(param: ParamSpec, dist: Distribution) -> None:
-    if param.type not in ("int", "float") or param.choices:
-        raise ValueError(f"{dist!r} draws numbers, but {param.name} is a {param.type} parameter"
-                         + (" with choices; use a list or inf.choice([...])" if param.choices else ""))
-
-
-def as_sampler(value: Any, param: ParamSpec) -> Sampler:
-    """Turn what a user passes for one parameter into a :class:`Sampler`.
-
-    ============================================  ==============================================
-    ``value``                                     drawn as
-    ============================================  ==============================================
-    a scalar (``256``, ``"GYM_1"``, ``None``)      that value on every row (checked now)
-    a list, tuple, numpy array or pandas Series   a uniform choice among its values (checked now)
-    :func:`uniform`, :func:`integers`             its range (checked now against the parameter's)
-    :func:`normal`                                truncated to the parameter's range if ``clip``
-    :func:`choice`                                its values, with its weights (checked now)
-    a frozen ``scipy.stats`` distribution         its ``ppf``; rounded for an ``int`` parameter
-    a callable ``(rng, n) -> array-like``         called with the parameter's own generator
-                                                  (draw ``n`` values in order from it to keep
-                                                  the prefix property of ``sample``)
-    ============================================  ==============================================
-
-    Values that can only be checked once drawn (scipy, callables, ``normal(clip=False)``) are
-    checked by the sampler after drawing.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = ParamSpec("lighting_power", "float", 100.0, 0.0, 2000.0)
-    >>> s = as_sampler(normal(400, 20), p)
-    >>> values = s.draw(np.random.default_rng(0), 1000)
-    >>> bool(values.min() >= 0.0 and values.max() <= 2000.0)
-    True
-    >>> as_sampler([256, 512], ParamSpec("image_width", "int", 256, 128, 512)).source
-    choice([256, 512])
-    """
-    if isinstance(value, Sampler):
-        return value
-    if isinstance(value, Choice):
-        for v in value.values:
-            check_scalar(param, v)
-        return _from_ppf(param, value, value.ppf, user=True, checked=True)
-    if isinstance(value, (Uniform, Integers)):
-        _check_numeric(param, value)
-        # On an int parameter the draws are rounded, so the rounded bounds must be allowed.
-        for v in value.support():
-            check_scalar(param, int(np.rint(v)) if param.type == "int" else v)
-        return _from_ppf(param, value, value.ppf, user=True, checked=True)
-    if isinstance(value, Normal):
-        _check_numeric(param, value)
-        dist = value
-        if dist.clip and (param.min is not None or param.max is not None):
-            low = -math.inf if param.min is None else float(param.min)
-            high = math.inf if param.max is None else float(param.max)
-            return _from_ppf(param, dist, lambda u: dist.ppf_within(u, low, high), user=True, checked=True)
-        return _from_ppf(param, dist, dist.ppf, user=True, checked=False)
-    if isinstance(value, Distribution):
-        return _from_ppf(param, value, value.ppf, user=True, checked=False)
-    if _is_scipy_frozen(value):
-        frozen = value
-        return _from_ppf(param, frozen, lambda u: frozen.ppf(_open_unit(u)), user=True, checked=False)
-    if callable(value):
-        fn = value
-
-        def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-            # A copy: the frame is written into later, never the caller's own array.
-            out = cast_values(np.array(fn(rng, n), copy=True), param)
-            if out.shape != (n,):
-                raise ValueError(f"the callable for {param.name} returned {out.shape[0]} values for n={n}")
-            return out
-
-        return Sampler(param, fn, draw, None, user=True, checked=False)
-    if isinstance(value, (set, frozenset)):
-        raise ValueError(f"{param.name}: a set has no order, so draws from it would not be reproducible; "
-                         "pass a sorted list")
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index, range)):
-        values = list(value.tolist() if hasattr(value, "tolist") else value)
-        if not values:
-            raise ValueError(f"{param.name}: an empty list leaves nothing to draw")
-        return as_sampler(Choice(tuple(values)), param)
-    return _constant(param, value, user=True)
-
-
-def default_sampler(param: ParamSpec, *, low: float | None = None, high: float | None = None,
-                    values: Sequence[Any] | None = None) -> Sampler:
-    """How a parameter is drawn when the user says nothing about it.
-
-    Choices → uniform over them; a ranged ``int`` → uniform integer in ``[min, max]``; a ranged
-    ``float`` → uniform in ``[min, max]``; ``bool`` → a fair coin; anything else → its default.
-    ``low``/``high`` narrow a range and ``values`` replaces the choices, as an equality
-    constraint between two parameters does (each side may only take what both allow).
-
-    Examples
-    --------
-    >>> default_sampler(ParamSpec("num_reps", "int", 2, 1, 20)).source
-    integers(1, 20)
-    >>> default_sampler(ParamSpec("num_reps", "int", 2, 1, 20), high=5).source
-    integers(1, 5)
-    """
-    dist: Distribution
-    if values is not None or param.choices or param.type == "bool":
-        dist = Choice(tuple(values if values is not None else (param.choices or (False, True))))
-    elif param.ranged:
-        lo = float(param.min if low is None else low)  # type: ignore[arg-type]
-        hi = float(param.max if high is None else high)  # type: ignore[arg-type]
-        dist = Integers(math.ceil(lo), math.floor(hi)) if param.type == "int" else Uniform(lo, hi)
-    else:
-        return _constant(param, param.default, user=False)
-    return _from_ppf(param, dist, dist.ppf, user=False, checked=True)
+        return getattr(samplers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

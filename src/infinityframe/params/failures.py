@@ -11,6 +11,7 @@ cell. It also turns failures into the one table both backends return.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -142,9 +143,18 @@ def _per_cell(values: Sequence[Any], kind: str) -> _Source:
 def _pandas_source(series: pd.Series, kind: str) -> _Source:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
+        if len(dtype.categories) and pd.api.types.infer_dtype(dtype.categories, skipna=False) == "string":
+            # Strings by code: Arrow copies each cell's category in C, no Python object per cell.
+            codes = series.cat.codes.to_numpy()
+            null = codes < 0
+            pool = pa.array(dtype.categories.to_numpy(dtype=object), type=pa.large_string())
+            strings = pool.take(pa.array(codes, mask=null))
+            return _Source("str", null, strings=pd.Series(pd.array(strings, dtype=PANDAS_STR)))
         series, dtype = series.astype(object), np.dtype(object)
     null = series.isna().to_numpy()
     if dtype == np.dtype(object):
+        if null.all():  # what infer_dtype calls "empty", without its scan of every cell
+            return _Source("other", null)
         inferred = pd.api.types.infer_dtype(series, skipna=True)
         if inferred == "string":
             return _Source("str", null, strings=series)
@@ -267,20 +277,44 @@ _NEUTRAL = {"int": 0, "float": np.nan, "bool": False}
 _NUMPY = {"int": np.int64, "float": np.float64, "bool": np.bool_}
 
 
+def _passes_as_is(series: pd.Series, param: ParamSpec, target: Any) -> bool:
+    """Whether a column already in the parameter's dtype has every cell OK: what
+    :func:`_classify` would find, in one vectorised look (or none, for int64 and bool)."""
+    if series.dtype != target:
+        return False
+    if target == np.dtype(np.float64):
+        values = series.to_numpy()
+        if np.isfinite(values).all():
+            return True
+        return param.nullable and not np.isinf(values).any()  # NaN is a null here
+    if isinstance(target, pd.StringDtype):
+        return param.nullable or not pa.array(series.array).null_count  # Arrow keeps the count
+    # numpy int64 and bool hold no nulls; the nullable Int64 and boolean are only for nullable parameters.
+    return True
+
+
+def _on_range(series: pd.Series, index: pd.RangeIndex) -> pd.Series:
+    if isinstance(series.index, pd.RangeIndex) and series.index.equals(index):
+        return series
+    return series.set_axis(index)
+
+
 def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
     """Classify a pandas column for ``param`` and convert it losslessly."""
-    source = _pandas_source(series, param.type)
-    codes = _classify(source, param)
     index = pd.RangeIndex(len(series))
     target = pandas_dtype(param)
+    if _passes_as_is(series, param, target):
+        return Cells(np.zeros(len(series), dtype=np.uint8), _on_range(series, index), False)
+    source = _pandas_source(series, param.type)
+    codes = _classify(source, param)
     valid = bool((codes == OK).all())
     if valid and series.dtype == target:
-        return Cells(codes, series.set_axis(index), False)
+        return Cells(codes, _on_range(series, index), False)
     keep = (codes == OK) & ~source.null  # cells holding a usable value; the rest take the fill
     fill = default_of(param)
     if param.type in ("str", "uuid"):
         if source.kind != "str":
-            strings = pd.Series(np.nan, index, PANDAS_STR)
+            strings = pd.Series(pd.array(pa.nulls(len(index), pa.large_string()), dtype=PANDAS_STR), index)
         else:
             raw = source.strings if isinstance(source.strings, pd.Series) else pd.Series(source.strings, dtype=object)
             strings = raw.astype(PANDAS_STR).set_axis(index)
@@ -293,8 +327,17 @@ def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
     return Cells(codes, pd.Series(values, index), True)
 
 
+def _polars_passes_as_is(series: pl.Series, param: ParamSpec, target: Any) -> bool:
+    """:func:`_passes_as_is` for polars, where a NaN counts as a null and is rebuilt as one."""
+    if series.dtype != target or (series.null_count() and not param.nullable):
+        return False
+    return target != pl.Float64 or bool(series.is_finite().all())  # all() skips the nulls
+
+
 def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
     """Classify a polars column for ``param`` and convert it losslessly."""
+    if _polars_passes_as_is(series, param, polars_dtype(param)):
+        return Cells(np.zeros(len(series), dtype=np.uint8), series, False)
     source = _polars_source(series, param.type)
     codes = _classify(source, param)
     target = polars_dtype(param)
@@ -390,6 +433,8 @@ def frame_message(column: str, check: str) -> Message:
 
 def assemble(blocks: Sequence[Block]) -> pd.DataFrame:
     """One row per failure, sorted by (row, column rank), insertion order breaking ties."""
+    if not blocks:  # the common case: a copy of one empty table beats building five columns
+        return _empty_table().copy()
     rows = np.concatenate([b.rows.astype(np.int64) for b in blocks]) if blocks else np.zeros(0, np.int64)
     ranks = np.concatenate([np.full(len(b.rows), b.rank) for b in blocks]) if blocks else np.zeros(0, np.int64)
     order = np.lexsort((np.arange(len(rows)), ranks, rows))
@@ -405,3 +450,8 @@ def assemble(blocks: Sequence[Block]) -> pd.DataFrame:
         "value": pd.Series([values[i] for i in picked], dtype=object),
         "message": pd.Series([messages[i] for i in picked], dtype=PANDAS_STR),
     })
+
+
+@functools.cache
+def _empty_table() -> pd.DataFrame:
+    return assemble([Block(np.zeros(0, dtype=np.int64), "", 0, "", [], where)])

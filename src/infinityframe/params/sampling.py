@@ -23,12 +23,14 @@ user gave values for one side only, the other copies them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
+from ..errors import ValidationError
 from ._draw import (
     ConstraintLike,
     Method,
@@ -41,15 +43,38 @@ from ._draw import (
     _root_entropy,
     _to_series,
 )
-from .distributions import Distribution, as_sampler, check_scalar, default_sampler
+from .distributions import Distribution
+from .samplers import as_sampler, check_scalar, default_sampler
 from .spec import GeneratorSpec
 
-__all__ = ["ConstraintLike", "Method", "Seed", "fill", "grid", "sample", "with_defaults"]
+__all__ = ["ConstraintLike", "Method", "ParameterError", "Seed", "fill", "grid", "sample", "with_defaults"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class ParameterError(ValidationError, ValueError):
+    """A bad argument to :func:`sample`, :func:`fill` or :func:`grid` (an unknown parameter, a bad
+    ``n`` or method, an override that cannot be drawn from): an ``InfinityError`` like every error
+    the package raises on purpose, and still the ``ValueError`` these functions always raised."""
+
+
+def _parameter_errors(func: _F) -> _F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValueError as err:
+            if isinstance(err, ValidationError):
+                raise
+            raise ParameterError(str(err)) from err
+
+    return cast(_F, wrapper)
 
 
 
 # -- public verbs ------------------------------------------------------------------------------
 
+@_parameter_errors
 def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "uniform",
            constraints: ConstraintLike | Sequence[ConstraintLike] = (),
            fixed: Mapping[str, Any] | None = None, max_rounds: int = 100) -> pd.DataFrame:
@@ -119,6 +144,7 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
     return draw.frame(pd.RangeIndex(n))
 
 
+@_parameter_errors
 def fill(df: pd.DataFrame, spec: GeneratorSpec, *, seed: Seed = None, method: Method = "uniform",
          constraints: ConstraintLike | Sequence[ConstraintLike] = (), max_rounds: int = 100) -> pd.DataFrame:
     """Sample what ``df`` leaves open: missing parameter columns, and missing cells (NaN/None).
@@ -157,6 +183,7 @@ def fill(df: pd.DataFrame, spec: GeneratorSpec, *, seed: Seed = None, method: Me
     return out
 
 
+@_parameter_errors
 def grid(spec: GeneratorSpec, **axes: Any) -> pd.DataFrame:
     """Every combination of the given values: the cartesian product of ``axes``, in order.
 
