@@ -1,74 +1,180 @@
-"""``infinityframe demo``: a stickfit sweep on the embedded service, from submission to a summary.
+"""``infinityframe demo``: a stickfit sweep on the embedded service, from sampling to a report.
 
-Sweeps camera distance × lighting, submits the batch to a local service started for the demo,
-waits with a progress bar, downloads every job and prints what the labels show: boxes shrink
-as the camera moves away, frames brighten with more light.
+What a user does, in order: sample a sweep over camera distance, lighting and the room;
+validate it and estimate its cost; render one-frame previews first; look at them and keep the
+ones where the person is in view, spread over the sweep; promote those to videos (each video
+starts from its preview's scene); wait, download and read the labels; then write the tables
+(parquet), the figures (PNG) and a self-contained ``report.html`` into the output folder.
+The labels follow the physics, so the figures show real effects: boxes shrink as the camera
+moves away, frames brighten with more light.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .client import Session
+from .params.distributions import uniform
+from .results import Results, read_results
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .client.batch import Batch
+
+__all__ = ["run_demo"]
 
 GENERATOR = "stickfit-v0.1.0"
+# What the demo keeps the same in every job: short, small videos, so it runs in well under a minute.
+FIXED: dict[str, Any] = {
+    "exercise": "SQUAT", "num_reps": 1, "frame_rate": 8, "image_width": 192, "image_height": 192,
+    "rel_baseline_speed": 1.5, "max_rel_speed_change": 0.0, "inter_rep_delay_avg": 0.2, "inter_rep_delay_var": 0.1,
+}
+POLL = 0.2  # seconds between status polls at first; local jobs take about a second
 
 
-def _sweep(jobs: int) -> list[dict[str, Any]]:
-    lights = [50.0, 400.0, 1500.0]
-    distances = np.linspace(1.5, 5.0, max(2, -(-jobs // len(lights))))
-    grid = itertools.product(distances, lights)
-    return [
-        {"exercise": "SQUAT", "num_reps": 2, "frame_rate": 8, "image_width": 192, "image_height": 192,
-         "camera_distance": round(float(d), 3), "lighting_power": light}
-        for d, light in itertools.islice(grid, jobs)
-    ]
+def _sweep(sesh: Session, jobs: int, seed: int) -> pd.DataFrame:
+    frame: pd.DataFrame = sesh.sample(
+        jobs, seed=seed, method="lhs",
+        camera_distance=uniform(1.5, 5.0), lighting_power=uniform(30, 1500), camera_height=uniform(0.6, 1.6),
+        relative_camera_pitch_deg=uniform(-10, 10), relative_camera_yaw_deg=uniform(-10, 10),
+        relative_avatar_angle_deg=uniform(-90, 90), **FIXED)
+    return frame
 
 
-def _summarise(batch_dir: Path) -> pd.DataFrame:
-    rows = []
-    for job_dir in sorted(p for p in batch_dir.iterdir() if p.is_dir()):
-        params = json.loads((job_dir / "job.json").read_text())["params"]
-        labels = json.loads((job_dir / "labels.json").read_text())
-        rows.append({
-            "job_id": job_dir.name[:8],
-            "camera_distance": params["camera_distance"],
-            "lighting_power": params["lighting_power"],
-            "frames": len(labels["images"]),
-            "mean_bbox_area": np.mean([a["area"] for a in labels["annotations"]]),
-            "mean_brightness": np.mean([im["metrics"]["mean_image_brightness"] for im in labels["images"]]),
-        })
-    return pd.DataFrame(rows).sort_values(["camera_distance", "lighting_power"], ignore_index=True)
+def _pick(previews: Results, count: int) -> pd.DataFrame:
+    """The previews to render as videos: the person in view, spread evenly over camera distance."""
+    jobs = previews.jobs
+    in_view = jobs[jobs["mean_percent_in_fov"].fillna(0) >= 90].sort_values("camera_distance")
+    pool = in_view if len(in_view) >= count else jobs.sort_values("camera_distance")
+    picks = np.unique(np.linspace(0, len(pool) - 1, min(count, len(pool))).round().astype(int))
+    return pool.iloc[picks]
 
 
-def run_demo(out: Path, jobs: int = 12) -> pd.DataFrame:
-    """Run the demo into ``out``; returns the per-job summary it prints."""
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def _timed(start: float) -> str:
+    return f"{time.monotonic() - start:.1f} s"
+
+
+def _promote(previews: Batch, sesh: Session, chosen: list[str]) -> Batch:
+    promote: Callable[..., Batch] | None = getattr(previews, "promote", None)
+    if promote is not None:
+        return promote(chosen, name="demo videos")
+    # Without Batch.promote: a re-run of each preview (state = its job id), submitted as videos.
+    return sesh.submit(sesh.rerun(chosen), name="demo videos", mode="force")
+
+
+def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
+    """Run the demo into ``out`` and return the videos' results.
+
+    Parameters
+    ----------
+    out : Path
+        Output folder: ``report.html``, ``figures/``, ``tables/`` (parquet), the downloaded
+        ``previews/`` and ``videos/`` batches, and ``service/`` (the embedded service's data).
+    jobs : int
+        Previews in the sweep.
+    videos : int, optional
+        Previews promoted to videos (default: half of them, at least 2).
+    seed : int
+        Seeds the sweep.
+
+    Examples
+    --------
+    >>> res = run_demo(Path("infinityframe-demo"))  # doctest: +SKIP
+    """
+    from .report import Section, write_report
+
+    start = time.monotonic()
+    out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
     out.mkdir(parents=True, exist_ok=True)
+    videos = max(2, jobs // 2) if videos is None else videos
+    figures = out / "figures"
+
+    _step("a sweep: camera distance, lighting, room and pose, sampled as a Latin hypercube")
     sesh = Session.local(GENERATOR, data_dir=out / "service")
-    sweep = pd.DataFrame(_sweep(jobs))
-    print(f"{len(sweep)} jobs, about {sum(sesh.estimate(sweep))} frames to render on {sesh.server}")
-    batch = sesh.submit(sweep, name="demo sweep", mode="force")
+    sweep = _sweep(sesh, jobs, seed).infinity.validate(preview=True).infinity.estimate(preview=True)
+    video_cost = sum(sesh.estimate(sweep.drop(columns="estimated_samples")))
+    print(f"{len(sweep)} jobs on {sesh.server}: previews cost {int(sweep['estimated_samples'].sum())} samples, "
+          f"videos of all of them would cost about {video_cost}")
+    params_png = _save(sweep.infinity.plot(), figures / "params.png")
+
+    _step("previews first (one frame per job)")
+    previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
+    print(f"batch {previews.id} submitted")
+    previews.wait(poll=POLL)
+    preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
+    previews_png = _save(preview_res.show(n=jobs), figures / "previews.png")
+
+    chosen = _pick(preview_res, videos)
+    chosen_ids = [str(j) for j in chosen["job_id"]]
+    plan = sesh.rerun(chosen_ids).infinity.validate().infinity.estimate()
+    print(f"{len(chosen_ids)} preview(s) chosen (person in view, spread over camera distance); "
+          f"their videos cost about {int(plan['estimated_samples'].sum())} samples")
+
+    _step("the chosen previews as videos")
+    batch = _promote(previews, sesh, chosen_ids)
     print(f"batch {batch.id} submitted")
-    status = batch.wait()
-    folder = batch.download(out / "batch", overwrite=True)
+    status = batch.wait(poll=POLL)
+    folder = batch.download(out / "videos", overwrite=True, progress=False)
+    res = read_results(folder)
     failed = list(status.loc[status["state"] != "succeeded", "job_id"])
 
-    table = _summarise(folder)
-    with pd.option_context("display.width", 120, "display.precision", 1):
-        print(table.to_string(index=False))
-    by_distance = table.groupby("camera_distance")["mean_bbox_area"].mean()
-    by_light = table.groupby("lighting_power")["mean_brightness"].mean()
-    print(f"\nbox area {by_distance.iloc[0]:.0f} px² at {by_distance.index[0]:.1f} m → "
-          f"{by_distance.iloc[-1]:.0f} px² at {by_distance.index[-1]:.1f} m; brightness "
-          f"{by_light.iloc[0]:.0f} at light {by_light.index[0]:.0f} → {by_light.iloc[-1]:.0f} "
-          f"at {by_light.index[-1]:.0f}")
+    _step("figures, tables and the report")
+    distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
+    light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
+                      figures / "brightness_by_lighting_power.png")
+    frames_png = _save(res.show(n=12), figures / "frames.png")
+    tables = res.to_parquet(out / "tables")
+
+    summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
+                       "mean_percent_in_fov"]
+    summary = res.jobs[[c for c in summary_columns if c in res.jobs.columns]].sort_values("camera_distance")
+    sweep_columns = ["camera_distance", "lighting_power", "camera_height", "relative_avatar_angle_deg", "scene",
+                     "gender", "estimated_samples"]
+    preview_columns = ["job_id", "camera_distance", "lighting_power", "mean_percent_in_fov", "mean_bbox_h"]
+    picked = preview_res.jobs[[c for c in preview_columns if c in preview_res.jobs.columns]].assign(
+        video=lambda t: t["job_id"].astype(str).isin(chosen_ids)).sort_values("camera_distance")
+    report = write_report(out / "report.html", "infinityframe demo: a stickfit sweep", [
+        Section("The sweep", text=f"{len(sweep)} jobs of {GENERATOR}, sampled as a Latin hypercube; "
+                                  "fixed parameters are listed in the last panel.",
+                figures={"Each parameter's distribution (valid range shaded)": params_png},
+                tables={"Jobs": sweep[[c for c in sweep_columns if c in sweep.columns]]}),
+        Section("Previews", text=f"One frame per job. {len(chosen_ids)} with the person in view, spread over "
+                                 "camera distance, were chosen for videos.",
+                figures={"Previews with boxes, keypoints and masks": previews_png},
+                tables={"Previews (video: chosen)": picked}),
+        Section("Effects", text="Boxes shrink as the camera moves away; frames brighten with more light. "
+                                "Bands are bootstrapped 95% confidence intervals.",
+                figures={"Box height by camera distance (objects)": distance_png,
+                         "Image brightness by lighting power (previews)": light_png}),
+        Section("Frames", figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
+                tables={"Videos": summary}),
+    ], subtitle=f"{len(sweep)} previews, {len(res.jobs)} videos, {len(res.frames)} frames; made in {_timed(start)}")
+
+    with pd.option_context("display.width", 120, "display.precision", 2):
+        print(summary.to_string(index=False))
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
-    print(f"\nwrote {folder} ({len(table)} jobs) and the service's data in {out / 'service'}")
-    return table
+    _step(f"done in {_timed(start)}; wrote")
+    for path in (report, params_png, previews_png, distance_png, light_png, frames_png):
+        print(f"  {path}  ({path.stat().st_size / 1024:.0f} KiB)")
+    print(f"  {tables}/  (parquet: jobs, frames, objects, keypoints)")
+    print(f"  {out / 'previews'}/ and {folder}/  (the downloaded batches {previews.id} and {batch.id})")
+    print(f"  {out / 'service'}/  (the embedded service's database and results)")
+    return res

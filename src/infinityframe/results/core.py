@@ -1,10 +1,11 @@
 """``read_results`` and ``Results``: a batch folder as four tidy tables.
 
-Reading a batch is dominated by JSON parsing. orjson holds the GIL, so threads do not help;
-jobs are parsed one after the other in this process, with the garbage collector paused (the
-parsed JSON has no cycles, and the collector would otherwise rescan the millions of young
-objects a labels file makes), or, for large batches on several CPUs, in a process pool that
-sends back only the numpy columns. Parsed JSON is dropped as soon as a job's columns are
+Reading a batch is dominated by JSON parsing, so labels files are decoded lazily: only the
+fields a table shows are parsed (see :mod:`.labels`). The parsers hold the GIL, so threads do
+not help; jobs are read one after the other in this process, with the garbage collector
+paused (parsed JSON has no cycles, and the collector would otherwise rescan the young
+objects a labels file makes), or, for very large batches on several CPUs, in a process pool
+that sends back only the numpy columns. Parsed JSON is dropped as soon as a job's columns are
 built, and the columns of all jobs are joined once, at the end.
 
 Examples
@@ -27,7 +28,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -36,11 +37,15 @@ from . import parquet as _parquet
 from .readers import LABEL_FILES, JobData, is_job_folder, read_job
 from .tables import TABLES, build_tables
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["Backend", "Results", "ResultsWarning", "read_results"]
 
 Backend = Literal["pandas", "polars"]
-# Below this many bytes of labels, starting worker processes costs more than it saves.
-_PARALLEL_BYTES = 256 * 2**20
+# Below this many bytes of labels, starting worker processes costs more than it saves: each
+# spawned worker imports the package (~0.7 s) before it reads, and one process reads ~0.5 GB/s.
+_PARALLEL_BYTES = 2**30
 _PARALLEL_CPUS = 4
 
 
@@ -172,6 +177,29 @@ class Results:
 
         return to_coco(self, path, split=split)
 
+    def plot(self, x: str, y: str, hue: str | None = None,
+             level: Literal["jobs", "frames", "objects", "keypoints"] = "objects") -> Figure:
+        """``y`` against ``x`` with 95% confidence bands; see :func:`infinityframe.plots.results_figure`.
+
+        Examples
+        --------
+        >>> res.plot("camera_distance", "bbox_h", hue="exercise")  # doctest: +SKIP
+        """
+        from ..plots import results_figure
+
+        return results_figure(self, x, y, hue=hue, level=level)
+
+    def show(self, n: int = 16) -> Figure:
+        """``n`` frames with boxes, skeletons and masks drawn; see :func:`infinityframe.plots.frames_figure`.
+
+        Examples
+        --------
+        >>> res.show(n=9).savefig("frames.png")  # doctest: +SKIP
+        """
+        from ..plots import frames_figure
+
+        return frames_figure(self, n=n)
+
     def __repr__(self) -> str:
         counts = {name: len(frame) for name, frame in self._tables.items()}
         ids = self.batch_ids
@@ -197,7 +225,9 @@ def _from_arrow(table: pa.Table, backend: Backend) -> Any:
         # keep it categorical so the column's type does not depend on the batch's contents.
         nulls = [f.name for f in table.schema if pa.types.is_dictionary(f.type) and frame[f.name].dtype == pl.Null]
         return frame.with_columns(pl.col(nulls).cast(pl.Categorical)) if nulls else frame
-    return table.to_pandas()
+    # split_blocks: one block per column, as Arrow holds them, rather than consolidating every
+    # float column into one 2-D copy (5x faster for a million keypoint rows; pandas is as happy).
+    return table.to_pandas(split_blocks=True)
 
 
 def _to_arrow(frame: Any) -> pa.Table:
@@ -246,7 +276,7 @@ def _labels_bytes(folders: Sequence[Path]) -> int:
 def _read_jobs(folders: Sequence[Path], armature: bool, workers: int | None) -> list[JobData]:
     cpus = os.cpu_count() or 1
     if workers is None:
-        # Measured on 2 vCPUs, two processes parsed no faster than one (and pickling costs), so
+        # Measured on 2 vCPUs, two processes read no faster than one (start-up and pickling cost), so
         # a pool is only worth its start-up with several real cores and a lot of JSON.
         big = len(folders) > 1 and _labels_bytes(folders) >= _PARALLEL_BYTES
         workers = min(cpus, 8) if big and cpus >= _PARALLEL_CPUS else 1
@@ -327,7 +357,7 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
         The frame library of the tables.
     workers : int, optional
         Worker processes for parsing. Default: this process alone, or up to 8 processes for
-        batches with more than 256 MB of labels on a machine with at least 4 CPUs.
+        batches with more than 1 GiB of labels on a machine with at least 4 CPUs.
     cache : bool
         Reuse (and write) the parquet cache in ``<batch folder>/.infinityframe-cache/``; it is
         used only while every job file still has the size and modification time it had.

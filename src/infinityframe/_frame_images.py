@@ -1,0 +1,167 @@
+"""Where ``res.show()`` gets its pictures: frame images, video frames and segmentation masks.
+
+A frame's image is its own file (previews, still images) or a frame of the job's video,
+decoded with OpenCV; masks are the ``segmentation`` of each annotation in the job's labels
+file, as polygons or COCO RLE (compressed or not). Nothing here raises for a missing or
+damaged file: that frame simply has no image or no mask, and is drawn without.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+__all__ = ["load_images", "load_masks", "rle_counts", "rle_mask", "segmentations"]
+
+
+def video_file(folder: Path) -> Path | None:
+    """The job's video, if it has one."""
+    from .results.readers import VIDEO_FILES
+
+    for name in VIDEO_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.glob("*.mp4"))
+    return found[0] if found else None
+
+
+def load_images(chosen: pd.DataFrame, folders: dict[str, Path]) -> dict[tuple[str, int], NDArray[np.uint8]]:
+    """RGB images of the chosen frames (rows of ``res.frames``) by (job id, frame); those not found are left out."""
+    images: dict[tuple[str, int], NDArray[np.uint8]] = {}
+    from_video: dict[str, list[int]] = {}
+    paths = chosen["image_path"] if "image_path" in chosen.columns else pd.Series([None] * len(chosen))
+    for job_id, frame, image_path in zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), paths,
+                                         strict=True):
+        if isinstance(image_path, str) and image_path:
+            image = read_image(image_file(Path(image_path), folders.get(job_id)))
+            if image is not None:
+                images[(job_id, frame)] = image
+                continue
+        from_video.setdefault(job_id, []).append(frame)
+    for job_id, wanted in from_video.items():
+        video = video_file(folders[job_id]) if job_id in folders else None
+        if video is not None:
+            for frame, image in video_frames(video, sorted(set(wanted))):
+                images[(job_id, frame)] = image
+    return images
+
+
+def image_file(path: Path, folder: Path | None) -> Path:
+    """A frame's image: its path as read (relative ones to where the results were read from), else in its job."""
+    if path.is_file() or folder is None:
+        return path
+    for candidate in (folder / path, folder / path.name):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def read_image(path: Path) -> NDArray[np.uint8] | None:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    return None if image is None else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+def video_frames(video: Path, wanted: list[int]) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    try:
+        position = 0
+        for frame in wanted:
+            if frame - position > 48:  # far ahead: seek; near: grabbing is exact and cheap
+                capture.set(cv2.CAP_PROP_POS_FRAMES, frame)
+                position = frame
+            while position < frame and capture.grab():
+                position += 1
+            ok, image = capture.read()
+            if not ok:
+                return
+            position += 1
+            yield frame, np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    finally:
+        capture.release()
+
+
+def load_masks(chosen: pd.DataFrame, folders: dict[str, Path]) -> dict[tuple[str, int], list[Any]]:
+    """Each chosen frame's segmentations from its job's labels file: polygons (lists) or boolean arrays."""
+    from .results.readers import LABEL_FILES
+
+    masks: dict[tuple[str, int], list[Any]] = {}
+    if "image_id" not in chosen.columns:
+        return masks
+    for job_id, part in chosen.groupby(chosen["job_id"].astype(str), sort=False):
+        folder = folders.get(str(job_id))
+        labels = next((folder / name for name in LABEL_FILES if folder and (folder / name).is_file()), None)
+        if labels is None:
+            continue
+        try:
+            import orjson
+
+            data = orjson.loads(labels.read_bytes())
+        except (OSError, ValueError):
+            continue
+        frame_of = {int(i): int(f) for i, f in zip(part["image_id"], part["frame"], strict=True) if pd.notna(i)}
+        for annotation in data.get("annotations") or []:
+            frame = frame_of.get(annotation.get("image_id", -1))
+            if frame is not None and annotation.get("segmentation"):
+                masks.setdefault((str(job_id), frame), []).extend(segmentations(annotation["segmentation"]))
+    return masks
+
+
+def segmentations(value: Any) -> list[Any]:
+    """Polygons as lists of (x, y) pairs; RLE as boolean masks; nothing for what cannot be read."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    if isinstance(value, dict) and "counts" in value and "size" in value:
+        return [rle_mask(value)]
+    if isinstance(value, list):
+        polygons = [np.asarray(p, dtype=float).reshape(-1, 2) for p in value
+                    if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
+        return polygons
+    return []
+
+
+def rle_counts(text: str | bytes) -> list[int]:
+    """COCO's compressed RLE string (``counts``) as run lengths."""
+    raw = text.encode() if isinstance(text, str) else text
+    counts: list[int] = []
+    p = 0
+    while p < len(raw):
+        value, shift, more = 0, 0, True
+        while more:
+            c = raw[p] - 48
+            value |= (c & 0x1F) << shift
+            more = bool(c & 0x20)
+            p += 1
+            shift += 5
+            if not more and c & 0x10:
+                value |= -1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+    return counts
+
+
+def rle_mask(rle: dict[str, Any]) -> NDArray[np.bool_]:
+    height, width = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    runs = rle_counts(counts) if isinstance(counts, (str, bytes)) else [int(c) for c in counts]
+    flat = np.zeros(height * width, dtype=bool)
+    position = 0
+    for i, run in enumerate(runs):
+        if i % 2:
+            flat[position:position + run] = True
+        position += run
+    mask: NDArray[np.bool_] = flat.reshape(width, height).T  # COCO runs go down the columns
+    return mask

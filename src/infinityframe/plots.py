@@ -1,0 +1,492 @@
+"""Seaborn figures: what a sweep covers, what it did, and what came back.
+
+========================  ===================================  ====================================
+function                  reached as                           draws
+========================  ===================================  ====================================
+:func:`params_figure`     ``df.infinity.plot()``               each parameter's distribution
+:func:`results_figure`    ``res.plot(x, y, hue, level)``       a sweep's effect, with 95% CI bands
+:func:`frames_figure`     ``res.show(n=16)``                   frames with boxes, skeletons, masks
+========================  ===================================  ====================================
+
+Every function returns a :class:`matplotlib.figure.Figure` made without pyplot and drawn by
+the Agg canvas: nothing is shown, nothing is kept in pyplot's list of open figures, and no
+display is needed. A notebook shows the returned figure; a script saves it
+(``fig.savefig("sweep.png")``). matplotlib, seaborn and OpenCV are imported on first use, so
+``import infinityframe`` does not pay for them.
+
+Examples
+--------
+>>> fig = sesh.sample(200, seed=0, method="lhs").infinity.plot()   # doctest: +SKIP
+>>> fig = res.plot("camera_distance", "bbox_h", hue="exercise")     # doctest: +SKIP
+>>> res.show(n=9).savefig("frames.png")                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import textwrap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._frame_images import load_images, load_masks
+from .errors import InfinityError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import NDArray
+
+    from .params.spec import GeneratorSpec, ParamSpec
+    from .results import Results
+
+__all__ = ["COCO_KEYPOINTS", "COCO_SKELETON", "frames_figure", "params_figure", "results_figure"]
+
+Level = Literal["jobs", "frames", "objects", "keypoints"]
+
+COCO_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+                  "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+                  "right_knee", "left_ankle", "right_ankle")
+# COCO's person skeleton (1-based keypoint numbers, as in the categories of every COCO file).
+_SKELETON_NUMBERS = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9),
+                     (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
+COCO_SKELETON: tuple[tuple[str, str], ...] = tuple(
+    (COCO_KEYPOINTS[a - 1], COCO_KEYPOINTS[b - 1]) for a, b in _SKELETON_NUMBERS)
+
+_VALID = "#4c9a5b"       # the valid range, and bars of valid choices
+_INVALID = "#c4473a"     # values outside it
+_BARS = "#4a6fa5"
+_PANEL_INCHES = 3.1
+
+
+# -- shared ----------------------------------------------------------------------------------------
+
+def _figure(width: float, height: float, layout: Literal["constrained"] | None = "constrained") -> Figure:
+    """A Figure on the Agg canvas, outside pyplot (so no backend or display is involved)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    """seaborn's look for the figures made inside, without changing the user's global rcParams."""
+    import seaborn as sns
+
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+        yield
+
+
+def _pandas(frame: Any) -> pd.DataFrame:
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if type(frame).__module__.startswith("polars"):
+        converted: pd.DataFrame = frame.to_pandas()
+        return converted
+    raise InfinityError(f"Expected a pandas or polars DataFrame, got {type(frame).__name__}.")
+
+
+def _is_number(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
+
+
+def _short(value: Any, width: int = 22) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- df.infinity.plot() ---------------------------------------------------------------------------
+
+def params_figure(df: Any, spec: GeneratorSpec) -> Figure:
+    """A grid of each parameter's distribution in a job frame.
+
+    Numbers get a histogram over their valid range (shaded); choices and booleans get counts
+    of every allowed value (the allowed ones shaded, so an unused choice shows as a gap and a
+    value outside them as a red bar). Parameters with one value in every row, and those the
+    frame leaves to their defaults, are listed in a text panel instead of plotted.
+
+    Parameters
+    ----------
+    df : pandas or polars DataFrame
+        Job parameters, one row per job (``sesh.sample(...)``, ``sesh.grid(...)`` …).
+    spec : GeneratorSpec
+        The generator's parameters (``sesh.spec``); ``df.infinity.plot()`` passes it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per varying parameter, titled with its name, plus the ``fixed`` panel.
+
+    Examples
+    --------
+    >>> fig = sesh.sample(100, seed=0, exercise="SQUAT").infinity.plot()   # doctest: +SKIP
+    >>> fig.savefig("sweep.png")                                           # doctest: +SKIP
+    """
+    frame = _pandas(df)
+    if frame.empty:
+        raise InfinityError("The job frame has no rows, so there is nothing to plot: sample or build some jobs first.")
+    varying: list[ParamSpec] = []
+    fixed: list[str] = []
+    for param in spec:
+        if param.name not in frame.columns:
+            continue
+        values = frame[param.name]
+        if param.type == "uuid":
+            set_count = int(values.notna().sum())
+            fixed.append(f"{param.name}: set in {set_count} of {len(values)} rows")
+        elif values.nunique(dropna=False) > 1:
+            varying.append(param)
+        else:
+            fixed.append(f"{param.name} = {_short(values.iloc[0])}")
+    defaults = [p.name for p in spec if p.name not in frame.columns]
+    panels = len(varying) + bool(fixed or defaults)
+    ncols = max(1, min(4, panels))
+    nrows = math.ceil(panels / ncols)
+    with _style():
+        # Fixed spacing: a constrained layout of twenty panels costs seconds to draw.
+        height = 2.7 * nrows + 0.5
+        fig = _figure(_PANEL_INCHES * ncols, height, layout=None)
+        fig.subplots_adjust(left=0.3 / ncols, right=0.98, top=1 - 0.8 / height, bottom=0.75 / height,
+                            wspace=0.35, hspace=0.85)
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for ax, param in zip(axes, varying, strict=False):
+            if param.choices or not _is_number(frame[param.name]):
+                _choice_panel(ax, frame[param.name], param)
+            else:
+                _number_panel(ax, frame[param.name], param)
+        if fixed or defaults:
+            _fixed_panel(axes[len(varying)], fixed, defaults)
+        for ax in axes[panels:]:
+            ax.set_axis_off()
+    fig.suptitle(f"{spec.name}: {len(frame)} jobs, {len(varying)} varying parameter(s)", y=1 - 0.15 / height,
+                 va="top")
+    return fig
+
+
+def _number_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
+    import seaborn as sns
+
+    data = pd.to_numeric(values, errors="coerce").astype(float).dropna()
+    lo, hi = float(data.min()), float(data.max())
+    if param.min is not None and param.max is not None:
+        span = ax.axvspan(param.min, param.max, color=_VALID, alpha=0.13, zorder=0, lw=0)
+        span.set_gid("valid-range")
+        lo, hi = min(lo, param.min), max(hi, param.max)
+    integer = param.type == "int" and hi - lo <= 40
+    if integer:
+        sns.histplot(x=data.to_numpy(), ax=ax, discrete=True, color=_BARS)
+    else:  # bins over the whole valid range, so a narrow sweep looks narrow
+        bins = min(20, max(5, data.nunique()))
+        sns.histplot(x=data.to_numpy(), ax=ax, bins=bins, binrange=(lo, hi), color=_BARS)
+    pad = 0.03 * (hi - lo) if hi > lo else 0.5
+    ax.set_xlim(lo - pad, hi + pad)
+    outside = int(((data < param.min) | (data > param.max)).sum()) if param.ranged else 0
+    if outside:
+        ax.text(0.98, 0.95, f"{outside} outside range", transform=ax.transAxes, ha="right", va="top",
+                color=_INVALID, fontsize=8)
+    ax.set_title(param.name)
+    ax.set_xlabel(f"valid {param.min:g} to {param.max:g}" if param.ranged else "value")
+    ax.set_ylabel("jobs")
+
+
+def _choice_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
+    observed = values.dropna().astype(object).tolist()
+    allowed: list[Any] = list(param.choices) if param.choices else ([False, True] if param.type == "bool" else [])
+    extra: list[Any] = []
+    for value in observed:
+        if not any(_same(value, c) for c in [*allowed, *extra]):
+            extra.append(value)
+    extra.sort(key=str)
+    order = [*allowed, *extra]
+    counts = [sum(_same(value, choice) for value in observed) for choice in order]
+    positions = np.arange(len(order))
+    colors = [_BARS] * len(allowed) + [_INVALID] * len(extra)
+    ax.bar(positions, counts, color=colors, width=0.75)
+    if allowed:
+        span = ax.axvspan(-0.5, len(allowed) - 0.5, color=_VALID, alpha=0.13, zorder=0, lw=0)
+        span.set_gid("valid-range")
+    labels = [_short(v, 12) for v in order]
+    slanted = len(order) > 3 and max(map(len, labels)) > 3
+    ax.set_xticks(positions, labels, rotation=40 if slanted else 0, ha="right" if slanted else "center", fontsize=7)
+    ax.set_xlim(-0.6, len(order) - 0.4)
+    ax.set_title(param.name)
+    ax.set_xlabel(f"{len(allowed)} allowed" + (f", {len(extra)} not allowed" if extra else ""))
+    ax.set_ylabel("jobs")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that keeps ``True`` apart from ``1`` (a bool column against int choices, or back)."""
+    a_bool, b_bool = isinstance(a, (bool, np.bool_)), isinstance(b, (bool, np.bool_))
+    return bool(a == b) if a_bool == b_bool else False
+
+
+def _fixed_panel(ax: Axes, fixed: Sequence[str], defaults: Sequence[str]) -> None:
+    lines: list[str] = []
+    if fixed:
+        lines += ["the same in every job:", *(f"  {item}" for item in fixed)]
+    if defaults:
+        wrapped = textwrap.wrap(", ".join(defaults), 36)
+        lines += ["left to defaults:", *(f"  {line}" for line in wrapped)]
+    text = ax.text(0.0, 1.0, "\n".join(lines), transform=ax.transAxes, va="top", ha="left", family="monospace",
+                   fontsize=7)
+    text.set_gid("fixed-params")
+    ax.set_title("fixed")
+    ax.set_axis_off()
+
+
+# -- res.plot() -----------------------------------------------------------------------------------
+
+def _table(res: Results, level: str) -> pd.DataFrame:
+    if level not in ("jobs", "frames", "objects", "keypoints"):
+        raise InfinityError(f"level must be 'jobs', 'frames', 'objects' or 'keypoints', not {level!r}.")
+    return _pandas(getattr(res, level))
+
+
+def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: Level = "objects") -> Figure:
+    """A sweep's effect: ``y`` against ``x`` in one results table, with 95% confidence bands.
+
+    Few distinct ``x`` values with several rows each (a grid) give a line through the mean of
+    ``y`` at each value with a bootstrapped 95% confidence band; many, or one row per value (a
+    sampled sweep, where every job has its own value), give the rows as dots and a linear fit
+    with its 95% band. A categorical ``x``
+    gives means with 95% intervals. ``hue`` splits the rows into coloured groups; a numeric
+    ``hue`` with many values is cut into quartiles. The bootstrap is seeded, so a figure
+    redraws the same.
+
+    Parameters
+    ----------
+    res : Results
+        From :func:`~infinityframe.read_results` or ``batch.results()``.
+    x, y : str
+        Columns of the table (parameters are in every table).
+    hue : str, optional
+        A column to colour by.
+    level : {"objects", "frames", "jobs", "keypoints"}
+        The table: one row per object (annotation), frame, job or keypoint.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InfinityError
+        When a column is not in the table (the message lists the columns there are).
+
+    Examples
+    --------
+    >>> fig = res.plot("camera_distance", "bbox_h")                                 # doctest: +SKIP
+    >>> fig = res.plot("lighting_power", "mean_image_brightness", level="frames")    # doctest: +SKIP
+    """
+    import seaborn as sns
+
+    table = _table(res, level)
+    wanted = [c for c in dict.fromkeys((x, y, hue)) if c is not None]
+    missing = [c for c in wanted if c not in table.columns]
+    if missing:
+        shown = ", ".join(map(str, table.columns[:40]))
+        raise InfinityError(f"res.{level} has no column {', '.join(map(repr, missing))}; it has: {shown}. "
+                            "Pick one of those or another level= (jobs, frames, objects, keypoints).")
+    data = table[wanted].dropna(subset=[x, y])
+    if not _is_number(data[y]):
+        raise InfinityError(f"res.{level}[{y!r}] is not numeric ({data[y].dtype}); plot a numeric column as y.")
+    if data.empty:
+        raise InfinityError(f"res.{level} has no rows where both {x!r} and {y!r} are set: nothing to plot.")
+    if hue is not None and _is_number(data[hue]) and data[hue].nunique() > 6:
+        data = data.assign(**{hue: _quartiles(data[hue])})
+    with _style():
+        fig = _figure(6.4, 4.2)
+        ax = fig.add_subplot()
+        if not _is_number(data[x]):
+            sns.pointplot(data=data, x=x, y=y, hue=hue, errorbar=("ci", 95), seed=0, n_boot=500, ax=ax,
+                          dodge=0.3 if hue else False)
+            how = "mean and 95% CI"
+        elif data[x].nunique() > 12 or data.groupby(x).size().median() < 2:
+            _regressions(ax, data, x, y, hue)
+            how = "linear fit and 95% CI"
+        else:
+            sns.lineplot(data=data, x=x, y=y, hue=hue, errorbar=("ci", 95), seed=0, n_boot=500, marker="o", ax=ax)
+            how = "mean and 95% CI"
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    by = f"{x} and {hue}" if hue else x
+    ax.set_title(f"{y} by {by}")
+    fig.suptitle(f"{how} over {len(data)} {level}", fontsize=9)
+    return fig
+
+
+def _quartiles(values: pd.Series) -> pd.Series:
+    bins = pd.qcut(values.astype(float), 4, duplicates="drop")
+    labels = {iv: f"{iv.left:.3g}–{iv.right:.3g}" for iv in bins.cat.categories}
+    return bins.map(labels).astype(str)
+
+
+def _regressions(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
+    import seaborn as sns
+
+    groups: list[tuple[str | None, pd.DataFrame]] = (
+        [(None, data)] if hue is None
+        else [(str(key), part) for key, part in data.groupby(hue, observed=True, sort=True)])
+    colors = sns.color_palette(n_colors=max(1, len(groups)))
+    for (label, part), color in zip(groups, colors, strict=False):
+        sns.regplot(data=part, x=x, y=y, ax=ax, ci=95, n_boot=500, seed=0, color=color, label=label,
+                    scatter_kws={"s": 8, "alpha": 0.35}, line_kws={"lw": 2}, truncate=True)
+    if hue is not None:
+        ax.legend(title=hue, fontsize=7)
+
+
+# -- res.show() -----------------------------------------------------------------------------------
+
+def frames_figure(res: Results, n: int = 16) -> Figure:
+    """A grid of ``n`` frames (or previews) with their boxes, keypoint skeletons and masks drawn.
+
+    Frames are spread over the jobs (every job before a second frame of any), evenly through
+    each job's video. Images come from the frame's own file (previews, still images) or are
+    decoded from the job's video; masks come from the ``segmentation`` polygons or RLE of the
+    job's ``labels.json``; boxes and keypoints from the ``objects`` and ``keypoints`` tables,
+    joined with COCO's 17-keypoint skeleton. A frame whose image is gone is drawn on grey with
+    its labels.
+
+    Parameters
+    ----------
+    res : Results
+        Results read from job folders (the tables carry each job's folder in ``jobs.path``).
+    n : int
+        Frames to draw at most.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per frame, titled ``<job id prefix> · frame <number>``.
+
+    Examples
+    --------
+    >>> batch.results().show(n=9).savefig("frames.png")   # doctest: +SKIP
+    """
+    if n < 1:
+        raise InfinityError(f"n must be at least 1 frame, not {n}.")
+    frames = _table(res, "frames")
+    if frames.empty:
+        raise InfinityError("These results have no frames to show (see res.jobs['problem'] for why).")
+    chosen = _spread(frames, n)
+    jobs = _table(res, "jobs")
+    folders = {str(j): Path(str(p)) for j, p in zip(jobs["job_id"], jobs["path"], strict=True) if pd.notna(p)}
+    keys = list(zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), strict=True))
+    images = load_images(chosen, folders)
+    masks = load_masks(chosen, folders)
+    objects = _rows_for(_table(res, "objects"), keys)
+    keypoints = _rows_for(_table(res, "keypoints"), keys)
+    count = len(chosen)
+    ncols = math.ceil(math.sqrt(count))
+    nrows = math.ceil(count / ncols)
+    width0, height0 = _size(chosen["width"].iloc[0], 1), _size(chosen["height"].iloc[0], 1)
+    panel = min(_PANEL_INCHES, 12.0 / ncols)
+    with _style():
+        fig = _figure(panel * ncols, panel * nrows * height0 / width0 + 0.4)
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for ax, (key, row) in zip(axes, zip(keys, chosen.itertuples(index=False), strict=True), strict=False):
+            _draw_frame(ax, key, row, images.get(key), masks.get(key, []), objects.get(key), keypoints.get(key))
+        for ax in axes[count:]:
+            ax.set_axis_off()
+    jobs_shown = len({k[0] for k in keys})
+    fig.suptitle(f"{count} of {len(frames)} frames from {jobs_shown} job(s): boxes, keypoints, masks")
+    return fig
+
+
+def _spread(frames: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Up to ``n`` frames: round-robin over jobs, evenly spaced within each job."""
+    groups = [part.sort_values("frame") for _, part in frames.groupby("job_id", sort=False, observed=True)]
+    if len(groups) > n:
+        picks = np.unique(np.linspace(0, len(groups) - 1, n).round().astype(int))
+        groups = [groups[i] for i in picks]
+    quota = [0] * len(groups)
+    left = n
+    while left > 0:
+        grew = False
+        for i, part in enumerate(groups):
+            if left > 0 and quota[i] < len(part):
+                quota[i] += 1
+                left -= 1
+                grew = True
+        if not grew:
+            break
+    parts = []
+    for part, k in zip(groups, quota, strict=True):
+        if k == 1:
+            parts.append(part.iloc[[len(part) // 2]])
+        elif k > 1:
+            parts.append(part.iloc[np.unique(np.linspace(0, len(part) - 1, k).round().astype(int))])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _rows_for(table: pd.DataFrame, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], pd.DataFrame]:
+    if table.empty:
+        return {}
+    wanted = pd.DataFrame(keys, columns=["job_id", "frame"])
+    base = table.assign(job_id=table["job_id"].astype(str), frame=table["frame"].astype(int))
+    picked = base.merge(wanted, on=["job_id", "frame"], how="inner")
+    return {(str(j), int(f)): part for (j, f), part in picked.groupby(["job_id", "frame"], sort=False)}
+
+
+def _size(value: Any, fallback: float) -> float:
+    """A frame's width or height in pixels; the image's own (or 1) where the labels do not say."""
+    return float(value) if value is not None and pd.notna(value) and float(value) > 0 else float(fallback)
+
+
+def _draw_frame(ax: Axes, key: tuple[str, int], row: Any, image: NDArray[np.uint8] | None, masks: list[Any],
+                objects: pd.DataFrame | None, keypoints: pd.DataFrame | None) -> None:
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Polygon, Rectangle
+
+    width = _size(getattr(row, "width", None), image.shape[1] if image is not None else 1)
+    height = _size(getattr(row, "height", None), image.shape[0] if image is not None else 1)
+    extent = (0.0, width, height, 0.0)
+    if image is not None:
+        ax.imshow(image, extent=extent, interpolation="nearest")
+    else:
+        ax.imshow(np.full((2, 2, 3), 0.8), extent=extent)
+        ax.text(width / 2, height / 2, "image not found", ha="center", va="center", fontsize=7, color="0.3")
+    for mask in masks:
+        if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.ndim == 2:
+            layer = np.zeros((*mask.shape, 4))
+            layer[mask] = (0.15, 0.55, 1.0, 0.4)
+            ax.imshow(layer, extent=extent, interpolation="nearest").set_gid("mask")
+        else:
+            ax.add_patch(Polygon(mask, closed=True, facecolor=(0.15, 0.55, 1.0, 0.35), edgecolor=(0.15, 0.55, 1.0),
+                                 lw=0.6, gid="mask"))
+    if objects is not None:
+        for box in objects[["bbox_x", "bbox_y", "bbox_w", "bbox_h"]].dropna().itertuples(index=False):
+            ax.add_patch(Rectangle((box.bbox_x, box.bbox_y), box.bbox_w, box.bbox_h, fill=False, edgecolor="#ffd23f",
+                                   lw=1.2, gid="box"))
+    if keypoints is not None:
+        _draw_skeletons(ax, keypoints, LineCollection)
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_axis_off()
+    ax.set_title(f"{key[0][:8]} · frame {key[1]}", fontsize=8)
+
+
+def _draw_skeletons(ax: Axes, keypoints: pd.DataFrame, line_collection: Any) -> None:
+    points = keypoints
+    if "kind" in points.columns:
+        points = points[points["kind"].astype(str) == "coco"]
+    points = points[(points["v"] > 0) & points["x"].notna() & points["y"].notna()]
+    if points.empty:
+        return
+    segments = []
+    for _, person in points.groupby("object_id", sort=False):
+        where = {str(k): (float(x), float(y)) for k, x, y in zip(person["keypoint"], person["x"], person["y"],
+                                                                 strict=True)}
+        segments += [(where[a], where[b]) for a, b in COCO_SKELETON if a in where and b in where]
+    if segments:
+        ax.add_collection(line_collection(segments, colors="#ff5d8f", linewidths=1.3, gid="skeleton"))
+    visible = points["v"] >= 2
+    ax.scatter(points["x"], points["y"], s=7, c=np.where(visible, "#ff5d8f", "white"), edgecolors="#ff5d8f",
+               linewidths=0.6, zorder=3, gid="keypoints")

@@ -1,0 +1,182 @@
+"""A self-contained HTML report: headings, text, tables and figures in one file.
+
+Figures are embedded as base64 ``data:`` URIs and the styles are inline, so the file needs
+nothing else: it can be mailed, attached to a ticket or opened offline. Its Content Security
+Policy forbids loading anything from elsewhere.
+
+Examples
+--------
+>>> from infinityframe.report import Section, write_report
+>>> write_report("report.html", "Lighting sweep", [                               # doctest: +SKIP
+...     Section("Effect", text="Frames brighten with more light.",
+...             figures={"brightness": res.plot("lighting_power", "mean_image_brightness", level="frames")},
+...             tables={"jobs": res.jobs[["job_id", "lighting_power", "num_frames"]]}),
+... ])
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import pandas as pd
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["FigureLike", "Section", "data_uri", "render_report", "write_report"]
+
+FigureLike = Union["Figure", bytes, str, "os.PathLike[str]"]
+"""A matplotlib Figure, PNG bytes, or the path of a PNG file."""
+
+_CSS = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d232b; margin: 0;
+       background: #f6f7f9; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+h1 { margin-bottom: 0; } .subtitle { color: #5b6570; margin-top: 4px; }
+h2 { border-bottom: 1px solid #dde1e6; padding-bottom: 4px; margin-top: 40px; }
+figure { margin: 20px 0; } figure img { max-width: 100%; height: auto; border: 1px solid #e3e6ea; }
+figcaption { color: #5b6570; font-size: 13px; }
+.table-wrap { overflow-x: auto; margin: 12px 0 20px; }
+table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e3e6ea; text-align: right; white-space: nowrap; }
+th { background: #f0f2f5; } caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.note { color: #5b6570; font-size: 13px; } footer { margin-top: 48px; color: #8a939d; font-size: 12px; }
+"""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a report: a heading, paragraphs, then figures and tables.
+
+    Attributes
+    ----------
+    heading : str
+    text : str or sequence of str
+        Paragraphs (plain text; escaped).
+    figures : mapping of caption to FigureLike
+        A matplotlib Figure, PNG bytes, or a PNG file's path.
+    tables : mapping of caption to DataFrame
+        pandas or polars frames; long ones show their first ``max_rows`` rows.
+    max_rows : int
+        Rows shown per table.
+
+    Examples
+    --------
+    >>> Section("Sweep", text="12 jobs.", tables={"jobs": df})  # doctest: +SKIP
+    """
+
+    heading: str
+    text: str | Sequence[str] = ()
+    figures: Mapping[str, FigureLike] = field(default_factory=dict)
+    tables: Mapping[str, Any] = field(default_factory=dict)
+    max_rows: int = 25
+
+
+def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
+    """A PNG as a ``data:image/png;base64,…`` URI, from a Figure, PNG bytes or a PNG file.
+
+    Examples
+    --------
+    >>> data_uri(res.show(n=4))[:22]  # doctest: +SKIP
+    'data:image/png;base64,'
+    """
+    if isinstance(figure, bytes):
+        png = figure
+    elif isinstance(figure, (str, os.PathLike)):
+        png = Path(figure).read_bytes()
+    else:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        png = buffer.getvalue()
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("Only PNG images can be embedded: pass a matplotlib Figure, PNG bytes or a .png file.")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _table_html(caption: str, frame: Any, max_rows: int) -> str:
+    table = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
+    shown = table.head(max_rows)
+    body = shown.to_html(index=False, border=0, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}")
+    more = (f'<p class="note">first {len(shown)} of {len(table)} rows</p>' if len(table) > len(shown) else "")
+    body = body.replace('<table class="dataframe">', f"<table><caption>{html.escape(caption)}</caption>", 1)
+    return f'<div class="table-wrap">{body}</div>{more}'
+
+
+def _section_html(section: Section, dpi: int) -> str:
+    paragraphs = [section.text] if isinstance(section.text, str) else list(section.text)
+    parts = [f"<section><h2>{html.escape(section.heading)}</h2>"]
+    parts += [f"<p>{html.escape(p)}</p>" for p in paragraphs if p]
+    for caption, figure in section.figures.items():
+        alt = html.escape(caption, quote=True)
+        parts.append(f'<figure><img src="{data_uri(figure, dpi=dpi)}" alt="{alt}">'
+                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    parts += [_table_html(caption, frame, section.max_rows) for caption, frame in section.tables.items()]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_report(title: str, sections: Sequence[Section], *, subtitle: str = "", dpi: int = 100) -> str:
+    """The report as one HTML string (see :func:`write_report`).
+
+    Examples
+    --------
+    >>> page = render_report("Sweep", [Section("Jobs", tables={"jobs": batch.jobs})])  # doctest: +SKIP
+    """
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = "\n".join(_section_html(s, dpi) for s in sections)
+    sub = f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>{html.escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body><main>
+<h1>{html.escape(title)}</h1>
+{sub}
+{body}
+<footer>Made by infinityframe {html.escape(__version__)} on {made}.</footer>
+</main></body>
+</html>
+"""
+
+
+def write_report(path: str | os.PathLike[str], title: str, sections: Sequence[Section], *, subtitle: str = "",
+                 dpi: int = 100) -> Path:
+    """Write a self-contained HTML report (figures embedded, no external resources); returns its path.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.html`` file to write (its folder is created).
+    title : str
+        The page's title and heading.
+    sections : sequence of Section
+        In order.
+    subtitle : str
+        A line under the title.
+    dpi : int
+        Resolution of the figures passed as Figures.
+
+    Examples
+    --------
+    >>> write_report("out/report.html", "Demo", [Section("Frames", figures={"frames": res.show()})])  # doctest: +SKIP
+    PosixPath('out/report.html')
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_report(title, sections, subtitle=subtitle, dpi=dpi), encoding="utf-8")
+    return target

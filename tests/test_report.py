@@ -1,0 +1,164 @@
+"""The README's main job, ``infinityframe demo``, end to end, and its report opened in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import infinityframe as inf
+from infinityframe.report import Section, data_uri, render_report, write_report
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PNG = b"\x89PNG\r\n\x1a\n"
+DEMO_JOBS = 6
+FIGURES = ("params.png", "previews.png", "bbox_h_by_camera_distance.png", "brightness_by_lighting_power.png",
+           "frames.png")
+
+
+def chromium() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo run once, as the README runs it: the installed ``infinityframe`` command."""
+    out = tmp_path_factory.mktemp("demo")
+    script = Path(sys.executable).with_name("infinityframe")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "infinityframe.cli"]
+    env = {**os.environ, "INFINITYFRAME_CACHE_DIR": str(tmp_path_factory.mktemp("demo-cache"))}
+    env.pop("INFINITY_TOKEN", None)
+    # a relative --out, as in the README (the default is ./infinityframe-demo)
+    done = subprocess.run([*command, "demo", "--out", out.name, "--jobs", str(DEMO_JOBS)], cwd=out.parent,
+                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done.stdout
+
+
+class TestDemo:
+    def test_it_says_what_it_wrote(self, demo: tuple[Path, str]) -> None:
+        out, stdout = demo
+        assert f"{DEMO_JOBS} jobs on http://127.0.0.1:" in stdout
+        wrote = stdout.split("; wrote", 1)[1]
+        for name in ("report.html", *FIGURES):
+            assert str(out / (name if name == "report.html" else f"figures/{name}")) in wrote
+        assert f"{out / 'tables'}/" in wrote
+
+    def test_previews_then_videos_of_the_chosen_ones(self, demo: tuple[Path, str]) -> None:
+        out, stdout = demo
+        previews = [p for p in (out / "previews").iterdir() if p.is_dir() and not p.name.startswith(".")]
+        videos = [p for p in (out / "videos").iterdir() if p.is_dir() and not p.name.startswith(".")]
+        assert len(previews) == DEMO_JOBS and len(videos) == DEMO_JOBS // 2
+        assert all((p / "video_preview.png").is_file() and not (p / "video.mp4").exists() for p in previews)
+        assert all((v / "labels.json").is_file() and (v / "video.mp4").is_file() for v in videos)
+        preview_ids = {p.name for p in previews}
+        states = {json.loads((v / "job.json").read_text())["params"]["state"] for v in videos}
+        assert states <= preview_ids and len(states) == len(videos)  # each video starts from its preview
+        for batch in ("previews", "videos"):
+            assert (out / batch / "batch_id.txt").read_text().strip() in stdout
+        assert not (out / "service" / "service.json").exists(), "the service stopped cleanly"
+
+    def test_the_tables_are_parquet_of_the_videos(self, demo: tuple[Path, str]) -> None:
+        out, _ = demo
+        saved = inf.read_results(out / "tables")
+        fresh = inf.read_results(out / "videos", cache=False)
+        for name in ("jobs", "frames", "objects", "keypoints"):
+            assert len(getattr(saved, name)) == len(getattr(fresh, name)) > 0
+        assert list((out / "tables").glob("objects/**/*.parquet"))
+        # the physics the figures show: boxes shrink as the camera moves away
+        by_distance = saved.jobs.sort_values("camera_distance")["mean_bbox_h"].to_numpy()
+        assert by_distance[0] > by_distance[-1]
+
+    def test_the_report_is_self_contained(self, demo: tuple[Path, str]) -> None:
+        out, _ = demo
+        page = (out / "report.html").read_text(encoding="utf-8")
+        sources = re.findall(r'<img src="([^"]+)"', page)
+        assert len(sources) == len(FIGURES)
+        for source, name in zip(sources, FIGURES, strict=True):
+            assert source.startswith("data:image/png;base64,")
+            assert base64.b64decode(source.split(",", 1)[1]) == (out / "figures" / name).read_bytes()
+        assert not re.search(r'(src|href)="(?!data:)', page) and "<script" not in page
+        assert page.count("<table>") == 3
+
+
+def test_report_opens_in_headless_chromium(demo: tuple[Path, str], tmp_path: Path) -> None:
+    binary = chromium()
+    if binary is None:
+        pytest.skip("no chromium binary (/usr/bin/chromium or chromium on PATH); install it with "
+                    "`apt-get install chromium` to check the report renders")
+    from playwright.sync_api import sync_playwright
+
+    out, _ = demo
+    report = (out / "report.html").resolve()
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(report.as_uri(), wait_until="load")
+            images = page.evaluate(
+                "Array.from(document.images).map(i => ({src: i.src.slice(0, 22), complete: i.complete, "
+                "width: i.naturalWidth, height: i.naturalHeight, shown: i.getBoundingClientRect().width}))")
+            title = page.title()
+            shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert title == "infinityframe demo: a stickfit sweep"
+    assert len(images) == len(FIGURES)
+    for image in images:
+        assert image["complete"] and image["width"] > 300 and image["height"] > 200 and image["shown"] > 300, image
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests  # nothing fetched from elsewhere
+
+    import cv2
+
+    assert shot[:8] == PNG
+    pixels = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
+    height, width = pixels.shape[:2]
+    assert width >= 1200 and height > 3000  # the whole page: five figures and three tables
+    colours = np.unique(pixels.reshape(-1, 3)[::7], axis=0)
+    assert len(colours) > 2000 and float(pixels.std()) > 20  # rendered frames and plots, not a blank page
+
+
+class TestReport:
+    def test_figures_tables_and_paths_are_embedded(self, tmp_path: Path) -> None:
+        fig = Figure(figsize=(2, 1))
+        fig.add_subplot().plot([0, 1], [1, 0])
+        png_file = tmp_path / "a.png"
+        fig.savefig(png_file)
+        table = pd.DataFrame({"name": ["<script>alert(1)</script>", "b"], "value": [1.23456, np.nan]})
+        path = write_report(tmp_path / "out" / "r.html", "A & B", [
+            Section("Figures", text=["one", "two < three"], figures={"from a figure": fig, "from a file": png_file,
+                                                                  "from bytes": png_file.read_bytes()}),
+            Section("Tables", tables={"small": table, "polars": __import__("polars").from_pandas(table)},
+                    max_rows=1),
+        ], subtitle="sub")
+        page = path.read_text(encoding="utf-8")
+        assert page.count("data:image/png;base64,") == 3
+        assert "<title>A &amp; B</title>" in page and "<p>two &lt; three</p>" in page
+        assert "<script>" not in page and "&lt;script&gt;" in page
+        assert "1.235" in page and page.count("first 1 of 2 rows") == 2
+        assert "default-src 'none'" in page  # the page may load nothing from elsewhere
+
+    def test_data_uri_round_trips_and_refuses_other_formats(self, tmp_path: Path) -> None:
+        fig = Figure(figsize=(1, 1))
+        uri = data_uri(fig, dpi=50)
+        assert base64.b64decode(uri.split(",", 1)[1])[:8] == PNG
+        (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a png")
+        with pytest.raises(ValueError, match="Only PNG"):
+            data_uri(tmp_path / "x.jpg")
+        assert "<section>" not in render_report("empty", [])
