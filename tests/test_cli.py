@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from _service import start_service
+import pandas as pd
+import pytest
+
+from _service import RunningService, start_service
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -45,3 +51,165 @@ def test_accounts_add_prints_a_working_token(tmp_path: Path) -> None:
 
 def test_unknown_command_fails() -> None:
     assert run("nonsense").returncode != 0
+
+
+# -- submit, status, download: the real CLI against a real service ---------------------------------
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+JOBS_CSV = """num_objects,min_size,max_size,allow_overlap,background,image_width,image_height,num_images
+3,0.1,0.2,yes,NOISE,64,64,1
+4,,0.3,false,PLAIN,64,64,1
+"""
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    svc = start_service(tmp_path_factory.mktemp("cli-service"), "--workers", "2")
+    yield svc
+    svc.stop()
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI with no INFINITY_* variables of the caller's, plus ``env``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("INFINITY_", "INFINITYFRAME_"))}
+    return subprocess.run([sys.executable, "-m", "infinityframe.cli", *args], capture_output=True, text=True,
+                          timeout=120, check=False, env={**clean, **(env or {})}, cwd=cwd)
+
+
+def remote(svc: RunningService) -> list[str]:
+    return ["--server", svc.url, "--token", svc.token]
+
+
+def one_error_line(out: subprocess.CompletedProcess[str]) -> str:
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    return lines[0]
+
+
+def test_submit_csv_then_status_and_download(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS_CSV)
+    env = {"INFINITYFRAME_CACHE_DIR": str(tmp_path / "cache")}
+    out = cli("submit", str(jobs), "--generator", "shapes-v0.1.0", "--name", "cli csv", *remote(service), env=env)
+    assert out.returncode == 0, out.stderr
+    batch_id = out.stdout.strip()
+    assert UUID.match(batch_id), out.stdout
+    assert service.token not in out.stdout + out.stderr
+    assert "2 jobs of shapes-v0.1.0" in out.stderr
+
+    # every cell was parsed with the generator's types; the empty one took its default
+    runs = service.get(f"batch/{batch_id}/").json()["job_runs"]
+    params = [r["param_values"] for r in runs]
+    assert [p["num_objects"] for p in params] == [3, 4]
+    assert [p["allow_overlap"] for p in params] == [True, False]
+    assert [p["min_size"] for p in params] == [0.1, 0.1]
+    assert [p["background"] for p in params] == ["NOISE", "PLAIN"]
+    assert all(r["name"] == "shapes-v0.1.0" and not r["is_preview"] for r in runs)
+
+    status = cli("status", batch_id, "--wait", "--jobs", *remote(service), env=env)
+    assert status.returncode == 0, status.stderr
+    assert f"batch {batch_id}  'cli csv'  shapes-v0.1.0  2 jobs" in status.stdout
+    assert "2 job(s): succeeded 2" in status.stdout
+    assert sum(line.strip().startswith(tuple(r["id"] for r in runs)) for line in status.stdout.splitlines()) == 2
+
+    as_json = json.loads(cli("status", batch_id, "--json", *remote(service), env=env).stdout)
+    assert {j["job_id"] for j in as_json["jobs"]} == {r["id"] for r in runs}
+    assert {j["state"] for j in as_json["jobs"]} == {"succeeded"}
+    assert all(j["samples"] == 1 for j in as_json["jobs"])
+
+    down = cli("download", batch_id, "--out", str(tmp_path / "down"), *remote(service), env=env)
+    assert down.returncode == 0, down.stderr
+    folder = Path(down.stdout.strip())
+    assert folder == tmp_path / "down"
+    assert (folder / "batch_id.txt").read_text().strip() == batch_id
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) == sorted(
+        r["id"] for r in runs)
+    assert "2 of 2 job folder(s)" in down.stderr
+    assert service.token not in down.stdout + down.stderr + status.stdout + status.stderr
+
+
+def test_environment_variables_parquet_preview_and_modes(service: RunningService, tmp_path: Path) -> None:
+    path = tmp_path / "jobs.parquet"
+    pd.DataFrame({"num_objects": [2, 5, 7], "image_width": 64, "image_height": 64}).to_parquet(path)
+    env = {"INFINITY_SERVER": service.url, "INFINITY_TOKEN": service.token,
+           "INFINITYFRAME_CACHE_DIR": str(tmp_path / "cache")}
+    first = cli("submit", str(path), "-g", "shapes-v0.1.0", "--preview", env=env)
+    assert first.returncode == 0, first.stderr
+    again = cli("submit", str(path), "-g", "shapes-v0.1.0", "--preview", "--mode", "cached", env=env)
+    forced = cli("submit", str(path), "-g", "shapes-v0.1.0", "--preview", "--mode", "force", env=env)
+    assert again.stdout == first.stdout                       # the same submission reattaches
+    assert forced.stdout.strip() != first.stdout.strip() and UUID.match(forced.stdout.strip())
+    runs = service.get(f"batch/{first.stdout.strip()}/").json()["job_runs"]
+    assert [r["param_values"]["num_objects"] for r in runs] == [2, 5, 7]
+    assert all(r["is_preview"] for r in runs)
+
+
+def test_a_bad_cell_is_named_by_line_and_column(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS_CSV.replace("4,,0.3", "4,small,0.3"))
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
+    assert out.returncode == 1
+    line = one_error_line(out)
+    assert "jobs.csv line 3, column min_size: 'small' is not a number" in line
+
+    jobs.write_text(JOBS_CSV.replace("4,,0.3", "40,,0.3"))
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
+    assert out.returncode == 1
+    line = one_error_line(out)
+    assert "row 1 (line 3), column num_objects" in line and "between 1 and 20" in line
+    assert out.stdout == ""
+
+
+def test_unknown_batch_and_refused_token_fail_with_one_line(service: RunningService) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    out = cli("status", missing, *remote(service))
+    assert out.returncode == 1
+    assert missing in one_error_line(out)
+
+    bad_token = "f" * 40
+    out = cli("download", missing, "--server", service.url, "--token", bad_token)
+    assert out.returncode == 1
+    assert bad_token not in out.stdout + out.stderr
+    assert one_error_line(out).startswith("infinityframe download: error:")
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "jobs.txt").write_text("num_objects\n3\n")
+    out = cli("submit", str(tmp_path / "jobs.txt"), "-g", "shapes-v0.1.0")
+    assert out.returncode == 2 and "jobs.txt" in one_error_line(out)
+    out = cli("status", "some-batch", "--server", "http://127.0.0.1:9")
+    assert out.returncode == 2 and "INFINITY_TOKEN" in one_error_line(out)
+
+
+def test_embedded_service_when_no_server_is_given(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS_CSV)
+    env = {"INFINITYFRAME_DATA_DIR": str(tmp_path / "data"), "INFINITYFRAME_CACHE_DIR": str(tmp_path / "cache")}
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", "--wait", env=env)
+    assert out.returncode == 0, out.stderr
+    batch_id = out.stdout.strip()
+    assert "the embedded service in" in out.stderr and "succeeded 2" in out.stderr
+    # a later command finds the batch in the same data dir
+    down = cli("download", batch_id, env=env, cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert Path(down.stdout.strip()) == Path("infinity-batches") / batch_id
+    assert len([p for p in (tmp_path / "infinity-batches" / batch_id).iterdir() if p.is_dir()
+                and not p.name.startswith(".")]) == 2
+
+
+def test_a_sampled_frame_survives_a_csv_round_trip(tmp_path: Path) -> None:
+    """What ``df.to_csv()`` writes (index included) reads back as the same typed, valid frame."""
+    from infinityframe.cli import read_jobs
+    from infinityframe.local.generators import get
+    from infinityframe.params.sampling import sample
+    from infinityframe.params.schema import validate_frame
+    from infinityframe.params.spec import GeneratorSpec
+
+    spec = GeneratorSpec.from_metadata(get("stickfit-v0.1.0").metadata())
+    jobs = sample(spec, 25, seed=3)
+    jobs.to_csv(tmp_path / "jobs.csv")
+    back = validate_frame(read_jobs(tmp_path / "jobs.csv", spec), spec, ())
+    assert list(back.columns) == list(jobs.columns)
+    assert back.astype(object).where(back.notna(), None).values.tolist() == \
+        jobs.astype(object).where(jobs.notna(), None).values.tolist()
