@@ -21,8 +21,10 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
+import types
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
@@ -143,11 +145,43 @@ def _init_worker() -> None:
         pass
 
 
+_main_swap = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Hide the user's ``__main__`` from :mod:`multiprocessing` while a worker is spawned.
+
+    A spawned child re-runs the parent's main script (as ``__mp_main__``) before it does
+    anything else. For a notebook or a guarded script that is harmless, but a plain script that
+    calls ``Session.local()`` and submits at top level would submit again from every worker.
+    The workers only ever run this package's code, so they need nothing from ``__main__``.
+    """
+    with _main_swap:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        # The child's start-up data (including the main script's path) is gathered right here.
+        with _main_hidden():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
 def process_pool(workers: int) -> Executor:
-    """The default executor: ``workers`` spawned processes."""
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
-    )
+    """The default executor: ``workers`` spawned processes that never re-run the user's script."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_WorkerContext(), initializer=_init_worker)
 
 
 class Runner:
