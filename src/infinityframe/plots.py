@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -72,7 +73,35 @@ def _figure(width: float, height: float, layout: Literal["constrained"] | None =
 
     fig = Figure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(fig)
+    _displayable_in_ipython()
     return fig
+
+
+def _displayable_in_ipython() -> None:
+    """Let IPython show the figures as images, as it shows pyplot's.
+
+    IPython learns to draw a Figure when pyplot is imported with the inline backend; figures
+    made outside pyplot would otherwise print as ``<Figure size …>``. A format the user or
+    ``%matplotlib`` already chose is left as it is.
+    """
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    shell = get_ipython()
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
+    if not formatters:
+        return
+    for mime in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):
+        try:
+            formatters[mime].lookup_by_type(Figure)
+            return
+        except (KeyError, AttributeError):
+            continue
+    from IPython.core.pylabtools import print_figure
+
+    formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
 
 
 @contextlib.contextmanager
