@@ -99,9 +99,10 @@ def _displayable_in_ipython() -> None:
             return
         except (KeyError, AttributeError):
             continue
-    from IPython.core.pylabtools import print_figure
+    from IPython.core import pylabtools
 
-    formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+    draw: Any = pylabtools.print_figure  # untyped
+    formatters["image/png"].for_type(Figure, lambda fig: draw(fig, "png", bbox_inches="tight"))
 
 
 @contextlib.contextmanager

@@ -29,6 +29,12 @@ def test_a_terminal_gets_a_bar_with_counts_by_state() -> None:
     assert "queued 1 · running 2 · succeeded 1 · failed 1" in text and "cancelled" not in text
 
 
+def test_an_imported_ipykernel_is_not_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a test run or a script that imported ipykernel (to run notebooks, say) is still a terminal
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert Progress(1, "batch", file=_Terminal()).mode == "bar"
+
+
 def test_elsewhere_plain_lines_now_and_then(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()  # not a terminal: a log, a CI job, a notebook without widgets
     clock = [1000.0]
@@ -60,7 +66,7 @@ def test_the_last_counts_are_always_shown() -> None:
 
 
 def test_a_notebook_without_ipywidgets_gets_lines_and_no_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setattr(progress_module, "_in_kernel", lambda: True)
     monkeypatch.setattr(progress_module, "_widgets_available", lambda: False)
     out = _Terminal()  # even if the kernel's stream claims to be a terminal
     with warnings.catch_warnings():

@@ -22,8 +22,17 @@ Mode = Literal["widget", "bar", "lines", "off"]
 LINE_INTERVAL = 10.0  # seconds between plain lines while things change
 
 
+def _in_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (not merely beside an imported ipykernel)."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
 def _widgets_available() -> bool:
-    if "ipykernel" not in sys.modules:
+    if not _in_kernel():
         return False
     try:
         from tqdm.notebook import IProgress
@@ -36,7 +45,7 @@ def _choose(file: IO[str]) -> Mode:
     if _widgets_available():
         return "widget"
     isatty = getattr(file, "isatty", None)
-    return "bar" if callable(isatty) and isatty() and "ipykernel" not in sys.modules else "lines"
+    return "bar" if callable(isatty) and isatty() and not _in_kernel() else "lines"
 
 
 def tqdm_class() -> Any:
