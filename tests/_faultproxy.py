@@ -8,10 +8,10 @@ mimics something a real network or load balancer does:
     Throttling. Answered by the proxy (never forwarded) with ``429 Too Many Requests``,
     ``Retry-After: <retry_after>`` and a JSON ``detail`` body. Tests that the client backs off
     and retries, honouring ``Retry-After``.
-``"503"`` / ``"502"`` / ``"504"``
-    An overloaded or broken gateway. Answered by the proxy (never forwarded) with that status and
-    a JSON ``detail`` body; ``503`` also carries ``Retry-After`` (as real services often send it).
-    ``"504"`` is available but not in the default fault list.
+``"503"`` / ``"502"`` / ``"504"`` / ``"500"``
+    An overloaded or broken gateway, or a server error. Answered by the proxy (never forwarded) with
+    that status and a JSON ``detail`` body; ``503`` also carries ``Retry-After`` (as real services
+    often send it). ``"504"`` and ``"500"`` are available but not in the default fault list.
 ``"reset_before"``
     The connection dies before the request reaches the service: the proxy reads the request,
     then closes the client socket with ``SO_LINGER`` 0, which sends a TCP RST. Safe to retry.
@@ -19,6 +19,10 @@ mimics something a real network or load balancer does:
     The connection dies after the service did the work: the request is forwarded, the whole
     response is read from upstream (so e.g. a POST really created a batch), then the client gets
     a RST and no response. Only idempotent retries (``Idempotency-Key``) keep effects exactly-once.
+``"drop"``
+    The request is swallowed: the proxy reads it, never forwards it and closes the connection
+    cleanly (FIN) without a byte of response, as a load balancer dropping a request does. The
+    client sees the server disconnect with no answer. Safe to retry. Not in the default list.
 ``"cut"``
     A response truncated mid-body: the proxy sends the status line and headers with the full
     ``Content-Length``, then only the first half of the body (at least one byte short), then
@@ -70,9 +74,10 @@ _STATUS_FAULTS: dict[str, tuple[int, str, str]] = {
     "502": (502, "Bad Gateway", "Bad gateway (injected)."),
     "503": (503, "Service Unavailable", "Service unavailable (injected)."),
     "504": (504, "Gateway Timeout", "Gateway timeout (injected)."),
+    "500": (500, "Internal Server Error", "Internal server error (injected)."),
 }
 #: Every fault kind this proxy knows.
-FAULTS: frozenset[str] = frozenset({*_STATUS_FAULTS, "cut", "reset_before", "reset_after", "delay"})
+FAULTS: frozenset[str] = frozenset({*_STATUS_FAULTS, "cut", "reset_before", "reset_after", "drop", "delay"})
 #: The faults used when none are given.
 DEFAULT_FAULTS: tuple[str, ...] = ("429", "503", "502", "cut", "reset_before", "reset_after", "delay")
 
@@ -467,13 +472,15 @@ class FaultProxy:
             client.sendall(f"{version} 100 Continue\r\n\r\n".encode("latin-1"))
         outcome = self._decide(method, target)
 
-        if outcome in _STATUS_FAULTS or outcome == "reset_before":
+        if outcome in _STATUS_FAULTS or outcome in ("reset_before", "drop"):
             # Drain the body first: closing a socket with unread input sends RST, which could
             # destroy an injected response before the client reads it.
             for _ in reader.iter_body(framing, raw=True):
                 pass
             if outcome == "reset_before":
                 _reset(client)
+            elif outcome == "drop":
+                _close_gracefully(client)
             else:
                 status, reason, detail = _STATUS_FAULTS[outcome]
                 self._answer(client, status, reason, detail)

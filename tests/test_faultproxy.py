@@ -223,7 +223,7 @@ def test_429_is_answered_by_proxy_with_retry_after(upstream: Upstream, retry_aft
     assert proxy.stats == Counter({"requests": 1, "429": 1})
 
 
-@pytest.mark.parametrize(("fault", "retry_after"), [("503", "0"), ("502", None), ("504", None)])
+@pytest.mark.parametrize(("fault", "retry_after"), [("503", "0"), ("502", None), ("504", None), ("500", None)])
 def test_5xx_is_answered_by_proxy(upstream: Upstream, fault: str, retry_after: str | None) -> None:
     before = upstream.count
     with FaultProxy(upstream.url, rate=1.0, faults=(fault,)) as proxy:
@@ -244,6 +244,16 @@ def test_reset_before_raises_connection_error_and_does_not_forward(upstream: Ups
     assert type(info.value) is requests.ConnectionError
     assert isinstance(info.value.args[0], urllib3.exceptions.ProtocolError)
     assert isinstance(info.value.args[0].args[1], ConnectionResetError)  # a real RST, not a FIN
+    assert upstream.count == before
+
+
+def test_drop_closes_without_an_answer_and_does_not_forward(upstream: Upstream) -> None:
+    before = upstream.count
+    with _only("drop", upstream) as proxy:
+        with pytest.raises(requests.ConnectionError) as info:
+            requests.post(proxy.url + "/count", json={"a": 1}, timeout=10)
+        assert proxy.stats == Counter({"requests": 1, "drop": 1})
+    assert "RemoteDisconnected" in repr(info.value)  # a clean close (FIN) with no response, not a RST
     assert upstream.count == before
 
 

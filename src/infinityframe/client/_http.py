@@ -1,7 +1,9 @@
 """The HTTP transport: one pooled ``requests.Session``, timeouts, retries, error mapping.
 
 Retried (capped exponential backoff with full jitter, honouring ``Retry-After``): connection
-errors, timeouts, responses cut mid-body, and the statuses 429, 502, 503 and 504. A POST is
+errors, timeouts, responses cut mid-body, and the statuses 429, 500, 502, 503 and 504 (a 500 is often a
+proxy's or a passing overload; only requests safe to repeat are retried, so a lasting 500 costs a
+few attempts, never a duplicate). A POST is
 retried only when it carries an ``Idempotency-Key``, so a retry can never create a second
 batch. Errors become the package's exception family, with the server's ``detail``.
 
@@ -36,7 +38,7 @@ __all__ = ["RetryPolicy", "Transport", "redact_url"]
 
 log = logging.getLogger("infinityframe.client")
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
               requests.exceptions.ContentDecodingError)
 _jitter = random.Random()

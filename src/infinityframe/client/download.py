@@ -74,16 +74,27 @@ def safe_extract(archive: Path, job_id: str, dest: Path) -> Path:
                 if not out.resolve().is_relative_to(root):
                     raise DownloadError(f"Job {job_id}: refused archive member {info.filename!r} (outside the folder).")
                 placed.append((info, out))
+            # A path that is a file in one member and a folder in another cannot be extracted whole.
+            files = {out for info, out in placed if not info.is_dir()}
+            folders = {parent for _, out in placed for parent in out.parents if parent != target
+                       and parent.is_relative_to(target)} | {out for info, out in placed if info.is_dir()}
+            for clash in sorted(files & folders)[:1]:
+                raise DownloadError(f"Job {job_id}: refused the archive: {clash.relative_to(target).as_posix()!r} "
+                                    "is both a file and a folder in it.")
             bad = zf.testzip()
             if bad is not None:
                 raise DownloadError(f"Job {job_id}: archive member {bad!r} is corrupt (CRC mismatch).")
             for info, out in placed:
-                if info.is_dir():
-                    out.mkdir(parents=True, exist_ok=True)
-                    continue
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+                try:
+                    if info.is_dir():
+                        out.mkdir(parents=True, exist_ok=True)
+                        continue
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                except OSError as err:  # a name too long for this file system, a full disk, …
+                    raise DownloadError(f"Job {job_id}: could not write archive member {info.filename!r} "
+                                        f"({err.strerror or err}).") from err
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:
         raise DownloadError(f"Job {job_id}: the download is not a whole zip archive ({err}).") from err
     return target

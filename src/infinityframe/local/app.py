@@ -19,14 +19,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, Response
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from . import generators as registry
@@ -98,8 +99,146 @@ class BatchIn(BaseModel):
     job_runs: list[JobRunIn] = Field(description="The jobs, in order.")
 
 
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` inlined: the OpenAPI document has no such components."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.rsplit("/", 1)[1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+_BATCH_EXAMPLE = {"name": "example", "job_runs": [{"name": "shapes-v0.1.0", "is_preview": False,
+                                                   "param_values": {"num_images": 1}}]}
 _BATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+    "schema": _inline(BatchIn.model_json_schema()), "example": _BATCH_EXAMPLE}}}}
+
+
+# -- response bodies, for the OpenAPI document (routes answer with orjson, see _json) ---------
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    detail: str = Field(description="What went wrong and what to do.")
+
+
+class JobErrorOut(BaseModel):
+    job: int
+    param: str | None
+    message: str
+
+
+class InvalidOut(ErrorOut):
+    errors: list[JobErrorOut] = Field(default_factory=list, description="Per job and parameter, when jobs are invalid.")
+
+
+class ShortfallOut(ErrorOut):
+    required: int
+    balance: int
+    shortfall: int
+
+
+class GeneratorOut(BaseModel):
+    name: str
+    version: str | None
+    description: str
+    options: dict[str, Any]
+
+
+class GeneratorDetailOut(GeneratorOut):
+    params: list[dict[str, Any]]
+    constraints: list[dict[str, Any]] = Field(default_factory=list)
+
+
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class JobRunOut(BaseModel):
+    id: str
+    name: str
+    batch_id: str
+    is_preview: bool
+    param_values: dict[str, Any]
+    state: JobState
+    in_progress: bool
+    result_url: str | None
+    estimated_samples: int
+    samples: int | None
+    created: str
+    finished: str | None
+    error: str | None
+
+
+class BatchListOut(BaseModel):
+    id: str
+    name: str
+    created: str
+    generator: str
+    is_preview: bool
+    num_jobs: int
+
+
+class BatchOut(BatchListOut):
+    job_runs: list[JobRunOut]
+
+
+class CancelOut(BatchOut):
+    cancelled: int
+
+
+class SummaryRunOut(BaseModel):
+    id: str
+    name: str
+    state: JobState
+    in_progress: bool
+    result_url: str | None
+    samples: int | None
+
+
+class SummaryOut(BaseModel):
+    id: str
+    job_runs: list[SummaryRunOut]
+
+
+class UsageRowOut(BaseModel):
+    generator: str
+    preview_samples_rendered: int
+    non_preview_samples_rendered: int
+
+
+class UsageOut(BaseModel):
+    counts_by_generator: list[UsageRowOut]
+    start_time: str
+    end_time: str
+
+
+class AccountOut(BaseModel):
+    name: str
+    balance: int
+    granted: int
+    charged: int
+    reserved: int
+
+
+def _errors(**statuses: tuple[type[BaseModel], str]) -> dict[int | str, dict[str, Any]]:
+    return {int(code[1:]): {"model": model, "description": text} for code, (model, text) in statuses.items()}
+
+
+_COMMON_ERRORS = _errors(
+    s400=(InvalidOut, "A malformed request: body, query or header."),
+    s401=(ErrorOut, "No token, or a wrong one."),
+    s429=(ErrorOut, "Throttled; `Retry-After` says when to come back."),
+)
+_NOT_FOUND = _errors(s404=(ErrorOut, "No such thing for this account (another account's is the same: 404)."))
+_TOO_LARGE = _errors(s413=(ErrorOut, "The request body is over the size limit."))
 
 
 def create_app(state: ServiceState) -> FastAPI:
@@ -143,7 +282,7 @@ def create_app(state: ServiceState) -> FastAPI:
                            {"WWW-Authenticate": "Token"})
         raise ApiError(401, "Invalid token.", {"WWW-Authenticate": "Token"})
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(authenticate)])
+    api = APIRouter(prefix="/api", dependencies=[Depends(authenticate)], responses=_COMMON_ERRORS)
 
     def base_url(request: Request) -> str:
         return str(request.base_url)
@@ -185,14 +324,16 @@ def create_app(state: ServiceState) -> FastAPI:
 
     # -- generators ------------------------------------------------------------------------------
 
-    @api.get("/jobs/", summary="List the generators this token may use")
+    @api.get("/jobs/", summary="List the generators this token may use",
+             responses={200: {"model": list[GeneratorOut]}})
     def list_generators() -> Response:
         return _json([
             {k: meta[k] for k in ("name", "version", "description", "options")}
             for meta in (g.metadata() for g in registry.available().values())
         ])
 
-    @api.get("/jobs/{generator_name}/", summary="A generator's metadata: params and options")
+    @api.get("/jobs/{generator_name}/", summary="A generator's metadata: params and options",
+             responses={200: {"model": GeneratorDetailOut}, **_NOT_FOUND})
     def generator_detail(generator_name: str) -> Response:
         gen = registry.get(generator_name)
         if gen is None:
@@ -283,7 +424,10 @@ def create_app(state: ServiceState) -> FastAPI:
         return b"".join(chunks)
 
     @api.post("/batch/", status_code=201, openapi_extra=_BATCH_BODY,
-              summary="Submit a batch of jobs (Idempotency-Key: same key, same batch)")
+              summary="Submit a batch of jobs (Idempotency-Key: same key, same batch)",
+              responses={201: {"model": BatchOut}, **_TOO_LARGE, **_errors(
+                  s402=(ShortfallOut, "The batch's estimate exceeds the balance."),
+                  s409=(ErrorOut, "The Idempotency-Key was used for another request."))})
     async def create_batch(
         request: Request,
         account: Account = Depends(authenticate),
@@ -325,7 +469,8 @@ def create_app(state: ServiceState) -> FastAPI:
 
         return await run_in_threadpool(work)
 
-    @api.post("/batch/estimate/", openapi_extra=_BATCH_BODY, summary="Samples each job would cost")
+    @api.post("/batch/estimate/", openapi_extra=_BATCH_BODY, summary="Samples each job would cost",
+              responses={200: {"model": list[int]}, **_TOO_LARGE})
     async def estimate_batch(request: Request, account: Account = Depends(authenticate)) -> Response:
         raw = await read_body(request)
         _, _, _, jobs = await run_in_threadpool(parse_batch, raw, account)
@@ -346,7 +491,8 @@ def create_app(state: ServiceState) -> FastAPI:
             raise ApiError(400, f"end_time {end_time} is before start_time {start_time}.")
         return start, end
 
-    @api.get("/batch/", summary="The account's batches in a time window, oldest first")
+    @api.get("/batch/", summary="The account's batches in a time window, oldest first",
+             responses={200: {"model": list[BatchListOut]}})
     def list_batches(account: Account = Depends(authenticate),
                      start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
         start, end = window(start_time, end_time)
@@ -357,11 +503,13 @@ def create_app(state: ServiceState) -> FastAPI:
             for r in rows
         ])
 
-    @api.get("/batch/{batch_id}/", summary="A batch with every job's parameters and state")
+    @api.get("/batch/{batch_id}/", summary="A batch with every job's parameters and state",
+             responses={200: {"model": BatchOut}, **_NOT_FOUND})
     def batch_detail(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
         return _json(batch_body(owned_batch(account, batch_id), base_url(request)))
 
-    @api.get("/batch/{batch_id}/summary/", summary="Each job's progress and result URL")
+    @api.get("/batch/{batch_id}/summary/", summary="Each job's progress and result URL",
+             responses={200: {"model": SummaryOut}, **_NOT_FOUND})
     def batch_summary(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
         owned_batch(account, batch_id)
         base = base_url(request)
@@ -374,7 +522,8 @@ def create_app(state: ServiceState) -> FastAPI:
             for r in rows
         ]})
 
-    @api.post("/batch/{batch_id}/cancel/", summary="Cancel the batch's queued jobs (extension)")
+    @api.post("/batch/{batch_id}/cancel/", summary="Cancel the batch's queued jobs (extension)",
+              responses={200: {"model": CancelOut}, **_NOT_FOUND})
     def cancel_batch(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
         owned_batch(account, batch_id)
         cancelled = store.cancel_batch(account.id, batch_id)
@@ -383,7 +532,8 @@ def create_app(state: ServiceState) -> FastAPI:
 
     # -- jobs and usage --------------------------------------------------------------------------
 
-    @api.get("/job_runs/counts/", summary="Samples rendered per generator in a time window")
+    @api.get("/job_runs/counts/", summary="Samples rendered per generator in a time window",
+             responses={200: {"model": UsageOut}})
     def usage(account: Account = Depends(authenticate),
               start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
         start, end = window(start_time, end_time)
@@ -401,13 +551,15 @@ def create_app(state: ServiceState) -> FastAPI:
                       "start_time": start.isoformat(), "end_time": end.isoformat()})
 
     def job_routes(path: str, is_preview: bool, what: str) -> None:
-        @api.get(f"/{path}/", summary=f"The account's {what}", name=f"list_{path}")
+        @api.get(f"/{path}/", summary=f"The account's {what}", name=f"list_{path}",
+                 responses={200: {"model": list[JobRunOut]}})
         def list_jobs(request: Request, account: Account = Depends(authenticate),
                       batch_id: str | None = Query(None)) -> Response:
             base = base_url(request)
             return _json([job_run(r, base) for r in store.jobs(account.id, is_preview, batch_id)])
 
-        @api.get(f"/{path}/{{job_id}}/", summary=f"One of the account's {what}", name=f"get_{path}")
+        @api.get(f"/{path}/{{job_id}}/", summary=f"One of the account's {what}", name=f"get_{path}",
+                 responses={200: {"model": JobRunOut}, **_NOT_FOUND})
         def job_detail(job_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
             row = store.job(account.id, job_id, is_preview)
             if row is None:
@@ -417,7 +569,8 @@ def create_app(state: ServiceState) -> FastAPI:
     job_routes("job_runs", False, "standard jobs")
     job_routes("job_previews", True, "preview jobs")
 
-    @api.get("/account/", summary="The account's sample balance (extension)")
+    @api.get("/account/", summary="The account's sample balance (extension)",
+             responses={200: {"model": AccountOut}})
     def account_detail(account: Account = Depends(authenticate)) -> Response:
         totals = store.ledger_totals(account.id)
         return _json({
@@ -432,11 +585,22 @@ def create_app(state: ServiceState) -> FastAPI:
 
     # -- results: signed URLs, no auth header, as an object store's ---------------------------
 
-    @app.get("/results/{job_id}.zip", summary="A job's result archive (signed, expiring URL)")
-    def result(job_id: str, expires: int = Query(...), signature: str = Query(..., max_length=128)) -> Response:
+    @app.get("/results/{job_id}.zip", summary="A job's result archive (signed, expiring URL)",
+             response_class=FileResponse, responses={
+                 200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                       "description": "The job's zip, holding the folder `<job_id>/`."},
+                 **_errors(s403=(ErrorOut, "The URL is expired, altered or unsigned; ask the summary for a new one."),
+                           s404=(ErrorOut, "No such result."))})
+    def result(job_id: str, request: Request, expires: str | None = Query(None),
+               signature: str | None = Query(None)) -> Response:
         if not _UUID.match(job_id):
             raise ApiError(404, "Not found.")
-        refused = signer.check(job_id, expires, signature)
+        repeated = any(len(request.query_params.getlist(k)) > 1 for k in ("expires", "signature"))
+        if (repeated or not expires or not signature or not expires.isdigit() or len(expires) > 20
+                or len(signature) > 128):
+            # A missing or garbled signature is a refused URL, as an object store answers it.
+            raise ApiError(403, "This result URL is not valid (unsigned); ask the batch summary for a new one.")
+        refused = signer.check(job_id, int(expires), signature)
         if refused is not None:
             raise ApiError(403, f"This result URL is not valid ({refused}); ask the batch summary for a new one.")
         path = state.data_dir / "results" / f"{job_id}.zip"
@@ -449,4 +613,23 @@ def create_app(state: ServiceState) -> FastAPI:
         return _json({"service": "infinityframe local service", "api": "/api/", "openapi": "/openapi.json",
                       "instance": instance_id(state.data_dir), "time": isoformat(time.time())})
 
+    def openapi() -> dict[str, Any]:
+        # Malformed requests are answered 400 (DRF-style), never FastAPI's 422: say so in the document.
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    responses.pop("422", None)
+                    if "parameters" in operation or "requestBody" in operation:
+                        responses.setdefault("400", {"description": "A malformed request.", "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}})
+            schemas = document.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

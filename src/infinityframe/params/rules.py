@@ -58,7 +58,14 @@ def _is_bool(value: Any) -> bool:
 
 
 def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
+    # Text that is not valid Unicode (a lone surrogate) cannot be sent as JSON or stored.
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # No silent coercion: "3" is not an int, True is not a number, "false" is not a bool.
@@ -66,7 +73,7 @@ _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "int": (_is_int, "an integer"),
     "float": (_is_number, "a finite number"),
     "bool": (_is_bool, "true or false"),
-    "str": (_is_str, "a string"),
+    "str": (_is_str, "a string (valid Unicode)"),
     "uuid": (_is_str, "a job id string or null"),
 }
 
