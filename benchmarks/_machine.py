@@ -27,3 +27,12 @@ def header(title: str) -> str:
     m = machine()
     return (f"# {title}\n\n{m['date']} · {m['cpu']} · {m['cores']} cores · Python {m['python']} · "
             f"{m['platform']}\n")
+
+
+def publish(lines: list[str], name: str) -> None:
+    """Print a benchmark's report and write it to ``results/<name>``."""
+    from pathlib import Path
+
+    report = "\n".join(lines) + "\n"
+    print(report)
+    (Path(__file__).parent / "results" / name).write_text(report)

@@ -21,7 +21,7 @@ import orjson
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _machine import header
+from _machine import header, publish
 from _service import start_service
 from infinityframe.local.generators.base import evaluate_constraint
 
@@ -72,9 +72,7 @@ def main() -> None:
     for kind, values in timings.items():
         med = statistics.median(values)
         lines.append(f"| {kind} | {med:.2f} | {min(values):.2f} | {max(values):.2f} | {args.jobs / med:,.0f} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    (Path(__file__).parent / "results" / "batch_post.md").write_text(report)
+    publish(lines, "batch_post.md")
 
 
 if __name__ == "__main__":

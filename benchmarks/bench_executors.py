@@ -24,7 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infinityframe as inf
-from _machine import header
+from _machine import header, publish
 
 GENERATOR = "stickfit-v0.1.0"
 PARAMS = {"num_reps": 2, "frame_rate": 24, "image_width": 256, "image_height": 256}
@@ -119,9 +119,7 @@ def main() -> None:
     for label, _, workers in configs:
         rate, frames, seconds = best[label]
         lines.append(f"| {label} | {workers} | {rate:,.1f} | {rate / base:.2f}× | {frames} | {seconds:.2f} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    (Path(__file__).parent / "results" / "executors.md").write_text(report)
+    publish(lines, "executors.md")
 
 
 if __name__ == "__main__":

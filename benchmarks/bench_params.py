@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import header
+from _machine import header, publish
 from infinityframe.params.sampling import sample
 from infinityframe.params.schema import validate_frame
 from infinityframe.params.spec import GeneratorSpec
@@ -197,9 +197,7 @@ def main() -> None:
         f"| validate {args.rows:,} rows (pandas) | – | {validate_big_s:.3f} | |",
         f"| validate {args.rows:,} rows (polars) | – | {validate_big_pl_s:.3f} | |",
     ]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    (Path(__file__).parent / "results" / "params.md").write_text(report)
+    publish(lines, "params.md")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import header
+from _machine import header, publish
 from infinityframe.local import generators
 from infinityframe.local.generators.base import validate_job
 
@@ -64,9 +64,7 @@ def main() -> None:
             rate, samples, jobs = throughput(name, params, size, args.seconds)
             lines.append(f"| {name} | {size}×{size} | {rate:,.1f} | {samples} | {jobs} |")
             print(lines[-1], flush=True)
-    report = "\n".join(lines) + "\n"
-    print(report)
-    (Path(__file__).parent / "results" / "render.md").write_text(report)
+    publish(lines, "render.md")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import header
+from _machine import header, publish
 
 FIXTURE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "infinity-v0.4.0"
 
@@ -178,9 +178,7 @@ def main() -> None:
               f" in every round; ≥ 7× faster than (b): {speedup:.1f}× "
               f"{'met' if min(faster['json_normalize']) >= 7 else 'NOT met'} in every round; peak memory ≤ 3× the "
               f"JSON bytes: {share:.2f}× {'met' if share <= 3 else 'NOT met'}."]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    (Path(__file__).parent / "results" / "results_read.md").write_text(report)
+    publish(lines, "results_read.md")
     print(json.dumps({m: {"seconds": times[m], "peak_mb": memory[m]} for m in METHODS}))
 
 

@@ -17,6 +17,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import infinityframe as inf
+from infinityframe.errors import InfinityError
 from infinityframe.report import Section, data_uri, render_report, write_report
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -159,6 +160,8 @@ class TestReport:
         uri = data_uri(fig, dpi=50)
         assert base64.b64decode(uri.split(",", 1)[1])[:8] == PNG
         (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a png")
-        with pytest.raises(ValueError, match="Only PNG"):
+        with pytest.raises(InfinityError, match=r"x\.jpg' is not a PNG image\. Only PNG"):
             data_uri(tmp_path / "x.jpg")
+        with pytest.raises(InfinityError, match=r"Section 'Shots', figure 'photo': .*x\.jpg"):
+            render_report("r", [Section("Shots", figures={"photo": tmp_path / "x.jpg"})])
         assert "<section>" not in render_report("empty", [])

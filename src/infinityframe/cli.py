@@ -105,8 +105,6 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, str, str]:
     With neither a server nor a token, the embedded local service on the data dir is used: the
     one ``infinityframe serve`` runs there, else one started in this process (as ``Session.local``).
     """
-    import os
-
     server = args.server or os.environ.get("INFINITY_SERVER")
     token = args.token or os.environ.get("INFINITY_TOKEN")
     if server or token:
@@ -117,21 +115,14 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, str, str]:
             raise UsageError(f"no token for {server}: pass --token or set INFINITY_TOKEN.")
         args.secret = token
         return server, token, server
-    from .client.session import _local_lock, _local_services
-    from .local.server import default_data_dir, find_running, serve
+    from .client.session import local_endpoint
+    from .local.server import default_data_dir
 
     root = (Path(args.data_dir) if args.data_dir else default_data_dir()).expanduser().resolve()
-    with _local_lock:
-        service = _local_services.get(root)
-        if service is None or not service.running:
-            if (found := find_running(root)) is not None:
-                args.secret = found[1]
-                return found[0], found[1], f"the local service at {found[0]} ({root})"
-            service = serve(root)
-            _local_services[root] = service  # stopped at exit, like Session.local's
-            args.in_process = True
-    args.secret = service.token
-    return service.url, service.token, f"the embedded service in {root}"
+    url, token, args.in_process = local_endpoint(root)  # as Session.local: stopped at exit
+    args.secret = token
+    where = f"the embedded service in {root}" if args.in_process else f"the local service at {url} ({root})"
+    return url, token, where
 
 
 def _session(args: argparse.Namespace, generator: str) -> Any:
@@ -153,7 +144,7 @@ def _reattach(args: argparse.Namespace, batch_id: str) -> Any:
     transport = Transport(server, token)
     try:
         data = transport.request("GET", f"api/batch/{batch_id}/", not_found=lambda detail: BatchNotFoundError(
-            f"No batch {batch_id} for this token at {where} ({detail}); `infinityframe status` takes a "
+            f"No batch {batch_id} for this token at {where} ({detail}); `infinityframe {args.command}` takes a "
             "batch id that `infinityframe submit` printed."))
         runs = data.get("job_runs") or []
         if not runs:

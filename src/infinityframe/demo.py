@@ -12,7 +12,6 @@ moves away, frames brighten with more light.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,6 @@ from .results import Results, read_results
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from .client.batch import Batch
 
 __all__ = ["run_demo"]
 
@@ -69,14 +66,6 @@ def _step(message: str) -> None:
 
 def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
-
-
-def _promote(previews: Batch, sesh: Session, chosen: list[str]) -> Batch:
-    promote: Callable[..., Batch] | None = getattr(previews, "promote", None)
-    if promote is not None:
-        return promote(chosen, name="demo videos")
-    # Without Batch.promote: a re-run of each preview (state = its job id), submitted as videos.
-    return sesh.submit(sesh.rerun(chosen), name="demo videos", mode="force")
 
 
 def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
@@ -128,7 +117,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
           f"their videos cost about {int(plan['estimated_samples'].sum())} samples")
 
     _step("the chosen previews as videos")
-    batch = _promote(previews, sesh, chosen_ids)
+    batch = previews.promote(chosen_ids, name="demo videos")
     print(f"batch {batch.id} submitted")
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)

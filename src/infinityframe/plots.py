@@ -36,6 +36,8 @@ import pandas as pd
 
 from ._frame_images import load_images, load_masks
 from .errors import InfinityError
+from .results.coco import COCO_KEYPOINTS
+from .results.coco import COCO_SKELETON as _COCO_SKELETON_NUMBERS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -49,14 +51,9 @@ __all__ = ["COCO_KEYPOINTS", "COCO_SKELETON", "frames_figure", "params_figure", 
 
 Level = Literal["jobs", "frames", "objects", "keypoints"]
 
-COCO_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-                  "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                  "right_knee", "left_ankle", "right_ankle")
-# COCO's person skeleton (1-based keypoint numbers, as in the categories of every COCO file).
-_SKELETON_NUMBERS = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9),
-                     (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
+# COCO's person skeleton by keypoint name (results.coco holds it by 1-based number, as COCO files do).
 COCO_SKELETON: tuple[tuple[str, str], ...] = tuple(
-    (COCO_KEYPOINTS[a - 1], COCO_KEYPOINTS[b - 1]) for a, b in _SKELETON_NUMBERS)
+    (COCO_KEYPOINTS[a - 1], COCO_KEYPOINTS[b - 1]) for a, b in _COCO_SKELETON_NUMBERS)
 
 _VALID = "#4c9a5b"       # the valid range, and bars of valid choices
 _INVALID = "#c4473a"     # values outside it

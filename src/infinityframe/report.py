@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Union
 import pandas as pd
 
 from ._version import __version__
+from .errors import InfinityError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -99,7 +100,10 @@ def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
         figure.savefig(buffer, format="png", dpi=dpi)
         png = buffer.getvalue()
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise ValueError("Only PNG images can be embedded: pass a matplotlib Figure, PNG bytes or a .png file.")
+        source = f"{os.fspath(figure)!r} is not a PNG image" if isinstance(figure, (str, os.PathLike)) else (
+            "These bytes are not a PNG image")
+        raise InfinityError(f"{source}. Only PNG images can be embedded: pass a matplotlib Figure, PNG bytes "
+                            "or a .png file.")
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
@@ -118,7 +122,11 @@ def _section_html(section: Section, dpi: int) -> str:
     parts += [f"<p>{html.escape(p)}</p>" for p in paragraphs if p]
     for caption, figure in section.figures.items():
         alt = html.escape(caption, quote=True)
-        parts.append(f'<figure><img src="{data_uri(figure, dpi=dpi)}" alt="{alt}">'
+        try:
+            uri = data_uri(figure, dpi=dpi)
+        except InfinityError as err:
+            raise InfinityError(f"Section {section.heading!r}, figure {caption!r}: {err}") from None
+        parts.append(f'<figure><img src="{uri}" alt="{alt}">'
                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     parts += [_table_html(caption, frame, section.max_rows) for caption, frame in section.tables.items()]
     parts.append("</section>")

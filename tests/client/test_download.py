@@ -158,6 +158,12 @@ class TestSafeExtract:
         with pytest.raises(inf.DownloadError, match="another job's folder"):
             safe_extract(archive, "j", tmp_path / "out")
 
+    def test_a_path_both_file_and_folder(self, tmp_path: Path) -> None:
+        archive = self.make(tmp_path, {"j/ok.txt": "ok", "j/a": "a file", "j/a/b.txt": "inside a folder"})
+        with pytest.raises(inf.DownloadError, match=r"Job j: .*'a' is both a file and a folder"):
+            safe_extract(archive, "j", tmp_path / "out")
+        assert not (tmp_path / "out" / "j" / "ok.txt").exists(), "refused before anything was written"
+
     def test_flat_archive_goes_into_the_job_folder(self, tmp_path: Path) -> None:
         archive = self.make(tmp_path, {"job.json": "{}", "labels.json": "{}"})
         folder = safe_extract(archive, "j", tmp_path / "out")

@@ -67,10 +67,8 @@ def test_unreachable_scheduler_fails_the_start(tmp_path: Path, monkeypatch: pyte
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    started = time.monotonic()
     with pytest.raises(ExecutorError, match=f"could not reach the Dask scheduler at tcp://127.0.0.1:{port}"):
         inf.serve(tmp_path, executor=f"dask://127.0.0.1:{port}")
-    assert time.monotonic() - started < 60
     assert not (tmp_path / "service.json").exists(), "a service that never ran is not announced"
 
 

@@ -14,7 +14,7 @@ from results_helpers import FIXTURE_JOBS
 
 from infinityframe.results import Results, read_results
 from infinityframe.results.casting import typed_params
-from infinityframe.results.labels import read_labels
+from infinityframe.results.labels import _decode, read_labels
 from infinityframe.results.points import point_blocks
 
 JOB = next(iter(FIXTURE_JOBS))
@@ -27,6 +27,8 @@ def test_full_parse_fallback_gives_the_same_columns(fixture_batch: Path, tmp_pat
     plain = tmp_path / "labels.json"
     plain.write_text(json.dumps(labels))
     problems: list[str] = []
+    # Each copy takes the path it is meant to: raw (lazy) values for the original, a full parse for the copy.
+    assert [_decode(path, problems)[3] for path in (fixture_batch / JOB / "labels.json", plain)] == [True, False]
     lazy = read_labels(fixture_batch / JOB / "labels.json", problems=problems)
     full = read_labels(plain, problems=problems)
     assert problems == [] and lazy.num_frames == full.num_frames == FIXTURE_JOBS[JOB]

@@ -33,10 +33,13 @@ class Cap:
             return f"raise the session's cap (sesh.max_samples = {estimate})"
         return f"raise or unset the environment variable {ENV_VAR} (to {estimate} or more)"
 
+    @property
+    def where(self) -> str:
+        """Where the cap was set, in words."""
+        return {"max_samples": "max_samples", "session": "the session's max_samples"}.get(self.source, f"${ENV_VAR}")
+
     def describe(self) -> str:
-        where = {"max_samples": "max_samples", "session": "the session's max_samples"}.get(
-            self.source, f"${ENV_VAR}")
-        return f"{self.limit:,} samples (set by {where})"
+        return f"{self.limit:,} samples (set by {self.where})"
 
 
 def _checked(value: object, where: str) -> int:

@@ -78,9 +78,9 @@ def safe_extract(archive: Path, job_id: str, dest: Path) -> Path:
             files = {out for info, out in placed if not info.is_dir()}
             folders = {parent for _, out in placed for parent in out.parents if parent != target
                        and parent.is_relative_to(target)} | {out for info, out in placed if info.is_dir()}
-            for clash in sorted(files & folders)[:1]:
-                raise DownloadError(f"Job {job_id}: refused the archive: {clash.relative_to(target).as_posix()!r} "
-                                    "is both a file and a folder in it.")
+            if clashes := sorted(files & folders):
+                raise DownloadError(f"Job {job_id}: refused the archive: "
+                                    f"{clashes[0].relative_to(target).as_posix()!r} is both a file and a folder in it.")
             bad = zf.testzip()
             if bad is not None:
                 raise DownloadError(f"Job {job_id}: archive member {bad!r} is corrupt (CRC mismatch).")

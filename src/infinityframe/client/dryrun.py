@@ -30,7 +30,7 @@ import polars as pl
 
 from ..errors import BatchNotFoundError, InfinityError, ValidationError
 from .batch import _state
-from .caps import resolve_cap
+from .caps import Cap, resolve_cap
 from .records import content_key, job_key
 
 if TYPE_CHECKING:
@@ -78,8 +78,7 @@ class DryRunSummary:
             cost += f" · balance {self.balance:,}, short by {self.estimated_samples - self.balance:,}"
         lines.append(cost)
         if self.max_samples is not None:
-            where = {"max_samples": "max_samples", "session": "the session"}.get(str(self.cap_source),
-                                                                                  f"${self.cap_source}")
+            where = Cap(self.max_samples, str(self.cap_source)).where
             over = self.estimated_samples > self.max_samples
             lines.append(f"spend cap: {self.max_samples:,} (set by {where})"
                          + (": submit() would refuse this frame" if over else ""))
@@ -242,7 +241,7 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
     if not invalid and n:
         reattach = sesh.records.get(content_key(sesh.server, sesh.generator, preview, name or "",
                                                 [by_position[i] for i in range(n)]))
-        if reattach is not None and reattach not in _batch_states(sesh, {reattach}):
+        if reattach is not None and reattach not in states and not _batch_states(sesh, {reattach}):
             reattach = None
     cap = resolve_cap(None, sesh.max_samples)
     summary = DryRunSummary(

@@ -8,6 +8,7 @@ also records, on this machine, which job every new job came from (``records.py``
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,10 @@ import pandas as pd
 
 from ..errors import BatchNotFoundError, InfinityError
 from .batch import STATES, Batch, _state
+from .progress import format_counts
 
 if TYPE_CHECKING:
+    from .records import JobRecord
     from .session import Session
 
 __all__ = ["LINEAGE_COLUMNS", "lineage", "promote", "retry_failed"]
@@ -28,8 +31,8 @@ MAX_BATCHES = 200  # a lineage never loads more batches than this
 
 
 def _counts(states: dict[str, str]) -> str:
-    counted = pd.Series(list(states.values()), dtype="str").value_counts()
-    return ", ".join(f"{s} {int(counted[s])}" for s in STATES if s in counted.index) or "no jobs"
+    counted = Counter(states.values())
+    return format_counts({s: counted[s] for s in STATES}) or "no jobs"
 
 
 def _chosen_ids(batch: Batch, rows: Any) -> list[str] | None:
@@ -117,6 +120,7 @@ class _Family:
         self.session = session
         self.batches: dict[str, _Loaded | None] = {}
         self.nodes: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, JobRecord | None] = {}  # this machine's records, read a batch at a time
 
     def load(self, batch_id: str, known: Batch | None = None) -> _Loaded | None:
         if batch_id not in self.batches:
@@ -128,20 +132,31 @@ class _Family:
                                                  {j: i for i, j in enumerate(batch.job_ids)})
             except BatchNotFoundError:
                 self.batches[batch_id] = None
+            else:
+                recorded = {r.job_id: r for r in self.session.records.jobs(batch.job_ids)}
+                self.records.update({job_id: recorded.get(job_id) for job_id in batch.job_ids})
         return self.batches[batch_id]
+
+    def record(self, job_id: str) -> JobRecord | None:
+        if job_id not in self.records:
+            self.records[job_id] = self.session.records.job(job_id)
+        return self.records[job_id]
 
     def parent(self, job_id: str, loaded: _Loaded) -> tuple[str, str | None, str] | None:
         """(parent job, parent batch, relation) of a job, from the records or its ``state``."""
-        record = self.session.records.job(job_id)
+        record = self.record(job_id)
         if record is not None and record.parent_job_id:
             return record.parent_job_id, record.parent_batch_id, record.relation
         seed = loaded.batch._params.get(job_id, {}).get("state")
         if not seed:
             return None
-        seed_record = self.session.records.job(seed)
+        seed_record = self.record(seed)
         if seed_record is not None:
             seed_batch: str | None = seed_record.batch_id
             seed_preview = seed_record.preview
+        elif (seen := next((b.batch for b in self.batches.values() if b is not None and seed in b.position),
+                           None)) is not None:  # in a batch loaded already: no request per job
+            seed_batch, seed_preview = seen.id, seen.preview
         else:
             seed_batch, seed_preview = self._find_job(seed)
         relation = "promoted" if seed_preview and not loaded.batch.preview else "rerun"

@@ -182,9 +182,13 @@ class SubmissionRecords:
             found.setdefault(record.job_key, []).append(record)
         return found
 
+    def jobs(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        """The records of those of these jobs this machine submitted."""
+        return self._select("job_id", job_ids)
+
     def job(self, job_id: str) -> JobRecord | None:
         """The record of one job, if this machine submitted it."""
-        rows = self._select("job_id", [job_id])
+        rows = self.jobs([job_id])
         return rows[0] if rows else None
 
     def children(self, job_ids: Iterable[str]) -> list[JobRecord]:

@@ -51,6 +51,25 @@ def _stop_local_services() -> None:
         _local_services.clear()
 
 
+def local_endpoint(root: Path, executor: str = "process") -> tuple[str, str, bool]:
+    """``(url, token, in_process)`` of the embedded service on the data dir ``root``.
+
+    The one this process runs, else the one ``infinityframe serve`` runs there, else one started
+    here with ``executor`` (stopped at exit); ``in_process`` is False only for ``serve``'s.
+    """
+    from ..local.server import find_running, serve
+
+    with _local_lock:
+        service = _local_services.get(root)
+        if service is not None and service.running:
+            return service.url, service.token, True
+        if (found := find_running(root)) is not None:
+            return found[0], found[1], False
+        service = serve(root, executor=executor)
+        _local_services[root] = service
+        return service.url, service.token, True
+
+
 def latest_session() -> Session | None:
     """The most recently created Session still alive, if any."""
     return _latest() if _latest is not None else None
@@ -95,8 +114,8 @@ class Session(InfinityCoreNames):
     max_samples : int, optional
         A spend cap for every submission of this session: a batch estimated above it is
         refused with :class:`~infinityframe.SpendCapError` before anything is charged.
-        Settable later (``sesh.max_samples = N``); ``$INFINITYFRAME_MAX_SAMPLES`` applies
-        when it is ``None``, and a call's own ``max_samples=`` overrides both.
+        Settable later (``sesh.max_samples = N``). With ``$INFINITYFRAME_MAX_SAMPLES`` and a
+        call's own ``max_samples=``, the strictest cap that is set binds.
 
     Examples
     --------
@@ -334,8 +353,9 @@ class Session(InfinityCoreNames):
             or after a kernel restart; ``"force"`` always submits a new batch.
         max_samples : int, optional
             Refuse with :class:`~infinityframe.SpendCapError`, before anything is charged,
-            when the batch's estimate is above this; overrides the session's cap and
-            ``$INFINITYFRAME_MAX_SAMPLES``. A reattached batch costs nothing and is never refused.
+            when the batch's estimate is above this; it can only tighten the session's cap and
+            ``$INFINITYFRAME_MAX_SAMPLES`` (the strictest binds). A reattached batch costs
+            nothing and is never refused.
 
         Returns
         -------
@@ -470,20 +490,10 @@ class Session(InfinityCoreNames):
         --------
         >>> sesh = inf.Session.local("stickfit-v0.1.0", data_dir="./infinity-data")  # doctest: +SKIP
         """
-        from ..local.server import default_data_dir, find_running, serve
+        from ..local.server import default_data_dir
 
         root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-        root = root.resolve()
-        with _local_lock:
-            service = _local_services.get(root)
-            if service is not None and service.running:
-                url, token = service.url, service.token
-            elif (found := find_running(root)) is not None:
-                url, token = found
-            else:
-                service = serve(root, executor=executor)
-                _local_services[root] = service
-                url, token = service.url, service.token
+        url, token, _ = local_endpoint(root.resolve(), executor)
         return cls(token, generator, url, **kwargs)
 
 

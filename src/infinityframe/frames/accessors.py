@@ -73,7 +73,7 @@ class _Infinity(Generic[F]):
         """Validate and submit the frame as one batch; ``mode="cached"`` never pays twice for the same frame.
 
         ``max_samples`` refuses (:class:`~infinityframe.SpendCapError`, nothing charged) when the
-        estimate is above it; the session's cap and ``$INFINITYFRAME_MAX_SAMPLES`` apply otherwise.
+        estimate is above it, or above the session's cap or ``$INFINITYFRAME_MAX_SAMPLES`` (the strictest binds).
 
         Examples
         --------

@@ -260,7 +260,7 @@ class DaskExecutor(JobExecutor):
         self._results = Path(data_dir) / "results"
         self._workers = workers
         self._threads = (0, 0.0)  # (worker threads, when read)
-        self._pending: dict[str, Any] = {}
+        self._pending: dict[str, tuple[Any, Future[int]]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -271,7 +271,7 @@ class DaskExecutor(JobExecutor):
         key = f"infinityframe-{job.job_id}-{job.attempt}"
         task = self._client.submit(render_remote, job, key=key, pure=False, retries=0)
         with self._lock:
-            self._pending[key] = task  # the client forgets a task nobody holds
+            self._pending[key] = (task, out)  # the client forgets a task nobody holds
         task.add_done_callback(functools.partial(self._finished, job, key, out))
         return out
 
@@ -285,12 +285,16 @@ class DaskExecutor(JobExecutor):
                 raise WorkerLostError(f"the service stopped before job {job.job_id}'s result was saved")
             write_bytes_atomically(data, self._results / f"{job.job_id}.zip")
         except Exception as err:
-            out.set_exception(self._explain(err, job))
+            if self._claim(key):
+                out.set_exception(self._explain(err, job))
         else:
-            out.set_result(int(samples))
-        finally:
-            with self._lock:
-                self._pending.pop(key, None)
+            if self._claim(key):
+                out.set_result(int(samples))
+
+    def _claim(self, key: str) -> bool:
+        """Whether this caller settles ``key``'s future (:meth:`shutdown` may have settled it already)."""
+        with self._lock:
+            return self._pending.pop(key, None) is not None
 
     def _explain(self, err: Exception, job: JobSpec) -> Exception:
         if isinstance(err, WorkerLostError):
@@ -318,14 +322,18 @@ class DaskExecutor(JobExecutor):
     def shutdown(self) -> None:
         self._closed = True
         with self._lock:
-            tasks = list(self._pending.values())
+            pending = list(self._pending.values())
             self._pending.clear()
         try:
-            if tasks:
-                self._client.cancel(tasks)
+            if pending:
+                self._client.cancel([task for task, _ in pending])
             self._client.close(timeout=5)
         except Exception:  # a scheduler already gone leaves nothing to close
             pass
+        # A closed client may never call back, so settle every job still out here: the runner
+        # queues it again rather than holding it ``running`` (and a slot) until a restart.
+        for task, out in pending:
+            out.set_exception(WorkerLostError(f"the Dask executor was shut down before task {task.key} finished"))
 
 
 def custom_pool(make: Callable[[int], Executor], data_dir: Path, workers: int | None) -> JobExecutor:

@@ -336,11 +336,11 @@ def _polars_passes_as_is(series: pl.Series, param: ParamSpec, target: Any) -> bo
 
 def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
     """Classify a polars column for ``param`` and convert it losslessly."""
-    if _polars_passes_as_is(series, param, polars_dtype(param)):
+    target = polars_dtype(param)
+    if _polars_passes_as_is(series, param, target):
         return Cells(np.zeros(len(series), dtype=np.uint8), series, False)
     source = _polars_source(series, param.type)
     codes = _classify(source, param)
-    target = polars_dtype(param)
     name = series.name
     valid = bool((codes == OK).all())
     # A NaN is a null here (as pl.from_pandas makes it), so a float column holding one is rebuilt.
@@ -435,8 +435,8 @@ def assemble(blocks: Sequence[Block]) -> pd.DataFrame:
     """One row per failure, sorted by (row, column rank), insertion order breaking ties."""
     if not blocks:  # the common case: a copy of one empty table beats building five columns
         return _empty_table().copy()
-    rows = np.concatenate([b.rows.astype(np.int64) for b in blocks]) if blocks else np.zeros(0, np.int64)
-    ranks = np.concatenate([np.full(len(b.rows), b.rank) for b in blocks]) if blocks else np.zeros(0, np.int64)
+    rows = np.concatenate([b.rows.astype(np.int64) for b in blocks])
+    ranks = np.concatenate([np.full(len(b.rows), b.rank) for b in blocks])
     order = np.lexsort((np.arange(len(rows)), ranks, rows))
     columns = [b.column for b in blocks for _ in range(len(b.rows))]
     checks = [b.check for b in blocks for _ in range(len(b.rows))]
