@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -256,7 +256,7 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
 def as_dry_run(result: pd.DataFrame, summary: DryRunSummary, polars: bool) -> Any:
     """The dry run as a :class:`DryRunFrame`, or a :class:`PolarsDryRunFrame` for a polars caller."""
     if polars:
-        converted = cast(PolarsDryRunFrame, PolarsDryRunFrame._from_pydf(pl.from_pandas(result)._df))
+        converted = PolarsDryRunFrame(pl.from_pandas(result))
         converted.summary = summary
         return converted
     frame = DryRunFrame(result)
