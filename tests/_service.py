@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,3 +101,22 @@ def wait_for_batch(svc: RunningService, batch_id: str, timeout: float = 180,
         if time.monotonic() > deadline:
             raise TimeoutError(f"batch {batch_id} still running after {timeout} s")
         time.sleep(0.2)
+
+
+@contextmanager
+def extracted_jobs() -> Iterator[list[str]]:
+    """The ids of the jobs a download extracts inside the block (to see what a resume fetched again)."""
+    from infinityframe.client import download as download_module
+
+    fetched: list[str] = []
+    real_extract = download_module.safe_extract
+
+    def spy(archive: Path, job_id: str, dest: Path) -> Path:
+        fetched.append(job_id)
+        return real_extract(archive, job_id, dest)
+
+    download_module.safe_extract = spy  # type: ignore[assignment]
+    try:
+        yield fetched
+    finally:
+        download_module.safe_extract = real_extract  # type: ignore[assignment]

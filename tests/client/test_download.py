@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import infinityframe as inf
-from _service import RunningService
+from _service import RunningService, extracted_jobs
 from infinityframe.client import download as download_module
 from infinityframe.client.download import safe_extract
 
@@ -67,18 +67,8 @@ class TestResume:
         for job_id in first:  # every folder that exists is whole
             assert folder_files(folder / job_id) == expected_files(service, job_id)
 
-        fetched: list[str] = []
-        real_extract = download_module.safe_extract
-
-        def spy(archive: Path, job_id: str, dest: Path) -> Path:
-            fetched.append(job_id)
-            return real_extract(archive, job_id, dest)
-
-        download_module.safe_extract = spy  # type: ignore[assignment]
-        try:
+        with extracted_jobs() as fetched:
             big_batch.download(folder, progress=False)
-        finally:
-            download_module.safe_extract = real_extract  # type: ignore[assignment]
         assert not set(fetched) & set(first)
         assert sorted(fetched) == sorted(set(big_batch.job_ids) - set(first))
         for job_id in big_batch.job_ids:

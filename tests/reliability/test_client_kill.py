@@ -20,7 +20,7 @@ import pytest
 from _reliability import PROFILE, SHAPES, check_batch, files_of, report
 
 import infinityframe as inf
-from _service import RunningService
+from _service import RunningService, extracted_jobs
 from infinityframe.client import download as download_module
 
 
@@ -75,18 +75,8 @@ def test_download_killed_at_random_points_then_resumed(service: RunningService, 
 
     first = finished_folders(folder)
     assert any(k != "finished first" for k in kills), "no kill landed mid-download"
-    fetched: list[str] = []
-    real_extract = download_module.safe_extract
-
-    def spy(archive: Path, job_id: str, dest: Path) -> Path:
-        fetched.append(job_id)
-        return real_extract(archive, job_id, dest)
-
-    download_module.safe_extract = spy  # type: ignore[assignment]
-    try:
+    with extracted_jobs() as fetched:
         batch.download(folder, progress=False)
-    finally:
-        download_module.safe_extract = real_extract  # type: ignore[assignment]
     assert sorted(fetched) == sorted(set(batch.job_ids) - set(first)), "a whole folder was fetched again"
     counts = check_batch(service.data_dir, account, batch.id, num_jobs=n, folder=folder)
     report("client_kill", seed=seed, kills=kills, resumed=len(fetched), held=True, **counts)
