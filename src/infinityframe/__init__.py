@@ -23,6 +23,7 @@ from .errors import (
     ServiceError,
     SpendCapError,
     ValidationError,
+    WaitInterrupted,
     WaitTimeoutError,
 )
 from .params.distributions import choice, integers, normal, uniform
@@ -50,6 +51,7 @@ __all__ = [
     "Session",
     "SpendCapError",
     "ValidationError",
+    "WaitInterrupted",
     "WaitTimeoutError",
     "__version__",
     "choice",

@@ -16,6 +16,10 @@ Every error the package raises on purpose is an :class:`InfinityError`::
 
 Messages say what was wrong, where (row, column, job or batch id) and what to do.
 They never contain the API token.
+
+One more is not an error but the user's own Ctrl-C: :class:`WaitInterrupted`, a
+``KeyboardInterrupt`` raised by ``Batch.wait()`` that names the batch and how to wait for it
+again. A script it ends prints that one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "ServiceError",
     "SpendCapError",
     "ValidationError",
+    "WaitInterrupted",
     "WaitTimeoutError",
 ]
 
@@ -135,3 +140,36 @@ class WaitTimeoutError(InfinityError, TimeoutError):
         super().__init__(message)
         self.batch_id = batch_id
         self.remaining = remaining
+
+
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C while ``Batch.wait()`` waited: the batch goes on; the message says how to wait again.
+
+    A ``KeyboardInterrupt``, so it stops a script or a cell as Ctrl-C always does (and
+    ``except KeyboardInterrupt`` still catches it). Uncaught in a script, it prints its one-line
+    message instead of a traceback.
+    """
+
+    def __init__(self, message: str, *, batch_id: str, remaining: int) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.remaining = remaining
+        _quiet_when_uncaught()
+
+
+def _quiet_when_uncaught() -> None:
+    """Teach ``sys.excepthook`` to print an uncaught :class:`WaitInterrupted` as its message alone."""
+    import sys
+
+    previous = sys.excepthook
+    if getattr(previous, "_infinityframe", False):
+        return
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if isinstance(value, WaitInterrupted):
+            print(value, file=sys.stderr)
+        else:
+            previous(kind, value, tb)
+
+    hook._infinityframe = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from ..errors import BatchNotFoundError, WaitTimeoutError
+from ..errors import BatchNotFoundError, WaitInterrupted, WaitTimeoutError
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -129,12 +129,21 @@ class Batch:
             Show finished jobs with counts by state (queued, running, succeeded, failed): a
             bar in a terminal or a notebook with ipywidgets, a plain line now and then
             elsewhere.
+
+        Raises
+        ------
+        WaitTimeoutError
+            After ``timeout``; the batch keeps running.
+        WaitInterrupted
+            On Ctrl-C (a ``KeyboardInterrupt``): its one line names the batch and how to wait
+            for it again; nothing is cancelled.
         """
         start = time.monotonic()
         base = 1.0 if poll is None else max(0.05, poll)
         interval, ceiling = base, 15.0 if poll is None else 10 * base
         bar = Progress(self.num_jobs, f"batch {self.id[:8]}", enabled=progress)
         last: Counter[str] | None = None
+        done = 0
         try:
             while True:
                 runs = self._summary()
@@ -153,6 +162,12 @@ class Batch:
                         f"{elapsed:.0f} s; it keeps running: call wait() again, or cancel() it.",
                         batch_id=self.id, remaining=remaining)
                 time.sleep(interval if timeout is None else min(interval, max(0.0, timeout - elapsed)))
+        except KeyboardInterrupt:
+            raise WaitInterrupted(
+                f"Stopped waiting for batch {self.id}: {done} of {self.num_jobs} job(s) finished; the others are "
+                f"not cancelled. Wait again with sesh.batch({self.id!r}).wait(); re-running the cell or script "
+                "that submitted it reattaches to it and pays nothing.",
+                batch_id=self.id, remaining=self.num_jobs - done) from None
         finally:
             bar.close()
 

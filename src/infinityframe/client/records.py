@@ -1,12 +1,18 @@
 """Submission records: re-running a notebook cell reattaches to its batch instead of paying twice.
 
-A submission's content key is a hash of what makes it the same request: the server, the
-generator, preview or not, the batch name and every job's parameters (canonical JSON). The key
-is sent as the ``Idempotency-Key`` of the batch POST, and kept, with the batch id it created,
-in a small SQLite file in the user cache dir, so a second submission of the same content —
-after a kernel restart, from another process — finds the batch and reattaches.
+A submission's content key is a hash of what makes it the same request: the *origin* (which
+service, which account), the generator, preview or not, the batch name and every job's
+parameters (canonical JSON). The origin is not the URL: the embedded service gets a new port
+at every start, so it is named by the stable id it serves (``service_id``, kept in its data
+dir), and the cloud by its normalised URL; the account by a one-way digest of the token (the
+token itself is never kept). The key is sent as the ``Idempotency-Key`` of the batch POST, and
+kept, with the batch id it created, in a small SQLite file in the user cache dir, so a second
+submission of the same content — after a kernel restart, from another process — finds the
+batch and reattaches. Where those records are gone (another machine, a cleared cache, a kernel
+killed between the POST and the record), the service itself answers the same key with the
+batch it already created, and charges nothing.
 
-Each submitted job is recorded too, under its own content key (server, generator, preview or
+Each submitted job is recorded too, under its own content key (origin, generator, preview or
 not, parameters) and with where it came from (the preview it was promoted from, the failed job
 it retries). That is what ``dry_run`` reads to say a job was already submitted, and what
 ``Batch.lineage`` follows where the service cannot say.
@@ -23,12 +29,14 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from .._sqlite import connect
 
-__all__ = ["JobRecord", "SubmissionRecords", "cache_dir", "content_key", "job_key"]
+__all__ = ["JobRecord", "SubmissionRecords", "account_digest", "cache_dir", "content_key", "job_key",
+           "normalised_url", "origin"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -63,17 +71,52 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "infinityframe"
 
 
-def content_key(server: str, generator: str, preview: bool, name: str, jobs: Sequence[dict[str, Any]],
-                origin: dict[str, Any] | None = None) -> str:
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalised_url(url: str) -> str:
+    """``url`` as one spelling: scheme and host lower-cased, no default port, query or trailing slash."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def account_digest(token: str) -> str:
+    """A one-way digest naming the account of ``token`` in the records (never the token itself)."""
+    return hashlib.sha256(b"infinityframe account\0" + token.strip().encode()).hexdigest()[:32]
+
+
+def origin(server: str, token: str, service_id: Any = None) -> str:
+    """Which service and which account a submission goes to, the same across restarts and ports.
+
+    ``service_id`` is the id a service says it has (the embedded one serves it with every
+    generator's metadata); without one, as for the cloud, the service is its normalised URL.
+    """
+    ok = isinstance(service_id, str) and 0 < len(service_id) <= 64 and service_id.isascii() and service_id.isalnum()
+    service = f"service:{service_id}" if ok else normalised_url(server)
+    return f"{service}#{account_digest(token)}"
+
+
+def content_key(origin: str, generator: str, preview: bool, name: str, jobs: Sequence[dict[str, Any]],
+                derived_from: dict[str, Any] | None = None) -> str:
     """The hash that makes two submissions the same one (64 hex characters).
 
-    ``origin`` (the jobs a promotion or a retry derives from) is part of the content, so that
-    retrying a batch's failed jobs never reattaches to the batch where they failed.
+    ``origin`` is :func:`origin`'s answer. ``derived_from`` (the jobs a promotion or a retry
+    derives from) is part of the content, so that retrying a batch's failed jobs never
+    reattaches to the batch where they failed.
     """
-    content: dict[str, Any] = {"server": server.rstrip("/"), "generator": generator, "preview": bool(preview),
-                               "name": name, "jobs": list(jobs)}
-    if origin:
-        content["origin"] = origin
+    content: dict[str, Any] = {"origin": origin, "generator": generator, "preview": bool(preview),
+                               "name": name, "jobs": [{k: _canonical(v) for k, v in job.items()} for job in jobs]}
+    if derived_from:
+        content["derived_from"] = derived_from
     canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
     return hashlib.sha256(canonical).hexdigest()
 
@@ -87,10 +130,10 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def job_key(server: str, generator: str, preview: bool, params: dict[str, Any]) -> str:
-    """The hash that makes two jobs the same job: where, which generator, preview or not, parameters."""
+def job_key(origin: str, generator: str, preview: bool, params: dict[str, Any]) -> str:
+    """The hash that makes two jobs the same job: where (:func:`origin`), generator, preview or not, parameters."""
     canonical = orjson.dumps(
-        {"server": server.rstrip("/"), "generator": generator, "preview": bool(preview),
+        {"origin": origin, "generator": generator, "preview": bool(preview),
          "params": {k: _canonical(v) for k, v in params.items()}},
         option=orjson.OPT_SORT_KEYS,
     )
@@ -132,12 +175,12 @@ class SubmissionRecords:
             row = db.execute("SELECT batch_id FROM submissions WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def put(self, key: str, batch_id: str, *, server: str, generator: str, name: str, num_jobs: int) -> None:
+    def put(self, key: str, batch_id: str, *, origin: str, generator: str, name: str, num_jobs: int) -> None:
         with closing(self._connect()) as db:
             db.execute(
                 "INSERT OR REPLACE INTO submissions (key, batch_id, server, generator, name, num_jobs, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, batch_id, server.rstrip("/"), generator, name, num_jobs, time.time()),
+                (key, batch_id, origin, generator, name, num_jobs, time.time()),
             )
 
     def forget(self, key: str) -> None:
@@ -146,10 +189,10 @@ class SubmissionRecords:
 
     # -- jobs ------------------------------------------------------------------------------------
 
-    def put_jobs(self, records: Iterable[JobRecord], *, server: str) -> None:
-        """Remember submitted jobs; a job already known keeps its first record (and its origin)."""
+    def put_jobs(self, records: Iterable[JobRecord], *, origin: str) -> None:
+        """Remember submitted jobs; a job already known keeps its first record (and where it came from)."""
         now = time.time()
-        rows = [(r.job_id, r.batch_id, r.job_key, server.rstrip("/"), int(r.preview), r.parent_job_id,
+        rows = [(r.job_id, r.batch_id, r.job_key, origin, int(r.preview), r.parent_job_id,
                  r.parent_batch_id, r.relation, now) for r in records]
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")  # one transaction: a batch of 100,000 jobs is one write, not 100,000

@@ -25,7 +25,7 @@ from ._compat import InfinityCoreNames
 from ._http import RetryPolicy, Transport
 from .batch import Batch
 from .caps import check_cap, resolve_cap
-from .records import JobRecord, SubmissionRecords, content_key, job_key
+from .records import JobRecord, SubmissionRecords, content_key, job_key, origin
 
 if TYPE_CHECKING:
     from ..local.server import Service
@@ -142,6 +142,8 @@ class Session(InfinityCoreNames):
                 f"No generator {generator!r} at {self.server} ({detail}). inf.generators(token, server) "
                 "lists the ones this token may use."))
         self.records = SubmissionRecords()
+        # What makes this the same service and account after a restart on another port (never the token).
+        self._origin = origin(self.server, self.token, self._metadata.get("service_id"))
         _latest = weakref.ref(self)
         _by_origin[(self.server, self.generator)] = self
 
@@ -383,8 +385,8 @@ class Session(InfinityCoreNames):
                 mode: Literal["cached", "force"], max_samples: int | None = None,
                 parents: Sequence[tuple[str, str]] | None = None, relation: str = "submitted") -> Batch:
         """Submit completed, valid jobs; ``parents`` (job id, batch id) per job for promotions and retries."""
-        origin = {"relation": relation, "parents": [p[0] for p in parents]} if parents else None
-        key = content_key(self.server, self.generator, preview, name, completed, origin)
+        derived_from = {"relation": relation, "parents": [p[0] for p in parents]} if parents else None
+        key = content_key(self._origin, self.generator, preview, name, completed, derived_from)
         cap = resolve_cap(max_samples, self.max_samples)
         if mode == "cached" and (batch_id := self.records.get(key)) is not None:
             try:
@@ -405,7 +407,7 @@ class Session(InfinityCoreNames):
                                        idempotency_key=idempotency_key)
         batch = Batch(self, data)
         if mode == "cached":
-            self.records.put(key, batch.id, server=self.server, generator=self.generator, name=name,
+            self.records.put(key, batch.id, origin=self._origin, generator=self.generator, name=name,
                              num_jobs=batch.num_jobs)
         self._record_jobs(batch, completed, parents, relation)
         return batch
@@ -417,10 +419,10 @@ class Session(InfinityCoreNames):
             return
         origins: Sequence[tuple[str | None, str | None]] = parents or [(None, None)] * len(completed)
         self.records.put_jobs(
-            (JobRecord(job_id, batch.id, job_key(self.server, self.generator, batch.preview, params),
+            (JobRecord(job_id, batch.id, job_key(self._origin, self.generator, batch.preview, params),
                        batch.preview, parent_job, parent_batch, relation if parent_job else "submitted")
              for job_id, params, (parent_job, parent_batch) in zip(batch.job_ids, completed, origins, strict=True)),
-            server=self.server)
+            origin=self._origin)
 
     # -- batches and usage --------------------------------------------------------------------------
 

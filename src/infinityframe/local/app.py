@@ -12,6 +12,7 @@ Error bodies are DRF-style: ``{"detail": "..."}``, and for invalid jobs also
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -37,7 +38,7 @@ from .runner import Runner
 from .signing import Signer
 from .store import Account, NewJob, Store, isoformat
 
-__all__ = ["ServiceState", "create_app", "instance_id", "job_seed"]
+__all__ = ["ServiceState", "create_app", "job_seed"]
 
 MAX_ERRORS = 1000
 MAX_JOBS = 100_000
@@ -55,6 +56,7 @@ class ServiceState:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
     max_body_bytes: int = 64 * 1024 * 1024
     default_usage_days: int = 30
+    service_id: str = ""  # the data dir's stable id (local/identity.py): what clients key submissions on
 
 
 class ApiError(Exception):
@@ -71,9 +73,16 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def instance_id(data_dir: Path) -> str:
-    """Names the data dir a service runs on, without showing its path to anyone who asks."""
-    return hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+def _request_hash(raw: bytes) -> str:
+    """What makes two batch POSTs the same request: their JSON content, whatever its key order or spacing.
+
+    A replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
+    serialises the same jobs, but not necessarily byte for byte alike.
+    """
+    # Not JSON, or nested too deep to re-encode: hashed as it came, and parse_batch answers 400.
+    with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError):
+        raw = orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(raw).hexdigest()
 
 
 def job_seed(params: dict[str, Any]) -> int:
@@ -156,6 +165,7 @@ class GeneratorOut(BaseModel):
 class GeneratorDetailOut(GeneratorOut):
     params: list[dict[str, Any]]
     constraints: list[dict[str, Any]] = Field(default_factory=list)
+    service_id: str = Field(description="This service's stable id (extension): the same across restarts.")
 
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -222,6 +232,7 @@ class UsageOut(BaseModel):
 
 class AccountOut(BaseModel):
     name: str
+    service_id: str = Field(description="This service's stable id: the same across restarts and ports.")
     balance: int
     granted: int
     charged: int
@@ -338,7 +349,7 @@ def create_app(state: ServiceState) -> FastAPI:
         gen = registry.get(generator_name)
         if gen is None:
             raise ApiError(404, "Not found.")
-        return _json(gen.metadata())
+        return _json({**gen.metadata(), "service_id": state.service_id})
 
     # -- batches ---------------------------------------------------------------------------------
 
@@ -437,7 +448,7 @@ def create_app(state: ServiceState) -> FastAPI:
         base = base_url(request)
 
         def work() -> Response:
-            request_hash = hashlib.sha256(raw).hexdigest()
+            request_hash = _request_hash(raw)
             if idempotency_key is not None:
                 seen = store.find_idempotent(account.id, idempotency_key)
                 if seen is not None:
@@ -462,7 +473,7 @@ def create_app(state: ServiceState) -> FastAPI:
             return _json(batch_body(owned_batch(account, batch_id), base), 201)
 
         def replay(batch_id: str, first_hash: str | None) -> Response:
-            if first_hash != hashlib.sha256(raw).hexdigest():
+            if first_hash != _request_hash(raw):
                 raise ApiError(409, f"Idempotency-Key {idempotency_key!r} was already used for a different "
                                     f"request (batch {batch_id}); use a new key for a new batch.")
             return _json(batch_body(owned_batch(account, batch_id), base), 201, {"Idempotent-Replayed": "true"})
@@ -575,6 +586,7 @@ def create_app(state: ServiceState) -> FastAPI:
         totals = store.ledger_totals(account.id)
         return _json({
             "name": account.name,
+            "service_id": state.service_id,
             "balance": store.balance(account.id),
             "granted": totals.get("grant", 0),
             "charged": -totals.get("charge", 0),
@@ -611,7 +623,7 @@ def create_app(state: ServiceState) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def root() -> Response:
         return _json({"service": "infinityframe local service", "api": "/api/", "openapi": "/openapi.json",
-                      "instance": instance_id(state.data_dir), "time": isoformat(time.time())})
+                      "instance": state.service_id, "time": isoformat(time.time())})
 
     def openapi() -> dict[str, Any]:
         # Malformed requests are answered 400 (DRF-style), never FastAPI's 422: say so in the document.

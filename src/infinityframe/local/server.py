@@ -21,8 +21,9 @@ from types import TracebackType
 import requests
 import uvicorn
 
-from .app import ServiceState, create_app, instance_id
+from .app import ServiceState, create_app
 from .executors import check as check_executor
+from .identity import service_id
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
@@ -78,8 +79,8 @@ def find_running(data_dir: Path) -> tuple[str, str] | None:
         answer = requests.get(f"{record['url']}/", timeout=2).json()
     except (OSError, ValueError, KeyError, TypeError, requests.RequestException):
         return None
-    ours = instance_id(Path(data_dir).expanduser().resolve())
-    if answer.get("service") != "infinityframe local service" or answer.get("instance") != ours:
+    ours = service_id(Path(data_dir))
+    if answer.get("service") != "infinityframe local service" or not ours or answer.get("instance") != ours:
         return None
     return str(record["url"]), token
 
@@ -105,6 +106,7 @@ def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
         data_dir=cfg.data_dir,
         limiter=RateLimiter(cfg.rate_limit, cfg.burst),
         max_body_bytes=cfg.max_body_bytes,
+        service_id=service_id(cfg.data_dir, create=True) or "",
     )
     return state, token
 

@@ -1,0 +1,170 @@
+"""Re-running a script reattaches, never pays twice: across fresh processes, restarts, lost records and Ctrl-C.
+
+Every run here is a fresh interpreter running the same user script on one data dir, as a user
+re-runs ``python sweep.py``. The embedded service comes up on a new port each time, so nothing
+but the service's stable identity and the submission's content can make the runs agree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+import infinityframe as inf
+from infinityframe.client.records import account_digest, content_key, normalised_url, origin
+
+SCRIPT = textwrap.dedent("""
+    import os, signal, sys, threading
+    import infinityframe as inf
+
+    sesh = inf.Session.local("stickfit-v0.1.0", data_dir=sys.argv[1])
+    jobs = sesh.grid(camera_distance=[2.0, 3.0, 4.0], num_reps=[1], frame_rate=[6], image_width=[128],
+                     image_height=[128])
+    batch = jobs.infinity.submit(name="re-run me")
+    print("BATCH", batch.id, sesh.server, flush=True)
+    if sys.argv[2] == "interrupt":
+        # Ctrl-C while waiting, as a user presses it: SIGINT to the process.
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    batch.wait(progress=False)
+    print("DONE", flush=True)
+""")
+
+
+def run(script: Path, data_dir: Path, cache: Path, mode: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INFINITYFRAME_CACHE_DIR": str(cache), "PYTHONWARNINGS": "ignore"}
+    env.pop("INFINITY_SERVER", None)
+    return subprocess.run([sys.executable, str(script), str(data_dir), mode], env=env, capture_output=True,
+                          text=True, timeout=240)
+
+
+def account(service: inf.Service) -> dict[str, int]:
+    answer = requests.get(f"{service.url}/api/account/", headers={"Authorization": f"Token {service.token}"},
+                          timeout=10)
+    answer.raise_for_status()
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def batch_line(out: subprocess.CompletedProcess[str]) -> tuple[str, str]:
+    for line in out.stdout.splitlines():
+        if line.startswith("BATCH "):
+            _, batch_id, server = line.split()
+            return batch_id, server
+    raise AssertionError(f"the script printed no batch:\n{out.stdout}\n{out.stderr}")
+
+
+@pytest.mark.slow
+def test_the_same_script_twice_in_fresh_processes_is_one_batch_and_one_charge(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "sweep.py"
+    script.write_text(SCRIPT)
+    data_dir, cache = tmp_path / "data", tmp_path / "cache"
+
+    interrupted = run(script, data_dir, cache, "interrupt")
+    first, first_server = batch_line(interrupted)
+    assert "DONE" not in interrupted.stdout, "the Ctrl-C came after the wait: nothing was tested"
+    assert interrupted.returncode != 0
+    assert f"Stopped waiting for batch {first}" in interrupted.stderr
+    assert f"sesh.batch('{first}').wait()" in interrupted.stderr
+    assert "Traceback" not in interrupted.stderr, interrupted.stderr
+
+    finished = run(script, data_dir, cache, "wait")
+    assert finished.returncode == 0, finished.stderr
+    second, second_server = batch_line(finished)
+    assert second_server != first_server, "the service kept its port: the test would not show anything"
+    assert second == first
+    assert "DONE" in finished.stdout
+
+    shutil.rmtree(cache)  # another machine, a cleared cache: only the service can tell
+    again = run(script, data_dir, cache, "wait")
+    assert again.returncode == 0, again.stderr
+    assert batch_line(again)[0] == first
+
+    monkeypatch.setenv("INFINITYFRAME_CACHE_DIR", str(cache))  # the records the last run wrote
+    with inf.serve(data_dir) as service:
+        sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+        assert list(sesh.batches(days=1)["batch_id"]) == [first]
+        status = sesh.batch(first).status()
+        assert list(status["state"]) == ["succeeded"] * 3
+        ledger = account(service)
+        assert ledger["charged"] == int(status["samples"].sum()) > 0
+        assert ledger["reserved"] == 0
+        # The dry run, in yet another process state, agrees: every job is already submitted.
+        jobs = sesh.grid(camera_distance=[2.0, 3.0, 4.0], num_reps=[1], frame_rate=[6], image_width=[128],
+                         image_height=[128])
+        dry = jobs.infinity.dry_run(sesh, name="re-run me")
+        assert dry.summary.reattach_batch_id == first
+        assert dry["already_submitted"].all()
+
+
+def test_the_origin_is_the_service_and_account_never_the_port_or_the_token() -> None:
+    token = "0123456789abcdef0123456789abcdef01234567"
+    here = origin("http://127.0.0.1:50001", token, "a" * 32)
+    assert here == origin("http://127.0.0.1:61234/", token, "a" * 32)
+    assert here != origin("http://127.0.0.1:50001", token, "b" * 32)
+    assert here != origin("http://127.0.0.1:50001", token[::-1], "a" * 32)
+    assert token not in here and account_digest(token) in here
+    # Without an id (the cloud), the URL in one spelling names the service.
+    assert origin("HTTPS://API.toinfinity.ai:443/", token) == origin("https://api.toinfinity.ai", token)
+    assert normalised_url("http://[::1]:80/x/") == "http://[::1]/x"
+    # An id that could not be one (a hostile server's answer) falls back to the URL.
+    assert origin("https://h", token, "../../etc") == origin("https://h", token)
+    jobs = [{"camera_distance": 3.0}]
+    assert content_key(here, "g", False, "n", jobs) == content_key(here, "g", False, "n", [{"camera_distance": 3}])
+    assert content_key(here, "g", False, "n", jobs) != content_key(here, "g", True, "n", jobs)
+
+
+def test_the_service_id_survives_a_restart_on_another_port(tmp_path: Path) -> None:
+    with inf.serve(tmp_path) as first:
+        one = inf.Session(first.token, "shapes-v0.1.0", server=first.url)
+        url = first.url
+    with inf.serve(tmp_path) as second:
+        two = inf.Session(second.token, "shapes-v0.1.0", server=second.url)
+        assert second.url != url
+    assert one._origin == two._origin
+    assert one.metadata["service_id"] == (tmp_path / "service_id").read_text().strip()
+
+
+def test_a_lost_record_is_answered_by_the_service_with_the_batch_it_made(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFINITYFRAME_CACHE_DIR", str(tmp_path / "cache"))
+    with inf.serve(tmp_path / "data") as service:
+        sesh = inf.Session(service.token, "shapes-v0.1.0", server=service.url)
+        jobs = [{"num_images": 1, "min_size": 0.2}, {"num_images": 2}]
+        batch = sesh.submit(jobs, name="once")
+        balance = account(service)["balance"]
+        shutil.rmtree(tmp_path / "cache")
+        # The same content with its keys in another order, from a session that remembers nothing.
+        fresh = inf.Session(service.token, "shapes-v0.1.0", server=service.url)
+        again = fresh.submit([dict(reversed(list(j.items()))) for j in jobs], name="once")
+        assert again.id == batch.id
+        assert len(fresh.batches(days=1)) == 1
+        assert account(service)["balance"] == balance
+        # force still means a new batch.
+        assert fresh.submit(jobs, name="once", mode="force").id != batch.id
+
+
+def test_wait_interrupted_is_a_keyboard_interrupt_naming_the_batch(tmp_path: Path) -> None:
+    with inf.serve(tmp_path, executor="thread", workers=1) as service:
+        sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+        batch = sesh.submit([{"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128}] * 1,
+                            name="interrupted")
+        previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            with pytest.raises(KeyboardInterrupt) as caught:
+                batch.wait(progress=False, poll=0.2)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        assert isinstance(caught.value, inf.WaitInterrupted)
+        assert caught.value.batch_id == batch.id
+        assert batch.id in str(caught.value) and "wait()" in str(caught.value)
+        batch.cancel()
