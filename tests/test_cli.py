@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -196,6 +197,16 @@ def test_embedded_service_when_no_server_is_given(tmp_path: Path) -> None:
     assert Path(down.stdout.strip()) == Path("infinity-batches") / batch_id
     assert len([p for p in (tmp_path / "infinity-batches" / batch_id).iterdir() if p.is_dir()
                 and not p.name.startswith(".")]) == 2
+    # The same file again, in a fresh process on a new port: the batch it made, and nothing charged.
+    again = cli("submit", str(jobs), "-g", "shapes-v0.1.0", env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == batch_id
+    # Even with this machine's records gone, the embedded service itself answers with it.
+    shutil.rmtree(tmp_path / "cache")
+    third = cli("submit", str(jobs), "-g", "shapes-v0.1.0", env=env)
+    assert third.returncode == 0, third.stderr
+    assert third.stdout.strip() == batch_id
+    assert "Traceback" not in again.stderr + third.stderr
 
 
 def test_a_sampled_frame_survives_a_csv_round_trip(tmp_path: Path) -> None:

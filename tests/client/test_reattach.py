@@ -168,3 +168,18 @@ def test_wait_interrupted_is_a_keyboard_interrupt_naming_the_batch(tmp_path: Pat
         assert caught.value.batch_id == batch.id
         assert batch.id in str(caught.value) and "wait()" in str(caught.value)
         batch.cancel()
+
+
+def test_a_polars_frame_reattaches_to_the_batch_its_pandas_twin_made(tmp_path: Path) -> None:
+    import polars as pl
+
+    with inf.serve(tmp_path) as service:
+        sesh = inf.Session(service.token, "shapes-v0.1.0", server=service.url)
+        jobs = sesh.sample(3, seed=1, num_images=1)
+        batch = jobs.infinity.submit(name="twins")
+        from_polars = pl.from_pandas(jobs).infinity.submit(sesh, name="twins")
+        assert from_polars.id == batch.id
+        # Columns in another order are the same jobs; another name is another submission.
+        assert jobs[jobs.columns[::-1]].infinity.submit(sesh, name="twins").id == batch.id
+        assert jobs.infinity.submit(sesh, name="other").id != batch.id
+        assert len(sesh.batches(days=1)) == 2
