@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -111,9 +112,9 @@ def extracted_jobs() -> Iterator[list[str]]:
     fetched: list[str] = []
     real_extract = download_module.safe_extract
 
-    def spy(archive: Path, job_id: str, dest: Path) -> Path:
+    def spy(archive: Path, job_id: str, dest: Path, **kwargs: Any) -> Path:
         fetched.append(job_id)
-        return real_extract(archive, job_id, dest)
+        return real_extract(archive, job_id, dest, **kwargs)
 
     download_module.safe_extract = spy  # type: ignore[assignment]
     try:

@@ -1,53 +1,77 @@
-"""The HTTP transport: one pooled ``requests.Session``, timeouts, retries, error mapping.
+"""The HTTP transport: one pooled ``requests.Session``, timeouts, limits, retries, error mapping.
 
 Retried (capped exponential backoff with full jitter, honouring ``Retry-After``): connection
 errors, timeouts, responses cut mid-body, and the statuses 429, 500, 502, 503 and 504 (a 500 is often a
 proxy's or a passing overload; only requests safe to repeat are retried, so a lasting 500 costs a
 few attempts, never a duplicate). A POST is
 retried only when it carries an ``Idempotency-Key``, so a retry can never create a second
-batch. Errors become the package's exception family, with the server's ``detail``.
+batch. Errors become the package's exception family, with the server's ``detail``; no
+exception of ``requests`` or ``urllib3`` reaches the caller.
+
+Nothing the server sends is trusted (:mod:`._limits`, :mod:`._deadline`): every reply is read
+in bounded pieces and decoded here, within a size cap on its decoded bytes and an overall
+deadline; redirects are followed by hand, at most ``Limits.max_redirects``, only to ``http(s)``
+URLs, and an API request only to its own server (the token goes nowhere else).
 
 The token lives only in the session's ``Authorization`` header. It is never logged, never in
 a repr, never in an exception; result URLs (whose signatures are credentials too) appear in
-messages without their query string.
+messages without their query string. Errors of ``requests`` are not chained (``from None``):
+they keep the request, and with it the headers and the signed URL, within reach.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from .._version import __version__
 from ..errors import (
     AuthenticationError,
+    DownloadError,
     InfinityError,
     InsufficientSamplesError,
     RateLimitError,
     ServiceError,
     ValidationError,
 )
+from ._deadline import Deadline, DeadlineExceeded, WatchedAdapter
+from ._limits import ERROR_BODY_BYTES, Limits, TooLarge, Truncated, UnsupportedEncoding, read_body, size
 
-__all__ = ["RetryPolicy", "Transport", "redact_url"]
+__all__ = ["Limits", "RetryPolicy", "Transport", "redact_url"]
 
 log = logging.getLogger("infinityframe.client")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# What a flaky network does: worth another attempt. urllib3's own errors appear because bodies
+# are read from ``response.raw`` (so that they are decoded here, within the cap).
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-              requests.exceptions.ContentDecodingError)
+              requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError, Truncated)
 _jitter = random.Random()
 
 
 def redact_url(url: str) -> str:
-    """The URL without its query string (signed URLs carry credentials there)."""
+    """The URL without its query string or user info (signed URLs carry credentials there)."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def shown_url(url: object) -> str:
+    """A URL a server sent, fit for a message: redacted, quoted and at most 120 characters."""
+    try:
+        text = redact_url(url) if isinstance(url, str) else repr(url)
+    except ValueError:  # not even parseable as a URL
+        text = str(url).split("?", 1)[0]
+    return repr(text) if len(text) <= 120 else repr(text[:117]) + "…"
 
 
 class RetryPolicy:
@@ -78,8 +102,22 @@ class RetryPolicy:
         return _jitter.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+@dataclass(frozen=True)
+class Reply:
+    """A response read whole (within its cap): status, headers and decoded body."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
     if value is None:
         return None
     try:
@@ -87,20 +125,63 @@ def _retry_after(response: requests.Response) -> float | None:
     except ValueError:
         try:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
 
 
-def _detail(response: requests.Response) -> tuple[str, Any]:
+def _json(body: bytes) -> Any:
+    """The decoded JSON body; ValueError if it is not JSON (nested past the stack counts too)."""
+    try:
+        return json.loads(body)
+    except RecursionError as err:
+        raise ValueError("JSON nested too deeply") from err
+
+
+def _detail(reply: Reply) -> tuple[str, Any]:
     """The server's explanation (DRF ``detail``) and the decoded body, if any."""
     try:
-        body = response.json()
+        body = _json(reply.body)
     except ValueError:
-        text = response.text.strip()
-        return (text[:300] or response.reason or f"HTTP {response.status_code}"), None
+        text = reply.body.decode("utf-8", "replace").strip()
+        return (text[:300] or reply.reason or f"HTTP {reply.status}"), None
     if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"]), body
+        return str(body["detail"])[:1000], body
     return str(body)[:300], body
+
+
+def _same_origin(first: str, then: str) -> bool:
+    """Whether a redirect stays on the server (an upgrade from http to https included)."""
+    a, b = urlsplit(first), urlsplit(then)
+    if a.hostname != b.hostname:
+        return False
+    if (a.scheme, a.port) == (b.scheme, b.port):
+        return True
+    return a.scheme == "http" and b.scheme == "https" and a.port in (None, 80) and b.port in (None, 443)
+
+
+def _http_url(url: object) -> bool:
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+class _Session(requests.Session):
+    """A ``requests.Session`` that never follows redirects itself.
+
+    Even with ``allow_redirects=False``, requests reads a redirect's whole body (decoded, without
+    any cap) to prepare the next hop; :meth:`Transport._open` follows redirects by hand instead.
+    """
+
+    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Iterator[requests.Response]:
+        yield from ()
+
+
+class _Refused(Exception):
+    """Not worth another attempt; carries the finished message (internal)."""
 
 
 class Transport:
@@ -113,13 +194,16 @@ class Transport:
     token : str
         The API key; sent as ``Authorization: Token <key>`` and nowhere else.
     timeout : float or (float, float)
-        Connect and read timeouts, in seconds, for every request.
+        Connect and read timeouts, in seconds, for each wait on the network.
     retry : RetryPolicy
         What to retry and how long to wait.
+    limits : Limits
+        The most a server may make the client read or wait for (:class:`Limits`); kept as
+        :attr:`limits`, which may be replaced at any time.
     """
 
     def __init__(self, server: str, token: str, *, timeout: float | tuple[float, float] = (10.0, 120.0),
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, limits: Limits | None = None) -> None:
         if not isinstance(token, str) or not token.strip():
             raise AuthenticationError("No token given: pass the API key of your Infinity account as `token`.")
         if not isinstance(server, str) or not server.strip():
@@ -127,7 +211,8 @@ class Transport:
         self.server = server.rstrip("/") + "/"
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self._http = requests.Session()
+        self.limits = limits or Limits()
+        self._http = _Session()
         self._http.headers.update({
             "Authorization": f"Token {token.strip()}",
             "Accept": "application/json",
@@ -135,10 +220,12 @@ class Transport:
         })
         # Result URLs are pre-signed and may point at another host (an object store): they are
         # fetched through a second pool that never carries the token.
-        self._bare = requests.Session()
+        self._bare = _Session()
         self._bare.headers["User-Agent"] = f"infinityframe/{__version__}"
         for session in (self._http, self._bare):
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+            # Only what read_body decodes (never brotli or zstd, even when installed).
+            session.headers["Accept-Encoding"] = "gzip, deflate"
+            adapter = WatchedAdapter(pool_connections=4, pool_maxsize=32)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
 
@@ -169,88 +256,206 @@ class Transport:
         ``not_found`` builds the error raised for a 404 (a missing generator is not a missing
         batch). Everything else maps by status: 401/403 → AuthenticationError, 400 →
         ValidationError, 402 → InsufficientSamplesError, 429 → RateLimitError, other →
-        ServiceError.
+        ServiceError; a reply past :class:`Limits` or a failed transport → ServiceError.
         """
         url = self.url(path)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         retriable = method.upper() in ("GET", "HEAD", "OPTIONS") or idempotency_key is not None
-        response = self._send(method, url, retriable, params=params, json=json, headers=headers)
-        if response.ok:
+        reply = self._send(method, url, retriable, params=params, json=json, headers=headers)
+        if reply.ok:
             try:
-                return response.json()
+                return _json(reply.body)
             except ValueError as err:
-                raise ServiceError(f"{method} {redact_url(url)} answered {response.status_code} with a body "
-                                   f"that is not JSON.", status=response.status_code) from err
-        raise self._error(method, url, response, not_found)
+                raise ServiceError(f"{method} {redact_url(url)} answered {reply.status} with a body "
+                                   f"that is not JSON.", status=reply.status) from err
+        raise self._error(method, url, reply, not_found)
 
     def get_bytes(self, url: str, dest: Any, chunk: int = 1 << 20) -> int:
         """Stream an absolute URL (a signed result URL: no auth header) into the file ``dest``.
 
-        Returns the bytes written. Transient failures are retried from the start.
+        Returns the bytes written. Transient failures are retried from the start, within
+        ``limits.download_seconds`` in all; more than ``limits.max_download_bytes`` (decoded)
+        is a DownloadError and so is a failed write; an error status or a URL that is not
+        ``http(s)`` is a ServiceError.
         """
+        shown = f"GET {shown_url(url)}"
+        if not _http_url(url):
+            raise ServiceError(f"{shown}: the service gave a result URL that is not an http(s) URL; refused.")
+        limits = self.limits
+        deadline = Deadline(limits.download_seconds)
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._bare.get(url, stream=True, timeout=self.timeout) as response:
-                    if response.status_code in RETRY_STATUSES and attempt < self.retry.attempts:
-                        self._sleep(attempt, _retry_after(response), f"GET {redact_url(url)}",
-                                    f"HTTP {response.status_code}")
-                        continue
-                    if not response.ok:
-                        detail, _ = _detail(response)
-                        raise ServiceError(f"GET {redact_url(url)} failed with HTTP {response.status_code}: "
-                                           f"{detail}", status=response.status_code)
-                    dest.seek(0)
-                    dest.truncate()
-                    written = 0
-                    for block in response.iter_content(chunk):
-                        dest.write(block)
-                        written += len(block)
-                    expected = response.headers.get("Content-Length")
-                    if expected is not None and int(expected) != written:
-                        raise requests.exceptions.ChunkedEncodingError(
-                            f"got {written} of {expected} bytes")
+                with deadline.watch():
+                    response = self._open(self._bare, "GET", url, deadline, api=False)
+                    with response:
+                        wait = (self._backoff(attempt, _retry_after(response.headers), deadline)
+                                if response.status_code in RETRY_STATUSES else None)
+                        again = wait is not None
+                        if not again and not response.ok:
+                            reply = self._read(response, ERROR_BODY_BYTES, deadline, truncate=True)
+                            detail, _ = _detail(reply)
+                            raise ServiceError(f"GET {redact_url(url)} failed with HTTP {reply.status}: {detail}",
+                                               status=reply.status)
+                        if not again:
+                            written = self._stream_into(response, dest, chunk, deadline, url)
+                if deadline.expired:  # the watchdog cut the socket: whatever was read is not to be trusted
+                    raise DeadlineExceeded
+                if wait is None:
                     return written
+                self._pause(attempt, wait, shown, f"HTTP {response.status_code}")
             except _TRANSIENT as err:
+                if deadline.expired:
+                    raise self._slow(shown, deadline, DownloadError, "download_seconds") from None
                 if attempt >= self.retry.attempts:
                     raise ServiceError(f"GET {redact_url(url)} failed after {attempt} attempts: "
                                        f"{type(err).__name__}") from None
-                self._sleep(attempt, None, f"GET {redact_url(url)}", type(err).__name__)
+                if (wait := self._backoff(attempt, None, deadline)) is None:
+                    raise self._slow(shown, deadline, DownloadError, "download_seconds") from None
+                self._pause(attempt, wait, shown, type(err).__name__)
+            except DeadlineExceeded:
+                raise self._slow(shown, deadline, DownloadError, "download_seconds") from None
+            except TooLarge as err:
+                raise DownloadError(f"{shown} sent more than {size(err.cap)} (Limits.max_download_bytes); "
+                                    "refused, nothing kept. Raise the limit if the result really is that "
+                                    "large.") from None
+            except (_Refused, UnsupportedEncoding) as err:
+                raise ServiceError(f"{shown}: {err}; refused.") from None
+            except requests.RequestException as err:  # a bad URL or header: no attempt would fare better
+                raise ServiceError(f"{shown} failed: {type(err).__name__}; refused.") from None
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _sleep(self, attempt: int, retry_after: float | None, what: str, why: str) -> None:
+    def _stream_into(self, response: requests.Response, dest: Any, chunk: int, deadline: Deadline,
+                     url: str) -> int:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isascii() and declared.isdigit() and "Content-Encoding" not in response.headers \
+                and int(declared) > self.limits.max_download_bytes:
+            raise TooLarge(self.limits.max_download_bytes)
+
+        def write(block: bytes) -> None:
+            try:
+                dest.write(block)
+            except OSError as err:  # a full disk, a lost mount
+                raise DownloadError(f"Could not write the download of {shown_url(url)} "
+                                    f"({err.strerror or err}).") from err
+
+        try:
+            dest.seek(0)
+            dest.truncate()
+        except OSError as err:
+            raise DownloadError(f"Could not write the download of {shown_url(url)} ({err.strerror or err}).") from err
+        written, wire = read_body(response.raw.stream(chunk, decode_content=False),
+                                  response.headers.get("Content-Encoding"), self.limits.max_download_bytes,
+                                  write, check=deadline.check)
+        if declared.isascii() and declared.isdigit() and int(declared) != wire:
+            raise requests.exceptions.ChunkedEncodingError(f"got {wire} of {declared} bytes")
+        return written
+
+    def _slow(self, shown: str, deadline: Deadline, kind: type[InfinityError], name: str) -> InfinityError:
+        return kind(f"{shown} did not finish within {deadline.seconds:g} s (Limits.{name}), retries included: "
+                    "the server is stalling or far too slow. Try again later, or raise the limit if the "
+                    "network really is that slow.")
+
+    def _backoff(self, attempt: int, retry_after: float | None, deadline: Deadline) -> float | None:
+        """Seconds to wait before the next attempt; None when there is none left (attempts or time)."""
+        if attempt >= self.retry.attempts:
+            return None
         wait = self.retry.wait(attempt, retry_after)
+        return wait if wait < deadline.remaining() else None
+
+    def _pause(self, attempt: int, wait: float, what: str, why: str) -> None:
         log.info("%s: %s; retry %d/%d in %.2fs", what, why, attempt, self.retry.attempts - 1, wait)
         time.sleep(wait)
 
-    def _send(self, method: str, url: str, retriable: bool, **kw: Any) -> requests.Response:
+    def _open(self, session: requests.Session, method: str, url: str, deadline: Deadline, *, api: bool,
+              **kw: Any) -> requests.Response:
+        """Send, following redirects by hand; the response's body is not read yet."""
+        first = url
+        for _ in range(self.limits.max_redirects + 1):
+            if not _http_url(url):
+                raise _Refused(f"redirected to {shown_url(url)}, which is not an http(s) URL")
+            response = session.request(method, url, stream=True, allow_redirects=False, timeout=self.timeout, **kw)
+            if not response.is_redirect:
+                return response
+            status = response.status_code
+            response.close()
+            try:
+                target = urljoin(url, response.headers["Location"])
+                inside = _same_origin(first, target)
+            except ValueError:
+                raise _Refused(f"answered {status}, a redirect to an invalid URL") from None
+            if method.upper() not in ("GET", "HEAD"):
+                raise _Refused(f"answered {status}, a redirect to {shown_url(target)}; a {method} is not resent "
+                               "elsewhere: pass the URL it points to as `server`")
+            if api and not inside:
+                raise _Refused(f"redirected to {shown_url(target)}, off the server; the token is sent only to "
+                               f"{redact_url(self.server)!r}: pass that URL as `server` if you trust it")
+            url = target
+            kw.pop("params", None)  # the Location is the whole next URL
+            deadline.check()
+        raise _Refused(f"was redirected more than {self.limits.max_redirects} times (last to {shown_url(url)}; "
+                       "Limits.max_redirects): the server is misconfigured")
+
+    def _read(self, response: requests.Response, cap: int, deadline: Deadline, *, truncate: bool = False) -> Reply:
+        body = bytearray()
+        read_body(response.raw.stream(1 << 16, decode_content=False), response.headers.get("Content-Encoding"),
+                  cap, body.extend, check=deadline.check, truncate=truncate)
+        return Reply(response.status_code, response.reason or "", response.headers, bytes(body))
+
+    def _send(self, method: str, url: str, retriable: bool, **kw: Any) -> Reply:
         shown = f"{method} {redact_url(url)}"
+        deadline = Deadline(self.limits.request_seconds)
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
-                response = self._http.request(method, url, timeout=self.timeout, **kw)
-                response.content  # read the body now, so a cut body is a transient error here  # noqa: B018
+                with deadline.watch():
+                    response = self._open(self._http, method, url, deadline, api=True, **kw)
+                    with response:
+                        # A status worth retrying, if attempts and time are left; else it is the answer.
+                        wait = (self._backoff(attempt, _retry_after(response.headers), deadline)
+                                if response.status_code in RETRY_STATUSES and retriable else None)
+                        again = wait is not None
+                        # The whole body now, so a cut body is a transient error here.
+                        if not again:
+                            reply = (self._read(response, self.limits.max_json_bytes, deadline) if response.ok
+                                     else self._read(response, ERROR_BODY_BYTES, deadline, truncate=True))
+                if deadline.expired:  # the watchdog cut the socket: whatever was read is not to be trusted
+                    raise DeadlineExceeded
+                if wait is not None:
+                    self._pause(attempt, wait, shown, f"HTTP {response.status_code}")
+                    continue
             except _TRANSIENT as err:
+                if deadline.expired:
+                    raise self._slow(shown, deadline, ServiceError, "request_seconds") from None
                 if not retriable or attempt >= self.retry.attempts:
                     hint = "" if retriable else " (not retried: the request may have reached the service)"
                     raise ServiceError(f"{shown} failed after {attempt} attempt(s): "
                                        f"{type(err).__name__}{hint}") from None
-                self._sleep(attempt, None, shown, type(err).__name__)
+                if (wait := self._backoff(attempt, None, deadline)) is None:
+                    raise self._slow(shown, deadline, ServiceError, "request_seconds") from None
+                self._pause(attempt, wait, shown, type(err).__name__)
                 continue
-            log.debug("%s → %d in %.3fs", shown, response.status_code, time.perf_counter() - started)
-            if response.status_code in RETRY_STATUSES and retriable and attempt < self.retry.attempts:
-                self._sleep(attempt, _retry_after(response), shown, f"HTTP {response.status_code}")
-                continue
-            return response
+            except DeadlineExceeded:
+                raise self._slow(shown, deadline, ServiceError, "request_seconds") from None
+            except TooLarge as err:
+                raise ServiceError(f"{shown} answered with more than {size(err.cap)} (Limits.max_json_bytes, "
+                                   "counted after decoding); refused. The server is broken or hostile, or the "
+                                   "reply really is that large: then raise the limit.") from None
+            except (_Refused, UnsupportedEncoding) as err:
+                raise ServiceError(f"{shown}: {err}; refused.") from None
+            except requests.RequestException as err:  # a bad URL or header: no attempt would fare better
+                raise ServiceError(f"{shown} failed: {type(err).__name__}; refused.") from None
+            log.debug("%s → %d in %.3fs", shown, reply.status, time.perf_counter() - started)
+            return reply
 
-    def _error(self, method: str, url: str, response: requests.Response,
+    def _error(self, method: str, url: str, reply: Reply,
                not_found: Callable[[str], InfinityError] | None) -> InfinityError:
-        status = response.status_code
-        detail, body = _detail(response)
+        status = reply.status
+        detail, body = _detail(reply)
         where = f"{method} {redact_url(url)}"
         if status in (401, 403):
             return AuthenticationError(f"The service refused the token ({status}: {detail}). Check the token "
@@ -268,5 +473,5 @@ class Transport:
             )
         if status == 429:
             return RateLimitError(f"{where} was still rate limited after {self.retry.attempts} attempts: "
-                                  f"{detail}", retry_after=_retry_after(response))
+                                  f"{detail}", retry_after=_retry_after(reply.headers))
         return ServiceError(f"{where} failed with HTTP {status}: {detail}", status=status)
