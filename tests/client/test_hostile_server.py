@@ -37,10 +37,11 @@ from _hostile import (
     job_zip,
     redirect,
     send,
+    send_json,
     snapshot,
     trickle,
 )
-from infinityframe.client._http import Limits, RetryPolicy
+from infinityframe.client import Limits, RetryPolicy
 from infinityframe.client.download import STAGING
 
 GOOD = "1b3f73c9-0e95-46f7-93c3-ce0ae516b413"
@@ -50,11 +51,8 @@ JSON = {"Content-Type": "application/json"}
 
 
 def session(server: HostileServer, **limits: Any) -> inf.Session:
-    sesh = inf.Session(TOKEN, GENERATOR, server=server.url, timeout=(2, 5),
-                       retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05))
-    if limits:
-        sesh._transport.limits = dataclasses.replace(sesh._transport.limits, **limits)
-    return sesh
+    return inf.Session(TOKEN, GENERATOR, server=server.url, timeout=(2, 5),
+                       retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05), limits=Limits(**limits))
 
 
 def secret_free(err: BaseException) -> str:
@@ -149,12 +147,18 @@ class TestPathLikeIds:
         truncated = job_zip(str(bad))[:-40]  # as in the attack: a cut zip, whose clean-up once deleted `<id>.d/`
         flat = zip_of({"job.json": b"{}"})  # a flat archive once landed in `<abs path>.old/`
         with serve(good, Job(bad, truncated if not overwrite else flat)) as server:
-            batch = session(server).batch(BATCH)
-            with pytest.raises(inf.DownloadError) as info:
-                batch.download(scene.folder, overwrite=overwrite, progress=False)
+            if not isinstance(bad, str) or not bad:
+                # Not even an id: the batch itself is refused as the service described it.
+                with pytest.raises(inf.ServiceError, match=f"Batch {BATCH}: job run 1 .* has no id") as info:
+                    session(server).batch(BATCH)
+            else:
+                batch = session(server).batch(BATCH)
+                with pytest.raises(inf.DownloadError) as info:
+                    batch.download(scene.folder, overwrite=overwrite, progress=False)
+                assert "not a UUID" in str(info.value) and repr(bad)[:60] in str(info.value)
             assert server.hits("/results/") == 0, "nothing is fetched for a batch with a bad id"
         message = secret_free(info.value)
-        assert BATCH in message and "not a UUID" in message and repr(bad)[:60] in message
+        assert BATCH in message
         assert len(message) < 400
         assert not scene.folder.exists(), "nothing was written"
         scene.check()
@@ -168,15 +172,19 @@ class TestPathLikeIds:
         monkeypatch.chdir(cwd)
         before = snapshot(scene.root)
         with serve(good, reported_id=reported) as server:
-            batch = session(server).batch(BATCH)
-            asked = len(server.seen)
-            # The default folder is infinity-batches/<batch id> (Batch.download builds it; for an id
-            # that is not even a string it fails there first, with a TypeError).
-            for path in (None, scene.folder) if isinstance(reported, str) else (scene.folder,):
-                with pytest.raises(inf.DownloadError, match=r"the batch id .* not a UUID") as info:
-                    batch.download(path, progress=False)
-                assert repr(reported)[:60] in secret_free(info.value)
-            assert len(server.seen) == asked, "nothing was asked with a bad batch id"
+            if not isinstance(reported, str) or not reported:
+                # Not even an id: refused where the batch is read, before any folder is named after it.
+                with pytest.raises(inf.ServiceError, match="a batch that has no usable id"):
+                    session(server).batch(BATCH)
+            else:
+                batch = session(server).batch(BATCH)
+                asked = len(server.seen)
+                # The default folder is infinity-batches/<batch id>: Batch.download builds it.
+                for path in (None, scene.folder):
+                    with pytest.raises(inf.DownloadError, match=r"the batch id .* not a UUID") as info:
+                        batch.download(path, progress=False)
+                    assert repr(reported)[:60] in secret_free(info.value)
+                assert len(server.seen) == asked, "nothing was asked with a bad batch id"
         assert snapshot(scene.root) == before
 
     def test_a_job_listed_twice(self, scene: Scene, good: Job) -> None:
@@ -516,3 +524,15 @@ def test_default_limits_are_far_above_a_real_job() -> None:
     with pytest.raises(ValueError, match="max_ratio must be a positive number"):
         Limits(max_ratio=0)
     assert str(uuid.UUID(BATCH)) == BATCH
+
+
+@pytest.mark.parametrize("summary", [{"job_runs": "nope"}, {"job_runs": [1, 2]}, {"job_runs": [{"state": "x"}]},
+                                     [], {"nothing": True}], ids=repr)
+@pytest.mark.parametrize("call", ["status", "wait", "remaining"])
+def test_a_summary_of_the_wrong_shape_is_a_service_error(good: Job, summary: Any, call: str) -> None:
+    with serve(good) as server:
+        server.route(f"/api/batch/{BATCH}/summary/", lambda h: send_json(h, summary))
+        batch = session(server).batch(BATCH)
+        method = getattr(batch, call)
+        with pytest.raises(inf.ServiceError, match=f"Batch {BATCH}"):
+            method(progress=False) if call == "wait" else method()

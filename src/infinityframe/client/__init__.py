@@ -1,6 +1,8 @@
 """Speaking the Infinity REST API: transport, Session, Batch, downloads, submission records."""
 
+from ._http import RetryPolicy
+from ._limits import Limits
 from .batch import Batch
 from .session import DEFAULT_SERVER, Session, generators
 
-__all__ = ["DEFAULT_SERVER", "Batch", "Session", "generators"]
+__all__ = ["DEFAULT_SERVER", "Batch", "Limits", "RetryPolicy", "Session", "generators"]

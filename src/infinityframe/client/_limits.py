@@ -29,9 +29,10 @@ _IN_PIECE = 64 * KiB  # raw bytes read from the socket per step
 class Limits:
     """The most a server may make the client read, unpack or wait for.
 
-    One instance lives on each session's transport (``sesh._transport.limits``); replace it to
-    change a limit. Breaking one is a :class:`~infinityframe.ServiceError` (an API reply) or a
-    :class:`~infinityframe.DownloadError` (a result), and leaves nothing half-written.
+    Pass one as ``Session(..., limits=Limits(...))`` (or ``Session.local(..., limits=...)``);
+    unnamed fields keep their defaults. Breaking one is a :class:`~infinityframe.ServiceError`
+    (an API reply) or a :class:`~infinityframe.DownloadError` (a result), and leaves nothing
+    half-written.
 
     Parameters
     ----------
@@ -56,9 +57,8 @@ class Limits:
 
     Examples
     --------
-    >>> import dataclasses
-    >>> from infinityframe.client._limits import Limits
-    >>> sesh._transport.limits = dataclasses.replace(sesh._transport.limits, download_seconds=7200)  # doctest: +SKIP
+    >>> from infinityframe.client import Limits
+    >>> sesh = inf.Session.local("stickfit-v0.1.0", limits=Limits(download_seconds=7200))  # doctest: +SKIP
     >>> Limits().max_ratio
     200.0
     """

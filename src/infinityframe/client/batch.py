@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from ..errors import BatchNotFoundError, WaitInterrupted, WaitTimeoutError
+from ..errors import BatchNotFoundError, ServiceError, WaitInterrupted, WaitTimeoutError
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -21,6 +21,35 @@ if TYPE_CHECKING:
 __all__ = ["Batch"]
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+def _checked_runs(runs: Any, batch_id: str) -> list[dict[str, Any]]:
+    """``runs`` if it is what the contract promises (a list of job objects with string ids); else ServiceError."""
+    if not isinstance(runs, list):
+        raise ServiceError(f"Batch {batch_id}: the service's answer has no list of job runs; it may be broken or "
+                           "not an Infinity service.")
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict) or not isinstance(run.get("id"), str) or not run["id"]:
+            raise ServiceError(f"Batch {batch_id}: job run {i} of the service's answer has no id; it may be broken "
+                               "or not an Infinity service.")
+    return runs
+
+
+def _checked_batch(data: Any, server: str) -> str:
+    """The id of a batch the service described, once its shape is checked; else ServiceError."""
+    batch_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(batch_id, str) or not batch_id or len(batch_id) > 100:
+        raise ServiceError(f"{server} answered with a batch that has no usable id: it may be broken or not an "
+                           "Infinity service.")
+    _checked_runs(data.get("job_runs", []), batch_id)
+    return batch_id
+
+
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
 
 
 def _state(run: dict[str, Any]) -> str:
@@ -57,14 +86,16 @@ class Batch:
 
     def __init__(self, session: Session, data: dict[str, Any]) -> None:
         self.session = session
-        self.id: str = data["id"]
-        self.name: str = data.get("name") or ""
-        created = data.get("created")
-        self.created: datetime | None = datetime.fromisoformat(created) if created else None
+        self.id: str = _checked_batch(data, session.server)
+        name = data.get("name")
+        self.name: str = name if isinstance(name, str) else ""
+        self.created: datetime | None = _timestamp(data.get("created"))
         runs = data.get("job_runs") or []
         self.preview = bool(runs[0].get("is_preview")) if runs else False
-        self.generator: str = runs[0].get("name", session.generator) if runs else session.generator
-        self._params: dict[str, dict[str, Any]] = {r["id"]: dict(r.get("param_values") or {}) for r in runs}
+        generator = runs[0].get("name") if runs else None
+        self.generator: str = generator if isinstance(generator, str) else session.generator
+        self._params: dict[str, dict[str, Any]] = {
+            r["id"]: dict(r["param_values"]) if isinstance(r.get("param_values"), dict) else {} for r in runs}
 
     def __repr__(self) -> str:
         kind = "previews" if self.preview else "jobs"
@@ -94,8 +125,9 @@ class Batch:
         data = self.session._transport.request(
             "GET", f"api/batch/{self.id}/summary/", not_found=lambda detail: BatchNotFoundError(
                 f"Batch {self.id} is gone from {self.session.server} ({detail})."))
-        runs: list[dict[str, Any]] = data["job_runs"]
-        return runs
+        if not isinstance(data, dict):
+            raise ServiceError(f"Batch {self.id}: the service's summary is a {type(data).__name__}, not an object.")
+        return _checked_runs(data.get("job_runs"), self.id)
 
     def status(self) -> pd.DataFrame:
         """One row per job: ``job_id``, ``state``, ``in_progress``, ``result_url`` (and ``samples``)."""
