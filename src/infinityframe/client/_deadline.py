@@ -132,7 +132,9 @@ def _detach(conn: Any) -> None:
         watch.detach(conn)
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _Watched(HTTPConnectionPool):
+    """A pool whose connections are watched while a request holds them."""
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
         _attach(conn)
@@ -143,15 +145,12 @@ class _WatchedHTTPPool(HTTPConnectionPool):
         super()._put_conn(conn)
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        _attach(conn)
-        return conn
+class _WatchedHTTPPool(_Watched):
+    pass
 
-    def _put_conn(self, conn: Any) -> None:
-        _detach(conn)
-        super()._put_conn(conn)
+
+class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
+    pass
 
 
 _POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
