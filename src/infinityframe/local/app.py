@@ -3,17 +3,21 @@
 Every path of ``reference/infinity-api.md`` §1 with its trailing slash, JSON shape, status
 codes and ``Authorization: Token <key>`` auth, plus the extensions documented in
 ``docs/local-service.md``: ``GET /api/account/``, ``POST /api/batch/{id}/cancel/``,
-``Idempotency-Key`` on batch POST, 429 + ``Retry-After``, 413 past a body size limit and
-``/openapi.json``.
+``Idempotency-Key`` on batch POST, 429 + ``Retry-After``, 413 past a body size limit, 503 +
+``Retry-After`` while the database is locked or the disk full, and ``/openapi.json``.
 
 Error bodies are DRF-style: ``{"detail": "..."}``, and for invalid jobs also
-``"errors": [{"job": i, "param": name, "message": text}]``.
+``"errors": [{"job": i, "param": name, "message": text}]``. No input earns a 500: malformed
+input is a 4xx, a database that cannot be used just now a 503; an exception nobody foresaw
+is a 500 whose body says only that (the traceback goes to the service's log).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import logging
 import math
 import re
 import time
@@ -32,17 +36,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from . import generators as registry
-from .generators.base import Generator, JobError, validate_job
+from .generators.base import Generator, JobError, shown, text_problem, validate_job
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
-from .store import Account, NewJob, Store, isoformat
+from .store import Account, NewJob, Store, StoreUnavailable, isoformat
 
 __all__ = ["ServiceState", "create_app", "job_seed"]
 
+log = logging.getLogger(__name__)
+
 MAX_ERRORS = 1000
 MAX_JOBS = 100_000
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MAX_NAME = 255  # characters in a batch name: the reference sets none; a label, as a Django CharField holds
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_EXPIRES = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+_SIGNATURE = re.compile(r"[0-9A-Fa-f]{1,128}")
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass
@@ -73,6 +83,12 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
+def _unavailable(reason: str, retry_after: int) -> Response:
+    """503: the service cannot answer just now (locked database, full disk); the client may retry."""
+    return _json({"detail": f"Service unavailable: {reason}. It is safe to retry in {retry_after} s."},
+                 503, {"Retry-After": str(retry_after)})
+
+
 def _request_hash(raw: bytes) -> str:
     """What makes two batch POSTs the same request: their JSON content, whatever its key order or spacing.
 
@@ -83,6 +99,24 @@ def _request_hash(raw: bytes) -> str:
     with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError):
         raw = orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time without an offset is the service's local time; at the ends of the calendar, its current offset."""
+    if moment.tzinfo is not None:
+        return moment
+    try:
+        return moment.astimezone()
+    except (OverflowError, ValueError, OSError):  # year 1 or 9999: the C library's local time cannot say
+        return moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+def _shifted(moment: datetime, days: int) -> datetime:
+    """``moment`` moved by ``days``, stopping at the first or last time ``datetime`` holds."""
+    try:
+        return moment + timedelta(days=days)
+    except OverflowError:
+        return (datetime.max if days > 0 else datetime.min).replace(tzinfo=moment.tzinfo)
 
 
 def job_seed(params: dict[str, Any]) -> int:
@@ -247,7 +281,12 @@ _COMMON_ERRORS = _errors(
     s400=(InvalidOut, "A malformed request: body, query or header."),
     s401=(ErrorOut, "No token, or a wrong one."),
     s429=(ErrorOut, "Throttled; `Retry-After` says when to come back."),
+    s503=(ErrorOut, "The database is locked by another process or the disk is full; nothing was changed. "
+                    "Safe to retry after `Retry-After` seconds."),
 )
+for _status in (429, 503):
+    _COMMON_ERRORS[_status]["headers"] = {"Retry-After": {
+        "required": True, "description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
 _NOT_FOUND = _errors(s404=(ErrorOut, "No such thing for this account (another account's is the same: 404)."))
 _TOO_LARGE = _errors(s413=(ErrorOut, "The request body is over the size limit."))
 
@@ -274,6 +313,25 @@ def create_app(state: ServiceState) -> FastAPI:
     async def _invalid_request(_: Request, exc: RequestValidationError) -> Response:
         problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return _json({"detail": "Invalid request: " + "; ".join(problems)}, 400)
+
+    # Once, here, for every route: a database that cannot be used just now is a 503 to retry.
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        log.warning("%s %s answered 503: %s", request.method, request.url.path, exc.reason)
+        return _unavailable(f"{exc.reason}; nothing was changed", exc.retry_after)
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> Response:
+        if exc.errno not in _DISK_FULL:
+            raise exc  # a genuine fault: the 500 handler below answers it and the server logs it
+        log.warning("%s %s answered 503: the disk is full", request.method, request.url.path)
+        return _unavailable("the disk holding the service's data dir is full", 30)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # The traceback is logged by the server; the body names no path, value or token.
+        return _json({"detail": "Internal error: the service failed while answering this request (it is in the "
+                                "service's log). Retrying is unlikely to help; report it if it persists."}, 500)
 
     def authenticate(request: Request, authorization: str | None = Depends(token_header)) -> Account:
         scheme, _, token = (authorization or "").partition(" ")
@@ -374,8 +432,8 @@ def create_app(state: ServiceState) -> FastAPI:
         gen_name, preview = first.get("name"), first.get("is_preview", False)
         gen = registry.get(gen_name) if isinstance(gen_name, str) else None
         if gen is None:
-            raise ApiError(400, f"Unknown generator {gen_name!r}.",
-                           errors=[JobError(0, None, f"unknown generator {gen_name!r}")])
+            raise ApiError(400, f"Unknown generator {shown(gen_name)}.",
+                           errors=[JobError(0, None, f"unknown generator {shown(gen_name)}")])
         if not isinstance(preview, bool):
             raise ApiError(400, "'is_preview' must be true or false.",
                            errors=[JobError(0, None, "is_preview must be a boolean")])
@@ -389,7 +447,7 @@ def create_app(state: ServiceState) -> FastAPI:
                 errors.append(JobError(i, None, "each job run must be an object"))
                 continue
             if run.get("name") != gen.name:
-                errors.append(JobError(i, None, f"job generator {run.get('name')!r} differs from the "
+                errors.append(JobError(i, None, f"job generator {shown(run.get('name'))} differs from the "
                                                 f"batch's {gen.name!r}; a batch holds one generator"))
             if run.get("is_preview", False) != preview:
                 errors.append(JobError(i, None, "is_preview differs from the batch's first job"))
@@ -404,13 +462,13 @@ def create_app(state: ServiceState) -> FastAPI:
                     errors.append(JobError(i, "state", f"state {params['state']!r} is not a job of this account"))
         if errors:
             jobs_hit = len({e["job"] for e in errors})
-            shown = errors[:MAX_ERRORS]
+            listed = errors[:MAX_ERRORS]
             raise ApiError(
                 400,
                 f"{jobs_hit} of {len(runs)} job(s) are invalid ({len(errors)} error(s)"
                 + (f", first {MAX_ERRORS} shown" if len(errors) > MAX_ERRORS else "")
-                + f"). First: job {shown[0]['job']}: {shown[0]['message']}",
-                errors=shown,
+                + f"). First: job {listed[0]['job']}: {listed[0]['message']}",
+                errors=listed,
             )
         jobs = [
             NewJob(params, seeds[params["state"]] if params.get("state") else job_seed(params),
@@ -418,6 +476,12 @@ def create_app(state: ServiceState) -> FastAPI:
             for params in completed
         ]
         return name, gen, preview, jobs
+
+    def check_name(name: str) -> None:
+        # Only a batch POST stores the name; an estimate ignores it.
+        problem = text_problem(name, MAX_NAME)
+        if problem is not None:
+            raise ApiError(400, f"The batch's 'name' {problem}; give a shorter, single-line name.")
 
     async def read_body(request: Request) -> bytes:
         limit = state.max_body_bytes
@@ -454,6 +518,7 @@ def create_app(state: ServiceState) -> FastAPI:
                 if seen is not None:
                     return replay(seen[0], seen[1])
             name, gen, preview, jobs = parse_batch(raw, account)
+            check_name(name)
             batch_id, outcome = store.create_batch(
                 account.id, name, gen.name, preview, jobs,
                 idempotency_key=idempotency_key, request_hash=request_hash,
@@ -493,8 +558,8 @@ def create_app(state: ServiceState) -> FastAPI:
         try:
             parsed = datetime.fromisoformat(value.strip().replace(" ", "+"))
         except ValueError as err:
-            raise ApiError(400, f"{name} {value!r} is not an ISO-8601 time.") from err
-        return parsed if parsed.tzinfo is not None else parsed.astimezone()
+            raise ApiError(400, f"{name} {shown(value)} is not an ISO-8601 time.") from err
+        return _aware(parsed)
 
     def window(start_time: str | None, end_time: str | None) -> tuple[datetime | None, datetime | None]:
         start, end = parse_time(start_time, "start_time"), parse_time(end_time, "end_time")
@@ -549,9 +614,9 @@ def create_app(state: ServiceState) -> FastAPI:
               start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
         start, end = window(start_time, end_time)
         if end is None:
-            end = (start + timedelta(days=state.default_usage_days)) if start else datetime.now().astimezone()
+            end = _shifted(start, state.default_usage_days) if start else datetime.now().astimezone()
         if start is None:
-            start = end - timedelta(days=state.default_usage_days)
+            start = _shifted(end, -state.default_usage_days)
         by_generator: dict[str, dict[str, Any]] = {}
         for row in store.counts(account.id, start.timestamp(), end.timestamp()):
             entry = by_generator.setdefault(row["generator"], {
@@ -605,13 +670,14 @@ def create_app(state: ServiceState) -> FastAPI:
                            s404=(ErrorOut, "No such result."))})
     def result(job_id: str, request: Request, expires: str | None = Query(None),
                signature: str | None = Query(None)) -> Response:
-        if not _UUID.match(job_id):
+        if not _UUID.fullmatch(job_id):
             raise ApiError(404, "Not found.")
         repeated = any(len(request.query_params.getlist(k)) > 1 for k in ("expires", "signature"))
-        if (repeated or not expires or not signature or not expires.isdigit() or len(expires) > 20
-                or len(signature) > 128):
-            # A missing or garbled signature is a refused URL, as an object store answers it.
+        # A missing, garbled or ambiguous signature is a refused URL, as an object store answers it.
+        if repeated or not expires or not signature:
             raise ApiError(403, "This result URL is not valid (unsigned); ask the batch summary for a new one.")
+        if not _EXPIRES.fullmatch(expires) or not _SIGNATURE.fullmatch(signature):
+            raise ApiError(403, "This result URL is not valid (malformed); ask the batch summary for a new one.")
         refused = signer.check(job_id, int(expires), signature)
         if refused is not None:
             raise ApiError(403, f"This result URL is not valid ({refused}); ask the batch summary for a new one.")

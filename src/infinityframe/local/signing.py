@@ -44,8 +44,13 @@ class Signer:
         return f"{base_url.rstrip('/')}/results/{job_id}.zip?{query}"
 
     def check(self, job_id: str, expires: int, signature: str, now: float | None = None) -> str | None:
-        """Why the URL is refused (``"expired"``, ``"bad signature"``), or ``None`` if valid."""
-        if not hmac.compare_digest(self._signature(job_id, expires), signature):
+        """Why the URL is refused (``"expired"``, ``"bad signature"``), or ``None`` if valid.
+
+        ``signature`` may be any text: it is compared as UTF-8 bytes, since
+        :func:`hmac.compare_digest` refuses a ``str`` that is not ASCII.
+        """
+        given = signature.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(self._signature(job_id, expires).encode(), given):
             return "bad signature"
         if expires < (time.time() if now is None else now):
             return "expired"

@@ -10,6 +10,11 @@ only once and is charged only once, whatever the runner does twice.
 The ledger is the balance. Submitting a batch reserves its estimate (one ``reserve`` row);
 each job that ends releases its own estimate and, when it succeeded, is charged what it
 actually rendered. So at rest ``balance = granted − Σ actual samples``.
+
+A database that cannot be used just now — another process holds its write lock past the
+bounded wait, or the disk is full — raises :class:`StoreUnavailable` (the transaction rolled
+back, nothing changed), which the service answers 503 with ``Retry-After``. Reads use their
+own connections, so in WAL mode a held write lock never blocks them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +36,7 @@ import orjson
 
 from .._sqlite import connect
 
-__all__ = ["Account", "Store", "hash_token", "isoformat", "new_token"]
+__all__ = ["Account", "Store", "StoreUnavailable", "hash_token", "isoformat", "new_token"]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -124,39 +129,144 @@ class NewJob:
     estimated_samples: int
 
 
+# SQLite's primary result codes (sqlite3 names them only from Python 3.11 on).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
+
+
+class StoreUnavailable(sqlite3.OperationalError):
+    """The database cannot be used just now; nothing was changed and the request is safe to retry.
+
+    A subclass of :class:`sqlite3.OperationalError`, so code that already handles a locked
+    database keeps handling it.
+
+    Attributes
+    ----------
+    reason : str
+        What is wrong, in words a user can act on (no paths).
+    retry_after : int
+        Seconds worth waiting before trying again.
+    """
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def unavailable(err: sqlite3.Error, waited: float) -> StoreUnavailable | None:
+    """The :class:`StoreUnavailable` an SQLite error amounts to, or ``None`` if it is a genuine fault.
+
+    >>> unavailable(sqlite3.OperationalError("database is locked"), 5.0).retry_after
+    2
+    """
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(err).lower()
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text or "busy" in text:
+        return StoreUnavailable(f"the service's database (service.db) stayed locked for {waited:g} s: another "
+                                "process or connection holds its write lock", 2)
+    if primary == _SQLITE_FULL or "disk is full" in text:
+        return StoreUnavailable("the disk holding the service's data dir is full", 30)
+    if primary == _SQLITE_IOERR or "disk i/o error" in text:
+        return StoreUnavailable("the service could not read or write its database (disk I/O error)", 30)
+    return None
+
+
 class Store:
     """Thread-safe access to the service's SQLite file.
 
-    One connection guarded by a lock: every statement is short, and SQLite serialises
-    writers anyway. Other processes (``infinityframe accounts add``) may use the same file.
+    Writes go through one connection guarded by a lock (SQLite serialises writers anyway);
+    each waits at most ``busy_timeout`` seconds in all, for the lock and for SQLite's own
+    write lock, then raises :class:`StoreUnavailable`. Reads take a connection of their own
+    from a small pool, so a held write lock (WAL) never blocks them. Other processes
+    (``infinityframe accounts add``) may use the same file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The database file (``<data_dir>/service.db``).
+    busy_timeout : float
+        The longest a write waits for the database before giving up.
+
+    Examples
+    --------
+    >>> store = Store(tmp_path / "service.db", busy_timeout=5.0)   # doctest: +SKIP
+    >>> token = store.create_account("alice", 1000)                 # doctest: +SKIP
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 5.0) -> None:
         self.path = Path(path)
+        self.busy_timeout = float(busy_timeout)
         self._lock = threading.RLock()
         self._db = connect(self.path, _SCHEMA, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._readers: list[sqlite3.Connection] = []  # idle read connections
+        self._readers_lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            idle, self._readers = self._readers, []
+        for db in idle:
+            db.close()
         with self._lock:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+    def _unavailable_as_such(self) -> Iterator[None]:
+        """Turn the SQLite errors that mean "not just now" into :class:`StoreUnavailable`."""
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except sqlite3.OperationalError as err:
+            found = unavailable(err, self.busy_timeout)
+            if found is None:
                 raise
-            self._db.execute("COMMIT")
+            raise found from err
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        deadline = time.monotonic() + self.busy_timeout
+        if not self._lock.acquire(timeout=self.busy_timeout):
+            raise StoreUnavailable(f"the service's database (service.db) stayed locked for {self.busy_timeout:g} s: "
+                                   "this write queued behind one that is waiting for its lock", 2)
+        try:
+            db = self._db
+            with self._unavailable_as_such():
+                db.execute(f"PRAGMA busy_timeout = {max(1, int((deadline - time.monotonic()) * 1000))}")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                        with suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                    raise
+        finally:
+            self._lock.release()
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        with self._readers_lock:
+            db = self._readers.pop() if self._readers else None
+        with self._unavailable_as_such():
+            if db is None:
+                db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                     check_same_thread=False)
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA query_only = ON")
+            try:
+                return db.execute(sql, args).fetchall()
+            finally:
+                with self._readers_lock:
+                    if self._closed:
+                        db.close()
+                    else:
+                        self._readers.append(db)
 
     # -- accounts -------------------------------------------------------------------------------
 

@@ -12,25 +12,45 @@ that pandas ``DataFrame.eval`` and :func:`evaluate_constraint` both understand.
 It estimates what a job costs (``estimate``) and renders it into a folder (``render``).
 Rendering must depend only on the parameters and the random generator it is given, so
 the same job renders the same bytes on any worker.
+
+The service checks every job with :func:`validate_job`: the shape first (parameter names and
+string values bounded in length and free of control characters, values nested at most
+:data:`MAX_DEPTH` deep, storable as JSON), then the rules the client shares
+(``params/rules.py``). Whatever arrives, the answer is a list of errors naming the job and the
+parameter, never an exception.
 """
 
 from __future__ import annotations
 
 import abc
+import reprlib
+import unicodedata
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import orjson
 
-from ...params.rules import JobError, complete_params, evaluate_constraint, validate_job
+from ...params import rules
+from ...params.rules import JobError, complete_params, evaluate_constraint
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_TEXT",
     "Generator",
     "JobError",
     "complete_params",
     "evaluate_constraint",
+    "shown",
+    "text_problem",
     "validate_job",
 ]
+
+MAX_DEPTH = 32  # lists and objects inside a parameter value; every built-in parameter is flat
+MAX_TEXT = 1024  # characters in a parameter name or a string value, wherever it sits
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 3, 60, 60, 6, 6
 
 JSON = dict[str, Any]
 
@@ -80,3 +100,101 @@ class Generator(abc.ABC):
 
         Returns the number of samples (frames) actually rendered, which the service charges.
         """
+
+
+def shown(value: Any) -> str:
+    """A short repr for an error message, whatever the value: deep nesting and huge strings are cut.
+
+    >>> shown([[[[["deep"]]]]])
+    '[[[[...]]]]'
+    """
+    return _SHORT.repr(value)
+
+
+def text_problem(text: str, limit: int) -> str | None:
+    """Why ``text`` is not acceptable as a name or a string value, or ``None``.
+
+    Longer than ``limit`` characters, or holding a control character (NUL, tab, newline,
+    escape, DEL, C1): names and values are single-line labels, and a control character in one
+    is far likelier an accident (or an attack on a terminal or a log) than meant.
+
+    >>> text_problem("ok", 255) is None
+    True
+    >>> text_problem("a\\tb", 255)
+    'holds a control character (U+0009 at position 1)'
+    """
+    if len(text) > limit:
+        return f"is {len(text):,} characters long; at most {limit:,} are accepted"
+    for position, char in enumerate(text):
+        if unicodedata.category(char) == "Cc":
+            return f"holds a control character (U+{ord(char):04X} at position {position})"
+    return None
+
+
+def _shape_problem(value: Any) -> str | None:
+    """Why a parameter value is refused before any rule sees it: too deep, a bad string, not storable."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:  # iterative: a value nested a thousand deep must not exhaust Python's stack
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item, MAX_TEXT)
+            if problem is not None:
+                return f"{'holds a string that ' if depth else ''}{problem}"
+        elif isinstance(item, (list, dict)):
+            if depth >= MAX_DEPTH:
+                return f"is nested more than {MAX_DEPTH} levels deep; at most {MAX_DEPTH} are accepted"
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+            if isinstance(item, dict):
+                stack.extend((key, depth + 1) for key in item)
+    return None
+
+
+def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:
+    """Check one job's ``param_values`` as the service does: its shape, then the shared rules.
+
+    Parameters
+    ----------
+    generator : Generator or mapping
+        The plugin, or its API metadata.
+    index : int
+        The job's position in the batch, named in every error.
+    given : Any
+        The job's ``param_values`` as decoded from JSON: anything at all.
+
+    Returns
+    -------
+    tuple
+        The completed parameters (``None`` when invalid) and the errors found, each naming
+        the job and the parameter.
+
+    Examples
+    --------
+    >>> from infinityframe.local import generators
+    >>> params, errors = validate_job(generators.get("shapes-v0.1.0"), 3, {"num_images": "\\x00"})
+    >>> errors
+    [{'job': 3, 'param': 'num_images', 'message': 'num_images holds a control character (U+0000 at position 0)'}]
+    """
+    if not isinstance(given, dict):
+        return rules.validate_job(generator, index, given)
+    errors: list[JobError] = []
+    kept: JSON = {}
+    for key, value in given.items():
+        problem = text_problem(key, MAX_TEXT)
+        if problem is not None:
+            errors.append(JobError(index, key[:MAX_TEXT], f"the parameter name {shown(key)} {problem}"))
+            continue
+        problem = _shape_problem(value)
+        if problem is not None:
+            errors.append(JobError(index, key, f"{key} {problem}"))
+            continue
+        kept[key] = value
+    params, found = rules.validate_job(generator, index, kept)
+    errors.extend(found)
+    if errors or params is None:
+        return None, errors
+    for key, value in params.items():
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError as err:  # e.g. an integer past 64 bits (3e30 taken as an int)
+            errors.append(JobError(index, key, f"{key} cannot be stored as JSON ({err}), got {shown(value)}"))
+    return (None if errors else params), errors
