@@ -32,12 +32,16 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, workers=args.workers,
         rate_limit=args.rate_limit if args.rate_limit > 0 else None, burst=args.burst,
         balance=args.balance, url_ttl=args.url_ttl, max_body_bytes=args.max_body_mb * 1024 * 1024,
-        executor=args.executor,
+        executor=args.executor, forwarded_allow_ips=args.forwarded_allow_ips,
     )
     from .errors import InfinityError
+    from .local.server import DataDirInUseError
 
     try:
         service = Service(cfg)
+    except DataDirInUseError as err:  # another service runs there: refused, nothing touched
+        print(f"infinityframe serve: {err}", file=sys.stderr)
+        return 1
     except InfinityError as err:  # a bad --executor, or dask:// without dask installed
         print(f"infinityframe serve: {err}", file=sys.stderr)
         return 2
@@ -106,13 +110,16 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, str, str]:
     one ``infinityframe serve`` runs there, else one started in this process (as ``Session.local``).
     """
     server = args.server or os.environ.get("INFINITY_SERVER")
-    token = args.token or os.environ.get("INFINITY_TOKEN")
+    token = args.token or _read_token_file(args.token_file) or os.environ.get("INFINITY_TOKEN")
+    if args.token and sys.stderr.isatty():
+        _note("warning: --token is visible to other users of this machine (in the process list); "
+              "prefer $INFINITY_TOKEN or --token-file.")
     if server or token:
         from .client import DEFAULT_SERVER
 
         server = (server or DEFAULT_SERVER).rstrip("/")
         if not token:
-            raise UsageError(f"no token for {server}: pass --token or set INFINITY_TOKEN.")
+            raise UsageError(f"no token for {server}: pass --token-file, set INFINITY_TOKEN or pass --token.")
         args.secret = token
         return server, token, server
     from .client.session import local_endpoint
@@ -123,6 +130,20 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, str, str]:
     args.secret = token
     where = f"the embedded service in {root}" if args.in_process else f"the local service at {url} ({root})"
     return url, token, where
+
+
+def _read_token_file(path: str | None) -> str | None:
+    """The first line of ``path`` (``-``: standard input), stripped; None without a path."""
+    if not path:
+        return None
+    try:
+        text = sys.stdin.readline() if path == "-" else Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read the token file {path}: {err}") from err
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not token:
+        raise UsageError(f"the token file {path} is empty.")
+    return token
 
 
 def _session(args: argparse.Namespace, generator: str) -> Any:
@@ -337,7 +358,10 @@ def _add_remote(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("service (default: the embedded local service)")
     group.add_argument("--server", help="the service's URL (default: $INFINITY_SERVER; with neither a server nor "
                                         "a token, the embedded local service)")
-    group.add_argument("--token", help="API token (default: $INFINITY_TOKEN); never printed")
+    group.add_argument("--token", help="API token (default: $INFINITY_TOKEN); never printed, but other users "
+                                       "can see it in the process list: prefer $INFINITY_TOKEN or --token-file")
+    group.add_argument("--token-file", metavar="PATH",
+                       help="read the API token from the first line of PATH ('-': standard input)")
     group.add_argument("--data-dir", help="the embedded service's data dir (default: $INFINITYFRAME_DATA_DIR or "
                                           "~/.local/share/infinityframe)")
 
@@ -366,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest request body accepted, in MiB, before 413 (default 64)")
     serve.add_argument("--balance", type=int, default=1_000_000,
                        help="samples granted to the default account of a new data dir")
+    serve.add_argument("--forwarded-allow-ips", metavar="IPS",
+                       help="behind a reverse proxy: trust X-Forwarded-For/-Proto from these comma-separated "
+                            "addresses (default: trust no proxy headers)")
     serve.add_argument("--fail-rate", type=float, default=None,
                        help="testing aid: fail this share (0-1) of jobs, chosen by a hash of the job id")
     serve.set_defaults(func=_serve)

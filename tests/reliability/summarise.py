@@ -47,6 +47,12 @@ def summarise(records: list[dict[str, Any]]) -> str:
                      f"{sum(r['held'] for r in kills)}/{len(kills)}: one batch each, every job succeeded and charged "
                      f"once ({_sum(kills, 'reruns')} re-run after a kill), ledger balanced, every zip and folder "
                      "whole"))
+    starting = by_kind["kill9_starting"]
+    if starting:
+        rows.append(("`kill -9` of the service within 50 ms of its pool's workers appearing",
+                     f"{_n(len(starting), 'run')} (seeds), {_sum(starting, 'workers')} workers, "
+                     f"{_sum(starting, 'processes')} processes below the service",
+                     f"{sum(r['held'] for r in starting)}/{len(starting)}: none outlived the service by 10 s"))
     client = by_kind["client_kill"]
     if client:
         landed = sum(k != "finished first" for r in client for k in r["kills"])

@@ -20,6 +20,7 @@ import pytest
 from _reliability import PROFILE, SHAPES, check_batch, report
 
 import infinityframe as inf
+from _procs import alive, descendants, wait_gone
 from _service import RunningService, start_service
 from infinityframe.client._http import RetryPolicy
 
@@ -114,3 +115,34 @@ def test_kill_9_at_random_points_then_restart(tmp_path: Path, seed: int) -> None
     finally:
         svc.stop()
     report("kill9", seed=seed, kills=len(landed), landed=landed, held=True, **counts)
+
+
+@pytest.mark.parametrize("seed", PROFILE.kill_seeds)
+def test_kill_9_while_its_workers_start_leaves_no_process(tmp_path: Path, seed: int) -> None:
+    """The leak the random kills found once: a worker still starting when its service died lived on.
+
+    The kill lands within 50 ms (a seeded draw) of the pool's first workers appearing — before
+    they can ask the kernel to end them with their parent — which is when a worker used to be
+    left behind, its parent PID 1, for good.
+    """
+    rng = random.Random(seed)
+    svc = start_service(tmp_path / "service", *SERVE_ARGS)
+    try:
+        started = {p.pid for p in descendants(svc.proc.pid)}  # the pool's resource tracker, if any
+        body = {"name": "kill while starting", "job_runs": [
+            {"name": SHAPES, "param_values": {"num_images": 2, "image_width": 128, "image_height": 128}}
+            for _ in range(4)]}
+        assert svc.post("batch/", body).status_code == 201
+        deadline = time.monotonic() + 30
+        while not (workers := [p.pid for p in descendants(svc.proc.pid) if p.pid not in started]):
+            assert time.monotonic() < deadline, "the service started no worker"
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.05))
+        workers = [p.pid for p in descendants(svc.proc.pid) if p.pid not in started]
+        svc.kill()
+        left = wait_gone(lambda: alive([*workers, *started]), grace=10.0)
+        assert not left, "outlived their killed service:\n" + "\n".join(map(str, left))
+    finally:
+        svc.stop()
+    report("kill9_starting", seed=seed, workers=len(workers), processes=len(workers) + len(started), left=0,
+           held=True)

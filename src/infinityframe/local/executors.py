@@ -7,7 +7,8 @@ stored for it, so its output depends only on its parameters (and ``state``).
 
 ``"process"``
     The default: ``spawn``-ed worker processes, one per core, each writing its job's zip into
-    the data dir atomically.
+    the data dir atomically. Shutting down ends them at once (the runner re-queues their jobs);
+    none outlives the service, even one killed with SIGKILL while a worker was starting.
 ``"thread"``
     Threads of the service's own process; no start-up cost, but the GIL and OpenCV's own
     threads share the cores. Handy for debugging and small machines.
@@ -28,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import tempfile
@@ -35,7 +37,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +208,30 @@ class PoolExecutor(JobExecutor):
         return self._broken
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if isinstance(self._pool, ProcessPoolExecutor):
+            _end_workers(self._pool)
+        else:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """End a process pool's workers now, and reap them: the runner re-queues the jobs they held.
+
+    Waiting for them instead would hold a stopping service for as long as its longest job,
+    and at interpreter exit a worker left rendering is a process left behind. A worker still
+    starting is ended too: left to finish starting after the pool is gone, it would print a
+    traceback (its queue's semaphore no longer exists).
+    """
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+    else:
+        for process in list((pool._processes or {}).values()):  # shutdown() forgets them: read first
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # exited already, or closed
+                process.terminate()
+    # The pool's own thread sees its workers gone, settles their futures (the runner re-queues
+    # those jobs), reaps the processes and ends; this waits for it.
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def render_remote(job: JobSpec) -> tuple[int, bytes]:

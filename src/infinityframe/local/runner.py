@@ -6,6 +6,13 @@ room, so the database, not an in-memory queue, is the queue: a crash loses nothi
 folder and its zip is written atomically (temporary file, fsync, rename), so a result is
 either whole or absent. A worker lost mid-job (killed, out of memory) is queued again, up to
 ``max_attempts``; the state machine and the ledger guard that a job ends, and is charged, once.
+How a job ended is recorded by the runner's own thread, tried again while the database is busy
+(:mod:`.settle`), so no job is left ``running`` because one write was refused.
+
+Stopping (``Service.stop``, the context's exit, the interpreter's exit) stops the dispatcher
+first, then the executor: a process pool's workers end at once, jobs they were rendering go
+back to the queue, and queued jobs stay queued for the next start. At interpreter exit this
+happens before :mod:`concurrent.futures` shuts its pools (see :func:`_stop_runners_at_exit`).
 
 Where jobs render is :mod:`.executors`' business: by default a pool of ``spawn``-ed
 processes, one per core; ``"thread"``; or ``"dask://HOST:PORT"``, a Dask cluster.
@@ -13,6 +20,9 @@ processes, one per core; ``"thread"``; or ``"dask://HOST:PORT"``, a Dask cluster
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures.process  # imported (their exit hooks registered) before ours: see below
+import concurrent.futures.thread  # noqa: F401
 import contextlib
 import functools
 import io
@@ -21,10 +31,12 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import sqlite3
 import sys
 import tempfile
 import threading
 import types
+import weakref
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
@@ -33,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .settle import Ending, Settler
 from .store import Store
 
 if TYPE_CHECKING:
@@ -56,7 +69,8 @@ def _zip_folder(fh: Any, src: Path, root: str) -> None:
 def _write_atomically(dest: Path, write: Callable[[Any], None]) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        # 0600 from the start: a result is the account's, not every local user's
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -127,15 +141,26 @@ def execute_job(job_id: str, generator: str, params: dict[str, Any], preview: bo
     return samples
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int) -> None:
+    import signal
+
+    # Ctrl-C in a terminal signals the whole foreground group, workers included: a worker would
+    # die mid-job (failing it with KeyboardInterrupt) or print a traceback. The service ends its
+    # workers itself when it stops. (SIGINT stayed blocked from the spawn until now: _WorkerProcess.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # A worker must not outlive a service killed with SIGKILL (Linux only; best effort).
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    # The death signal covers only a parent that dies from now on: a service killed while this
+    # worker was still starting has left it to init already, and nothing would ever end it.
+    if os.getppid() != parent:
+        os._exit(0)
     # One core per worker: the pool already uses every core.
     try:
         import cv2
@@ -146,6 +171,26 @@ def _init_worker() -> None:
 
 
 _main_swap = threading.Lock()
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while a worker is spawned: the child starts with it blocked.
+
+    A blocked signal stays blocked across fork and exec, so a Ctrl-C while the worker is still
+    importing (before :func:`_init_worker` ignores SIGINT) cannot end it with a traceback. Other
+    threads, the main one included, still take SIGINT as before.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 @contextlib.contextmanager
@@ -171,7 +216,7 @@ class _WorkerProcess(multiprocessing.context.SpawnProcess):
     @staticmethod
     def _Popen(process_obj: Any) -> Any:
         # The child's start-up data (including the main script's path) is gathered right here.
-        with _main_hidden():
+        with _main_hidden(), _sigint_blocked():
             return multiprocessing.context.SpawnProcess._Popen(process_obj)
 
 
@@ -181,7 +226,37 @@ class _WorkerContext(multiprocessing.context.SpawnContext):
 
 def process_pool(workers: int) -> Executor:
     """The default executor: ``workers`` spawned processes that never re-run the user's script."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_WorkerContext(), initializer=_init_worker)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_WorkerContext(), initializer=_init_worker,
+                               initargs=(os.getpid(),))
+
+
+# concurrent.futures stops its pools from a hook it registers with threading._register_atexit
+# (CPython-internal, 3.9+): it runs at threading._shutdown, before any atexit handler, so a
+# runner stopped by atexit would meanwhile tick into a dead pool ("cannot schedule new futures
+# after shutdown", a traceback per tick). Those hooks run last-registered first, and both
+# concurrent.futures modules are imported above, so a hook registered here runs before theirs.
+_running: weakref.WeakSet[Runner] = weakref.WeakSet()
+_exit_hook = threading.Lock()
+_exit_hooked = False
+
+
+def _stop_runners_at_exit() -> None:
+    """Stop every runner still running, while its pool still takes work (the interpreter is exiting)."""
+    for runner in list(_running):
+        runner.stop()
+
+
+def _hook_interpreter_exit() -> None:
+    global _exit_hooked
+    with _exit_hook:
+        if _exit_hooked:
+            return
+        register = getattr(threading, "_register_atexit", None) or atexit.register
+        try:
+            register(_stop_runners_at_exit)
+        except RuntimeError:  # the interpreter is already shutting down: there is no exit left to hook
+            return
+        _exit_hooked = True
 
 
 class Runner:
@@ -227,22 +302,30 @@ class Runner:
         )
         self._executor: JobExecutor | None = None
         self._inflight: dict[str, Future[int]] = {}
+        self._settler = Settler(store)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _inflight and _swept
+        self._swept = False  # stop() has re-queued what was in flight: later endings are moot
+        self._stop_lock = threading.Lock()
+        self._stopped = False
+        self._db_trouble = False
 
     def start(self) -> None:
-        (self.data_dir / "results").mkdir(parents=True, exist_ok=True)
+        """Re-queue what a crash left running, make the executor and start dispatching."""
+        (self.data_dir / "results").mkdir(mode=0o700, parents=True, exist_ok=True)
         work = self.data_dir / "work"
         shutil.rmtree(work, ignore_errors=True)  # leftovers of a crash are never results
-        work.mkdir(parents=True)
+        work.mkdir(mode=0o700, parents=True)
         for stale in (self.data_dir / "results").glob(".*.tmp"):
             stale.unlink(missing_ok=True)
         recovered = self.store.recover()
         if recovered:
             log.warning("re-queued %d job(s) left running by a previous crash", recovered)
         self._executor = self._factory()  # now, so that an unreachable cluster fails the start
+        _hook_interpreter_exit()
+        _running.add(self)
         self._thread = threading.Thread(target=self._loop, name="infinityframe-runner", daemon=True)
         self._thread.start()
 
@@ -251,26 +334,61 @@ class Runner:
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop claiming jobs; jobs still running are re-queued for the next start."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._executor is not None:
-            self._executor.shutdown()
-        with self._lock:
-            for job_id in list(self._inflight):
-                self.store.requeue(job_id)
-            self._inflight.clear()
+        """Stop claiming jobs, then end the executor; jobs still running are re-queued for the next start.
+
+        Queued jobs stay queued. A process pool's workers are ended, not waited for; a thread
+        executor's jobs cannot be interrupted and finish in the background (their endings are
+        moot: they are queued again). Calling it again does nothing.
+        """
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopping.set()
+            self._wake.set()
+            if self._thread is not None:
+                # A tick waits at most one bounded database write; it gives up after that.
+                self._thread.join(timeout=self.store_wait + 5)
+            if self._executor is not None:
+                try:
+                    self._executor.shutdown()
+                except Exception:  # still re-queue what was in flight, below
+                    log.exception("the %s executor did not shut down cleanly", self._executor.name)
+            with self._lock:
+                self._swept = True
+                running = list(self._inflight)
+                self._inflight.clear()
+            for job_id in running:
+                self._settler.add(Ending(job_id, "requeue"))
+            self._settler.settle_once()  # what it cannot record stays running; the next start re-queues it
+            self._stopped = True
+            _running.discard(self)
+
+    @property
+    def store_wait(self) -> float:
+        """The longest one database write waits (the store's busy timeout)."""
+        return float(getattr(self.store, "busy_timeout", 30.0))
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                self._settler.settle_due(stop=self._stopping.is_set)
                 self._tick()
+            except sqlite3.Error as err:
+                if self._stopping.is_set():
+                    break
+                if not self._db_trouble:  # once per outage, not once per tick
+                    log.warning("the runner cannot use the database just now (%s); it keeps trying", err)
+                self._db_trouble = True
             except Exception:  # the runner must keep going; the job states say what happened
+                if self._stopping.is_set():
+                    break  # the executor or the store closed under a stop: nothing to report
                 log.exception("runner tick failed")
-            self._wake.wait(0.5)
+            else:
+                if self._db_trouble:
+                    log.warning("the runner can use the database again")
+                self._db_trouble = False
+            self._wake.wait(self._settler.next_due(0.5))
 
     def _tick(self) -> None:
         from .executors import JobSpec
@@ -283,42 +401,56 @@ class Runner:
         executor = self._executor
         with self._lock:
             free = executor.capacity() - len(self._inflight)
+        if self._stopping.is_set():
+            return
         rows = self.store.claim(free)
         for i, row in enumerate(rows):
             job = JobSpec(row["id"], row["generator"], orjson.loads(row["params"]), bool(row["is_preview"]),
                           int(row["seed"]), int(row["attempts"]))
             try:
+                if self._stopping.is_set():
+                    raise _Stopping
                 future = executor.submit(job)
             except Exception:
                 for unsent in rows[i:]:  # claimed but never sent: back to the queue, not lost
-                    self.store.requeue(unsent["id"])
+                    self._settler.add(Ending(unsent["id"], "requeue"))
+                if self._stopping.is_set():
+                    self._settler.settle_once()  # stop() may have swept already
+                    return
                 raise
             with self._lock:
                 self._inflight[job.job_id] = future
             future.add_done_callback(functools.partial(self._done, executor, job.job_id, job.attempt))
 
     def _done(self, executor: JobExecutor, job_id: str, attempts: int, future: Future[int]) -> None:
-        if self._stopping.is_set():
-            return  # stop() re-queues whatever is in flight
+        """The executor's callback: note how the job ended; the runner's thread records it."""
+        ending = self._ending(executor, job_id, attempts, future)
+        with self._lock:
+            if self._swept:
+                return  # stop() queued it again already
+            self._inflight.pop(job_id, None)
+            self._settler.add(ending)
+        self._wake.set()
+
+    def _ending(self, executor: JobExecutor, job_id: str, attempts: int, future: Future[int]) -> Ending:
         try:
             samples = future.result()
         except CancelledError:
-            self.store.requeue(job_id)  # its executor was replaced before the job started
+            return Ending(job_id, "requeue")  # its executor was replaced or stopped before the job started
         except Exception as err:
             if not executor.lost(err):
                 log.warning("job %s failed: %s", job_id, err)
-                self.store.fail(job_id, f"{type(err).__name__}: {err}")
-            elif attempts >= self.max_attempts:
-                self.store.fail(job_id, f"the worker was lost {attempts} times (last: {err})")
-            else:
-                log.warning("job %s: its worker was lost (%s); queued again", job_id, err)
-                self.store.requeue(job_id)
-        except BaseException as err:  # never leave a job running because of an odd exception
-            self.store.fail(job_id, f"{type(err).__name__}: {err}")
-            raise
-        else:
-            self.store.succeed(job_id, samples)
-        finally:
-            with self._lock:
-                self._inflight.pop(job_id, None)
-            self._wake.set()
+                return Ending(job_id, "fail", error=f"{type(err).__name__}: {err}")
+            if self._stopping.is_set():
+                return Ending(job_id, "requeue")  # the stop ended its worker, not the job
+            if attempts >= self.max_attempts:
+                return Ending(job_id, "fail", error=f"the worker was lost {attempts} times (last: {err})")
+            log.warning("job %s: its worker was lost (%s); queued again", job_id, err)
+            return Ending(job_id, "requeue")
+        except BaseException as err:  # the job's own odd exception (SystemExit in a thread job): it failed
+            return Ending(job_id, "fail", error=f"{type(err).__name__}: {err}")
+        return Ending(job_id, "succeed", samples=int(samples))
+
+
+class _Stopping(Exception):
+    """The runner began stopping between claiming jobs and sending them."""

@@ -1,8 +1,14 @@
 """Starting and stopping the local service, in this process or as ``infinityframe serve``.
 
-The data dir holds everything the service knows: ``service.db`` (SQLite, WAL),
-``results/`` (one zip per finished job), ``signing.key`` and ``token`` (the default
-account's API key, mode 0600, so the same token keeps working across restarts).
+The data dir (mode 0700 when the service makes it) holds everything the service knows:
+``service.db`` (SQLite, WAL), ``results/`` (one zip per finished job), ``signing.key`` and
+``token`` (the default account's API key, so the same token keeps working across restarts),
+each created 0600; ``service.lock`` (held while a service runs: one service per data dir, see
+:mod:`.lock`) and ``service.json`` (its URL, while it runs).
+
+Stopping — :meth:`Service.stop`, the context's exit, the interpreter's exit, SIGINT or SIGTERM
+of ``infinityframe serve`` — stops the runner before its pool: running jobs go back to the
+queue, queued ones stay queued, and every worker process ends. The next start picks them up.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ import uvicorn
 from .app import ServiceState, create_app
 from .executors import check as check_executor
 from .identity import service_id
+from .lock import DataDirInUseError, ServiceLock
+from .private import create_private, private_dir, write_private
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
 from .store import Store, new_token
 
-__all__ = ["DEFAULT_BALANCE", "Service", "default_data_dir", "find_running", "serve"]
+__all__ = ["DEFAULT_BALANCE", "DataDirInUseError", "Service", "default_data_dir", "find_running", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +65,14 @@ class ServiceConfig:
     max_body_bytes: int = 64 * 1024 * 1024
     url_ttl: float = 3600.0
     executor: str = "process"
+    # Proxies whose X-Forwarded-For / -Proto headers are believed (uvicorn's forwarded_allow_ips,
+    # e.g. "127.0.0.1"). None: no header is, so a client cannot pick the address the failed-token
+    # throttle counts against.
+    forwarded_allow_ips: str | None = None
 
 
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_private(path, text.encode())
 
 
 def find_running(data_dir: Path) -> tuple[str, str] | None:
@@ -87,7 +96,8 @@ def find_running(data_dir: Path) -> tuple[str, str] | None:
 
 def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
     """Open (or create) the data dir; returns the shared state and the default account's token."""
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(cfg.data_dir)
+    create_private(cfg.data_dir / "service.db")  # SQLite keeps the mode, and gives it to -wal and -shm
     store = Store(cfg.data_dir / "service.db")
     token_file = cfg.data_dir / "token"
     token = token_file.read_text().strip() if token_file.exists() else ""
@@ -113,7 +123,11 @@ def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on an accepted connection only when its
+    # socket says TCP (accepted sockets copy the listener's proto). Without it, Nagle's algorithm
+    # and delayed ACKs put a 40 ms floor under every request on a keep-alive connection.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -139,6 +153,11 @@ class Service:
     executor : str
         Where jobs render: ``"process"``, ``"thread"`` or ``"dask://HOST:PORT"``.
 
+    Raises
+    ------
+    DataDirInUseError
+        Another service (in this process or another) runs on the data dir; the message names it.
+
     Examples
     --------
     >>> import infinityframe as inf
@@ -151,15 +170,29 @@ class Service:
         cfg.executor = check_executor(cfg.executor)  # a bad name fails before anything is opened
         self.data_dir = cfg.data_dir
         self.executor = cfg.executor
-        self._state, self.token = _open_state(cfg)
-        self._sock = _bind(cfg.host, cfg.port)
+        self._lock = ServiceLock.acquire(cfg.data_dir)  # before anything in the data dir is touched
+        try:
+            self._state, self.token = _open_state(cfg)
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            self._sock = _bind(cfg.host, cfg.port)
+        except BaseException:
+            self._state.store.close()
+            self._lock.release()
+            raise
         host, port = self._sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}"
+        self._lock.record(self.url)
+        trusted = cfg.forwarded_allow_ips
         config = uvicorn.Config(create_app(self._state), log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=2)
+                                lifespan="off", timeout_graceful_shutdown=2, proxy_headers=trusted is not None,
+                                forwarded_allow_ips=trusted)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"Service(url={self.url!r}, data_dir={str(self.data_dir)!r}, executor={self.executor!r})"
@@ -191,6 +224,7 @@ class Service:
         deadline = time.monotonic() + 30
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError(f"the local service at {self.url} did not start")
             time.sleep(0.01)
         self._announce()
@@ -215,29 +249,37 @@ class Service:
         try:
             self._state.runner.start()
         except BaseException:  # e.g. a Dask scheduler out of reach: leave nothing open behind
-            self._state.runner.stop()
-            self._sock.close()
-            self._state.store.close()
+            self._shutdown()
             raise
 
     def stop(self) -> None:
-        """Stop serving; jobs still running are queued again for the next start."""
+        """Stop serving; jobs still running are queued again, queued ones stay queued, for the next start.
+
+        The runner stops before its pool, every worker process ends, and the data dir's lock
+        is let go. Calling it again does nothing.
+        """
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._shutdown()
 
     def _shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         record = self.data_dir / "service.json"
         try:
             if json.loads(record.read_text()).get("url") == self.url:
                 record.unlink()
         except (OSError, ValueError):
             pass
-        if self._state.runner is not None:
-            self._state.runner.stop()
-        self._sock.close()
-        self._state.store.close()
+        try:
+            if self._state.runner is not None:
+                self._state.runner.stop()
+        finally:
+            self._sock.close()
+            self._state.store.close()
+            self._lock.release()  # last: nothing of this service touches the data dir after it
 
     def __enter__(self) -> Service:
         return self
@@ -283,6 +325,12 @@ def serve(
     -------
     Service
         Running; use as a context manager or call ``.stop()``.
+
+    Raises
+    ------
+    DataDirInUseError
+        Another service runs on ``data_dir`` (in this process or another); the message names its
+        pid and URL. ``inf.Session.local()`` reuses that one instead.
 
     Examples
     --------

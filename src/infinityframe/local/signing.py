@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from .private import write_private
+
 __all__ = ["Signer"]
 
 
@@ -28,10 +30,8 @@ class Signer:
     def from_data_dir(cls, data_dir: Path, ttl: float = 3600.0) -> Signer:
         path = Path(data_dir) / "signing.key"
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(secrets.token_bytes(32))
-            tmp.chmod(0o600)
-            tmp.replace(path)
+            # 0600 from its first byte, and never replacing a key another process made first
+            write_private(path, secrets.token_bytes(32), replace=False)
         return cls(path.read_bytes(), ttl)
 
     def _signature(self, job_id: str, expires: int) -> str:
