@@ -20,7 +20,7 @@ db, go, key = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 while not go.exists():          # every process is imported and waiting: then all open at once
     time.sleep(0.001)
 records = SubmissionRecords(db)
-records.put(key, "batch-" + key, server="s", generator="g", name="", num_jobs=1)
+records.put(key, "batch-" + key, origin="s", generator="g", name="", num_jobs=1)
 print(records.get(key))
 """
 

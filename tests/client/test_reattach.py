@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -151,23 +150,28 @@ def test_a_lost_record_is_answered_by_the_service_with_the_batch_it_made(tmp_pat
         assert fresh.submit(jobs, name="once", mode="force").id != batch.id
 
 
-def test_wait_interrupted_is_a_keyboard_interrupt_naming_the_batch(tmp_path: Path) -> None:
+def test_wait_interrupted_is_a_keyboard_interrupt_naming_the_batch(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     with inf.serve(tmp_path, executor="thread", workers=1) as service:
         sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
-        batch = sesh.submit([{"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128}] * 1,
-                            name="interrupted")
-        previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        try:
-            signal.setitimer(signal.ITIMER_REAL, 0.05)
-            with pytest.raises(KeyboardInterrupt) as caught:
-                batch.wait(progress=False, poll=0.2)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        batch = sesh.submit([{"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128,
+                              "camera_distance": d} for d in (2.0, 3.0, 4.0)], name="interrupted")
+        polls, real_summary = [], batch._summary
+
+        def summary() -> list[dict[str, object]]:  # Ctrl-C at the second poll, after one that saw jobs out
+            polls.append(1)
+            if len(polls) == 2:
+                raise KeyboardInterrupt
+            return real_summary()
+
+        monkeypatch.setattr(batch, "_summary", summary)
+        with pytest.raises(KeyboardInterrupt) as caught:
+            batch.wait(progress=False, poll=0.05)
+        monkeypatch.undo()
         assert isinstance(caught.value, inf.WaitInterrupted)
-        assert caught.value.batch_id == batch.id
-        assert batch.id in str(caught.value) and "wait()" in str(caught.value)
-        batch.cancel()
+        assert caught.value.batch_id == batch.id and 0 < caught.value.remaining <= 3
+        assert f"sesh.batch('{batch.id}').wait()" in str(caught.value)
+        assert batch.cancel() >= 0
 
 
 def test_a_polars_frame_reattaches_to_the_batch_its_pandas_twin_made(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from ..params.rules import validate_job
 from ..params.spec import GeneratorSpec
 from ._compat import InfinityCoreNames
 from ._http import RetryPolicy, Transport
+from ._limits import Limits
 from .batch import Batch
 from .caps import check_cap, resolve_cap
 from .records import JobRecord, SubmissionRecords, content_key, job_key, origin
@@ -44,30 +45,48 @@ _local_services: dict[Path, Service] = {}
 
 @atexit.register
 def _stop_local_services() -> None:
-    # Jobs still running are queued again by a clean stop, and finish on the next start.
+    # Jobs still running are queued again by a clean stop, queued ones stay queued, and both
+    # finish on the next start. (The runners stopped already, before concurrent.futures' pools:
+    # local/runner.py hooks the interpreter's exit earlier than atexit.)
     with _local_lock:
         for service in _local_services.values():
             service.stop()
         _local_services.clear()
 
 
+# How long to wait for a service that holds the data dir but does not answer yet (it is starting).
+_STARTING_GRACE = 30.0
+
+
 def local_endpoint(root: Path, executor: str = "process") -> tuple[str, str, bool]:
     """``(url, token, in_process)`` of the embedded service on the data dir ``root``.
 
-    The one this process runs, else the one ``infinityframe serve`` runs there, else one started
-    here with ``executor`` (stopped at exit); ``in_process`` is False only for ``serve``'s.
+    The one this process runs, else the one ``infinityframe serve`` (or another script) runs
+    there, else one started here with ``executor`` (stopped at exit); ``in_process`` is False
+    only for another process's. A data dir holds one service (``service.lock``): when another
+    process takes it first, that one is used once it answers.
     """
-    from ..local.server import find_running, serve
+    import time
+
+    from ..local.server import DataDirInUseError, find_running, serve
 
     with _local_lock:
         service = _local_services.get(root)
         if service is not None and service.running:
             return service.url, service.token, True
-        if (found := find_running(root)) is not None:
-            return found[0], found[1], False
-        service = serve(root, executor=executor)
-        _local_services[root] = service
-        return service.url, service.token, True
+        deadline = time.monotonic() + _STARTING_GRACE
+        while True:
+            if (found := find_running(root)) is not None:
+                return found[0], found[1], False
+            try:
+                service = serve(root, executor=executor)
+            except DataDirInUseError:  # another process's service, still starting (or stopping)
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+                continue
+            _local_services[root] = service
+            return service.url, service.token, True
 
 
 def latest_session() -> Session | None:
@@ -111,6 +130,10 @@ class Session(InfinityCoreNames):
         Connect and read timeouts of every request, in seconds.
     retry : RetryPolicy, optional
         How transient failures are retried.
+    limits : Limits, optional
+        The most a server may make the client read, unpack or wait for (reply and download
+        sizes, archive members and ratio, an overall deadline per request and per download);
+        see ``infinityframe.client.Limits``.
     max_samples : int, optional
         A spend cap for every submission of this session: a batch estimated above it is
         refused with :class:`~infinityframe.SpendCapError` before anything is charged.
@@ -127,7 +150,7 @@ class Session(InfinityCoreNames):
 
     def __init__(self, token: str | None = None, generator: str = "", server: str | None = None, *,
                  timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
-                 max_samples: int | None = None) -> None:
+                 limits: Limits | None = None, max_samples: int | None = None) -> None:
         global _latest
         resolve_cap(None, max_samples)  # a bad cap fails here, not at the first submission
         self.max_samples = max_samples
@@ -136,7 +159,7 @@ class Session(InfinityCoreNames):
                                          "'stickfit-v0.1.0'); inf.generators(token, server) lists them.")
         self.generator = generator
         self.server = (server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER).rstrip("/")
-        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry)
+        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry, limits=limits)
         self._metadata: dict[str, Any] = self._transport.request(
             "GET", f"api/jobs/{generator}/", not_found=lambda detail: GeneratorNotFoundError(
                 f"No generator {generator!r} at {self.server} ({detail}). inf.generators(token, server) "
