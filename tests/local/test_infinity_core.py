@@ -1,19 +1,25 @@
 """The public infinity-core client, unchanged, against the local service.
 
-infinity-core is not on PyPI, so this runs where it is installed
-(``pip install <a checkout of toinfinityai/infinity-core>``) and is skipped elsewhere.
+infinity-core is not on PyPI: the tests take it from ``../shared/vendor/infinity-core`` (a
+verbatim copy of the public repository, beside the project; CI has it), else from an install,
+and are skipped only where neither is.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from _service import RunningService
 
+VENDOR = Path(__file__).resolve().parents[3] / "shared" / "vendor" / "infinity-core"
+if (VENDOR / "infinity_core").is_dir() and str(VENDOR) not in sys.path:
+    sys.path.insert(0, str(VENDOR))
+
 infinity_core = pytest.importorskip(
-    "infinity_core", reason="infinity-core is not installed (it is not on PyPI; install it from a checkout)"
+    "infinity_core", reason=f"infinity-core is neither at {VENDOR} nor installed (it is not on PyPI)"
 )
 
 
