@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -57,6 +57,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
               requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError, Truncated)
 _jitter = random.Random()
+_T = TypeVar("_T")
 
 
 def redact_url(url: str) -> str:
@@ -281,49 +282,22 @@ class Transport:
         shown = f"GET {shown_url(url)}"
         if not _http_url(url):
             raise ServiceError(f"{shown}: the service gave a result URL that is not an http(s) URL; refused.")
-        limits = self.limits
-        deadline = Deadline(limits.download_seconds)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with deadline.watch():
-                    response = self._open(self._bare, "GET", url, deadline, api=False)
-                    with response:
-                        wait = (self._backoff(attempt, _retry_after(response.headers), deadline)
-                                if response.status_code in RETRY_STATUSES else None)
-                        again = wait is not None
-                        if not again and not response.ok:
-                            reply = self._read(response, ERROR_BODY_BYTES, deadline, truncate=True)
-                            detail, _ = _detail(reply)
-                            raise ServiceError(f"GET {redact_url(url)} failed with HTTP {reply.status}: {detail}",
-                                               status=reply.status)
-                        if not again:
-                            written = self._stream_into(response, dest, chunk, deadline, url)
-                if deadline.expired:  # the watchdog cut the socket: whatever was read is not to be trusted
-                    raise DeadlineExceeded
-                if wait is None:
-                    return written
-                self._pause(attempt, wait, shown, f"HTTP {response.status_code}")
-            except _TRANSIENT as err:
-                if deadline.expired:
-                    raise self._slow(shown, deadline, DownloadError, "download_seconds") from None
-                if attempt >= self.retry.attempts:
-                    raise ServiceError(f"GET {redact_url(url)} failed after {attempt} attempts: "
-                                       f"{type(err).__name__}") from None
-                if (wait := self._backoff(attempt, None, deadline)) is None:
-                    raise self._slow(shown, deadline, DownloadError, "download_seconds") from None
-                self._pause(attempt, wait, shown, type(err).__name__)
-            except DeadlineExceeded:
-                raise self._slow(shown, deadline, DownloadError, "download_seconds") from None
-            except TooLarge as err:
-                raise DownloadError(f"{shown} sent more than {size(err.cap)} (Limits.max_download_bytes); "
-                                    "refused, nothing kept. Raise the limit if the result really is that "
-                                    "large.") from None
-            except (_Refused, UnsupportedEncoding) as err:
-                raise ServiceError(f"{shown}: {err}; refused.") from None
-            except requests.RequestException as err:  # a bad URL or header: no attempt would fare better
-                raise ServiceError(f"{shown} failed: {type(err).__name__}; refused.") from None
+
+        def stream(response: requests.Response, deadline: Deadline) -> int:
+            if not response.ok:
+                reply = self._read(response, ERROR_BODY_BYTES, deadline, truncate=True)
+                detail, _ = _detail(reply)
+                raise ServiceError(f"GET {redact_url(url)} failed with HTTP {reply.status}: {detail}",
+                                   status=reply.status)
+            return self._stream_into(response, dest, chunk, deadline, url)
+
+        try:
+            return self._attempts(self._bare, "GET", url, shown, stream, api=False, retriable=True,
+                                  kind=DownloadError, limit="download_seconds")
+        except TooLarge as err:
+            raise DownloadError(f"{shown} sent more than {size(err.cap)} (Limits.max_download_bytes); "
+                                "refused, nothing kept. Raise the limit if the result really is that "
+                                "large.") from None
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -406,51 +380,65 @@ class Transport:
 
     def _send(self, method: str, url: str, retriable: bool, **kw: Any) -> Reply:
         shown = f"{method} {redact_url(url)}"
-        deadline = Deadline(self.limits.request_seconds)
+
+        def read(response: requests.Response, deadline: Deadline) -> Reply:
+            if response.ok:
+                return self._read(response, self.limits.max_json_bytes, deadline)
+            return self._read(response, ERROR_BODY_BYTES, deadline, truncate=True)
+
+        try:
+            return self._attempts(self._http, method, url, shown, read, api=True, retriable=retriable,
+                                  kind=ServiceError, limit="request_seconds", **kw)
+        except TooLarge as err:
+            raise ServiceError(f"{shown} answered with more than {size(err.cap)} (Limits.max_json_bytes, "
+                               "counted after decoding); refused. The server is broken or hostile, or the "
+                               "reply really is that large: then raise the limit.") from None
+
+    def _attempts(self, session: requests.Session, method: str, url: str, shown: str,
+                  read: Callable[[requests.Response, Deadline], _T], *, api: bool, retriable: bool,
+                  kind: type[InfinityError], limit: Literal["request_seconds", "download_seconds"],
+                  **kw: Any) -> _T:
+        """Attempts of one request, until ``read`` takes an answer, within ``Limits.<limit>`` in all.
+
+        A status worth retrying (when ``retriable``) and a transient failure are retried while
+        attempts and time are left; ``read`` gets every other answer, body unread. Running out of
+        time is a ``kind`` naming the limit; :class:`TooLarge` is left to the caller to word.
+        """
+        deadline = Deadline(getattr(self.limits, limit))
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
                 with deadline.watch():
-                    response = self._open(self._http, method, url, deadline, api=True, **kw)
+                    response = self._open(session, method, url, deadline, api=api, **kw)
                     with response:
-                        # A status worth retrying, if attempts and time are left; else it is the answer.
                         wait = (self._backoff(attempt, _retry_after(response.headers), deadline)
                                 if response.status_code in RETRY_STATUSES and retriable else None)
-                        again = wait is not None
-                        # The whole body now, so a cut body is a transient error here.
-                        if not again:
-                            reply = (self._read(response, self.limits.max_json_bytes, deadline) if response.ok
-                                     else self._read(response, ERROR_BODY_BYTES, deadline, truncate=True))
+                        if wait is None:  # the answer: read its whole body now, so a cut body is transient
+                            answer = read(response, deadline)
                 if deadline.expired:  # the watchdog cut the socket: whatever was read is not to be trusted
                     raise DeadlineExceeded
-                if wait is not None:
-                    self._pause(attempt, wait, shown, f"HTTP {response.status_code}")
-                    continue
+                if wait is None:
+                    log.debug("%s → %d in %.3fs", shown, response.status_code, time.perf_counter() - started)
+                    return answer
+                self._pause(attempt, wait, shown, f"HTTP {response.status_code}")
             except _TRANSIENT as err:
                 if deadline.expired:
-                    raise self._slow(shown, deadline, ServiceError, "request_seconds") from None
+                    raise self._slow(shown, deadline, kind, limit) from None
                 if not retriable or attempt >= self.retry.attempts:
                     hint = "" if retriable else " (not retried: the request may have reached the service)"
                     raise ServiceError(f"{shown} failed after {attempt} attempt(s): "
                                        f"{type(err).__name__}{hint}") from None
                 if (wait := self._backoff(attempt, None, deadline)) is None:
-                    raise self._slow(shown, deadline, ServiceError, "request_seconds") from None
+                    raise self._slow(shown, deadline, kind, limit) from None
                 self._pause(attempt, wait, shown, type(err).__name__)
-                continue
             except DeadlineExceeded:
-                raise self._slow(shown, deadline, ServiceError, "request_seconds") from None
-            except TooLarge as err:
-                raise ServiceError(f"{shown} answered with more than {size(err.cap)} (Limits.max_json_bytes, "
-                                   "counted after decoding); refused. The server is broken or hostile, or the "
-                                   "reply really is that large: then raise the limit.") from None
+                raise self._slow(shown, deadline, kind, limit) from None
             except (_Refused, UnsupportedEncoding) as err:
                 raise ServiceError(f"{shown}: {err}; refused.") from None
             except requests.RequestException as err:  # a bad URL or header: no attempt would fare better
                 raise ServiceError(f"{shown} failed: {type(err).__name__}; refused.") from None
-            log.debug("%s → %d in %.3fs", shown, reply.status, time.perf_counter() - started)
-            return reply
 
     def _error(self, method: str, url: str, reply: Reply,
                not_found: Callable[[str], InfinityError] | None) -> InfinityError:
