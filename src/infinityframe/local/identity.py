@@ -10,9 +10,10 @@ metadata and ``/api/account/``.
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
+
+from .private import write_private
 
 __all__ = ["service_id"]
 
@@ -28,12 +29,5 @@ def service_id(data_dir: Path, *, create: bool = False) -> str | None:
         found = ""
     if found or not create:
         return found or None
-    tmp = path.with_name(f".{FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(uuid.uuid4().hex)
-    try:
-        os.link(tmp, path)  # never replaces an id another process wrote first
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_private(path, uuid.uuid4().hex.encode(), replace=False)  # never replaces an id another process wrote
     return path.read_text().strip()

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = ["create_private", "private_dir", "write_private"]
 
@@ -28,30 +30,40 @@ def private_dir(path: Path) -> Path:
     return Path(path)
 
 
-def write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
-    """Write ``data`` to ``path`` (mode 0600) atomically; returns whether it was written.
+def write_private(path: Path, data: bytes | Callable[[BinaryIO], object], *, replace: bool = True) -> bool:
+    """Write ``data`` to ``path`` (mode 0600) atomically and durably; returns whether it was written.
 
-    With ``replace=False`` a file already at ``path`` is kept (another process wrote it first)
-    and False is returned.
+    ``data`` is the bytes, or a function that writes them to the open file (a zip streamed in).
+    The file is fsynced before the rename and its folder after it, so a crash leaves the old
+    file or the whole new one. With ``replace=False`` a file already at ``path`` is kept
+    (another process wrote it first) and False is returned.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         if replace:
             os.replace(tmp, path)
-            return True
-        try:
-            os.link(tmp, path)  # fails rather than replace a file that is already there
-        except FileExistsError:
-            return False
-        return True
+        else:
+            try:
+                os.link(tmp, path)  # fails rather than replace a file that is already there
+            except FileExistsError:
+                return False
     finally:
         tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
 
 
 def create_private(path: Path) -> None:

@@ -29,7 +29,6 @@ import io
 import logging
 import multiprocessing
 import os
-import secrets
 import shutil
 import sqlite3
 import sys
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .private import write_private
 from .settle import Ending, Settler
 from .store import Store
 
@@ -66,28 +66,9 @@ def _zip_folder(fh: Any, src: Path, root: str) -> None:
             zf.write(path, f"{root}/{path.relative_to(src).as_posix()}", compress_type=method)
 
 
-def _write_atomically(dest: Path, write: Callable[[Any], None]) -> None:
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        # 0600 from the start: a result is the account's, not every local user's
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(dest.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def write_zip_atomically(src: Path, dest: Path, root: str) -> None:
     """Zip the files under ``src`` as ``root/<relative path>`` into ``dest``, atomically."""
-    _write_atomically(dest, functools.partial(_zip_folder, src=src, root=root))
+    write_private(dest, functools.partial(_zip_folder, src=src, root=root))
 
 
 def zip_bytes(src: Path, root: str) -> bytes:
@@ -99,7 +80,7 @@ def zip_bytes(src: Path, root: str) -> bytes:
 
 def write_bytes_atomically(data: bytes, dest: Path) -> None:
     """Write ``data`` to ``dest`` through a fsynced temporary file and a rename."""
-    _write_atomically(dest, lambda fh: fh.write(data))
+    write_private(dest, data)
 
 
 @contextlib.contextmanager

@@ -71,10 +71,6 @@ class ServiceConfig:
     forwarded_allow_ips: str | None = None
 
 
-def _write_private(path: Path, text: str) -> None:
-    write_private(path, text.encode())
-
-
 def find_running(data_dir: Path) -> tuple[str, str] | None:
     """The URL and token of a live service on ``data_dir`` (in any process), if there is one.
 
@@ -107,7 +103,7 @@ def _open_state(cfg: ServiceConfig) -> tuple[ServiceState, str]:
         # The token file was lost: the stored hash cannot give the token back, so issue a new one.
         token = new_token()
         store.set_token(DEFAULT_ACCOUNT, token)
-    _write_private(token_file, token)
+    write_private(token_file, token.encode())
     runner = Runner(store, cfg.data_dir, cfg.workers, executor=cfg.executor)
     state = ServiceState(
         store=store,
@@ -212,7 +208,7 @@ class Service:
         return bool(self._server.started) and not self._server.should_exit
 
     def _announce(self) -> None:
-        _write_private(self.data_dir / "service.json", json.dumps({"url": self.url, "pid": os.getpid()}))
+        write_private(self.data_dir / "service.json", json.dumps({"url": self.url, "pid": os.getpid()}).encode())
 
     def start(self) -> Service:
         """Start the runner and the HTTP server in background threads; returns when it answers."""
