@@ -234,17 +234,12 @@ def _write_marker(folder: Path, batch_id: str) -> None:
 
 def _finished_jobs(batch: Batch) -> list[tuple[str, Any]]:
     """(job id, result URL) of each finished job in the summary, every id checked; nothing is written."""
-    try:
-        runs = batch._summary()
-        rows = [(run.get("id"), run.get("result_url")) for run in runs]
-    except (KeyError, TypeError, AttributeError) as err:
-        raise ServiceError(f"The summary of batch {batch.id} is not shaped as the API describes "
-                           f"({type(err).__name__}); nothing was downloaded.") from err
     seen: set[str] = set()
     ready: list[tuple[str, Any]] = []  # the URL as sent: get_bytes checks it, per job
-    for raw_id, url in rows:
+    for run in batch._summary():  # a list of objects with ids, or a ServiceError
+        url = run.get("result_url")
         try:
-            job_id = check_id(raw_id, "a job")
+            job_id = check_id(run["id"], "a job")
         except DownloadError as err:
             raise DownloadError(f"Batch {batch.id}: {err}") from None
         if job_id in seen:
@@ -260,14 +255,12 @@ def download_batch(batch: Batch, folder: Path, *, overwrite: bool = False, progr
     """Download the batch's finished jobs into ``folder``; see :meth:`Batch.download`."""
     check_id(batch.id, "the batch")
     folder = Path(folder)
-    if folder.exists():
-        _check_marker(folder, batch.id)
+    _check_marker(folder, batch.id)
     ready = _finished_jobs(batch)
     transport = batch.session._transport
     limits = transport.limits
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
-    _check_marker(folder, batch.id)
     _write_marker(folder, batch.id)
 
     todo = [(job_id, url) for job_id, url in ready if overwrite or not (folder / job_id).is_dir()]
@@ -299,8 +292,6 @@ def download_batch(batch: Batch, folder: Path, *, overwrite: bool = False, progr
         try:
             for attempt in (1, 2):
                 try:
-                    if not isinstance(url, str):
-                        raise ServiceError(f"the service gave the result URL {_shown(url)}, not a string")
                     with open(archive, "wb+") as fh:
                         transport.get_bytes(url, fh)
                         fh.flush()
