@@ -41,8 +41,9 @@ from _hostile import (
     snapshot,
     trickle,
 )
+from _service import FIXTURES
 from infinityframe.client import Limits, RetryPolicy
-from infinityframe.client.download import STAGING
+from infinityframe.client.download import STAGING, safe_extract
 
 GOOD = "1b3f73c9-0e95-46f7-93c3-ce0ae516b413"
 OTHER = "cd588005-8b14-4e0e-a501-8f469c7b5255"
@@ -516,8 +517,22 @@ def test_a_bad_port_is_a_service_error(scene: Scene, good: Job) -> None:
     scene.check(whole=(GOOD,))
 
 
-def test_default_limits_are_far_above_a_real_job() -> None:
+def test_default_limits_are_far_above_a_real_job(tmp_path: Path) -> None:
     """The real fixture's jobs: a few MB, 6 members, ratios under 6 (../shared/fixtures/infinity-v0.4.0)."""
+    fixture = FIXTURES / "infinity-v0.4.0"
+    if not fixture.is_dir():
+        pytest.skip(f"the real Infinity v0.4.0 fixture is not at {fixture}")
+    for job in sorted(p for p in fixture.iterdir() if p.is_dir()):
+        archive = tmp_path / f"{job.name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:  # as the service packs a job
+            for member in sorted(job.iterdir()):
+                zf.write(member, f"{job.name}/{member.name}")
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+        assert archive.stat().st_size < 4 << 20 and len(infos) == 6
+        assert sum(i.file_size for i in infos) < 8 << 20
+        assert max(i.file_size / max(1, i.compress_size) for i in infos) < 6
+        assert safe_extract(archive, job.name, tmp_path / "out").is_dir()  # the defaults take it whole
     limits = Limits()
     assert limits.max_download_bytes >= 500 * (4 << 20) and limits.max_members >= 1000 * 6
     assert limits.max_ratio >= 30 * 6 and limits.request_seconds >= 60 and limits.download_seconds >= 600
