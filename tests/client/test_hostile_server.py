@@ -551,3 +551,21 @@ def test_a_summary_of_the_wrong_shape_is_a_service_error(good: Job, summary: Any
         method = getattr(batch, call)
         with pytest.raises(inf.ServiceError, match=f"Batch {BATCH}"):
             method(progress=False) if call == "wait" else method()
+
+
+@pytest.mark.parametrize("status", [400, 404, 500])
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_a_server_echoing_the_token_does_not_get_it_into_the_error(good: Job, status: int, as_json: bool) -> None:
+    def echo(h: Any) -> None:  # a debug page or a proxy that repeats the request's headers
+        said = f"you sent {h.headers.get('Authorization', '')}; " * 40  # past the 1000 characters kept
+        if as_json:
+            send_json(h, {"detail": said}, status)
+        else:
+            send(h, said.encode(), status, headers={"Content-Type": "text/plain"})
+
+    with serve(good) as server:
+        batch = session(server).batch(BATCH)
+        server.route(f"/api/batch/{BATCH}/summary/", echo)
+        with pytest.raises(inf.InfinityError) as info:
+            batch.status()
+    assert "you sent Token <token>;" in secret_free(info.value)

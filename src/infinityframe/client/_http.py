@@ -138,16 +138,20 @@ def _json(body: bytes) -> Any:
         raise ValueError("JSON nested too deeply") from err
 
 
-def _detail(reply: Reply) -> tuple[str, Any]:
-    """The server's explanation (DRF ``detail``) and the decoded body, if any."""
+def _detail(reply: Reply, token: str) -> tuple[str, Any]:
+    """The server's explanation (DRF ``detail``) and the decoded body, if any.
+
+    The token is blanked from the explanation: a proxy's or a debug page's error may repeat the
+    request's headers.
+    """
     try:
         body = _json(reply.body)
     except ValueError:
-        text = reply.body.decode("utf-8", "replace").strip()
-        return (text[:300] or reply.reason or f"HTTP {reply.status}"), None
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"])[:1000], body
-    return str(body)[:300], body
+        body = None
+        text, cut = reply.body.decode("utf-8", "replace").strip() or reply.reason or f"HTTP {reply.status}", 300
+    else:
+        text, cut = (str(body["detail"]), 1000) if isinstance(body, dict) and "detail" in body else (str(body), 300)
+    return text.replace(token, "<token>")[:cut], body
 
 
 def _same_origin(first: str, then: str) -> bool:
@@ -286,7 +290,7 @@ class Transport:
         def stream(response: requests.Response, deadline: Deadline) -> int:
             if not response.ok:
                 reply = self._read(response, ERROR_BODY_BYTES, deadline, truncate=True)
-                detail, _ = _detail(reply)
+                detail, _ = _detail(reply, self._token)
                 raise ServiceError(f"GET {redact_url(url)} failed with HTTP {reply.status}: {detail}",
                                    status=reply.status)
             return self._stream_into(response, dest, chunk, deadline, url)
@@ -300,6 +304,10 @@ class Transport:
                                 "large.") from None
 
     # -- internals ------------------------------------------------------------------------------
+
+    @property
+    def _token(self) -> str:
+        return str(self._http.headers["Authorization"]).removeprefix("Token ")
 
     def _stream_into(self, response: requests.Response, dest: Any, chunk: int, deadline: Deadline,
                      url: str) -> int:
@@ -443,7 +451,7 @@ class Transport:
     def _error(self, method: str, url: str, reply: Reply,
                not_found: Callable[[str], InfinityError] | None) -> InfinityError:
         status = reply.status
-        detail, body = _detail(reply)
+        detail, body = _detail(reply, self._token)
         where = f"{method} {redact_url(url)}"
         if status in (401, 403):
             return AuthenticationError(f"The service refused the token ({status}: {detail}). Check the token "
