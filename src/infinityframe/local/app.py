@@ -512,11 +512,12 @@ def create_app(state: ServiceState) -> FastAPI:
         base = base_url(request)
 
         def work() -> Response:
-            request_hash = _request_hash(raw)
+            # Re-encoding the whole body costs as much as parsing it: only a keyed request needs it.
+            request_hash = _request_hash(raw) if idempotency_key is not None else None
             if idempotency_key is not None:
                 seen = store.find_idempotent(account.id, idempotency_key)
                 if seen is not None:
-                    return replay(seen[0], seen[1])
+                    return replay(seen[0], seen[1], request_hash)
             name, gen, preview, jobs = parse_batch(raw, account)
             check_name(name)
             batch_id, outcome = store.create_batch(
@@ -531,14 +532,15 @@ def create_app(state: ServiceState) -> FastAPI:
                     f"short by {required - outcome}.",
                     required=required, balance=outcome, shortfall=required - outcome,
                 )
-            if outcome is True:  # a concurrent request with the same key won the race
-                return replay(batch_id, request_hash)
+            if outcome is True:  # a concurrent request with the same key won the race: was it this request?
+                seen = store.find_idempotent(account.id, idempotency_key) if idempotency_key is not None else None
+                return replay(batch_id, seen[1] if seen is not None else request_hash, request_hash)
             if state.runner is not None:
                 state.runner.wake()
             return _json(batch_body(owned_batch(account, batch_id), base), 201)
 
-        def replay(batch_id: str, first_hash: str | None) -> Response:
-            if first_hash != _request_hash(raw):
+        def replay(batch_id: str, first_hash: str | None, request_hash: str | None) -> Response:
+            if first_hash != request_hash:
                 raise ApiError(409, f"Idempotency-Key {idempotency_key!r} was already used for a different "
                                     f"request (batch {batch_id}); use a new key for a new batch.")
             return _json(batch_body(owned_batch(account, batch_id), base), 201, {"Idempotent-Replayed": "true"})
