@@ -9,6 +9,7 @@ import atexit
 import functools
 import os
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -66,8 +67,6 @@ def local_endpoint(root: Path, executor: str = "process") -> tuple[str, str, boo
     only for another process's. A data dir holds one service (``service.lock``): when another
     process takes it first, that one is used once it answers.
     """
-    import time
-
     from ..local.server import DataDirInUseError, find_running, serve
 
     with _local_lock:
