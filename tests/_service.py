@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,11 @@ class RunningService:
     data_dir: Path = field()
     proc: subprocess.Popen[str] = field(repr=False)
     args: list[str] = field(default_factory=list)
+    log: Path | None = None  # where its stdout and stderr go, merged
+
+    def output(self) -> str:
+        """Everything the service has printed so far (stdout and stderr, merged)."""
+        return self.log.read_text(errors="replace") if self.log is not None else ""
 
     @property
     def api(self) -> str:
@@ -62,22 +68,38 @@ class RunningService:
                 self.kill()
 
 
-def start_service(data_dir: Path, *extra: str, port: int = 0) -> RunningService:
-    """Start ``infinityframe serve`` and wait until it answers."""
+def start_service(data_dir: Path, *extra: str, port: int = 0, new_session: bool = False) -> RunningService:
+    """Start ``infinityframe serve`` and wait until it answers.
+
+    Its output goes to a file beside the data dir (:meth:`RunningService.output`), not a pipe:
+    a pipe nobody reads after start-up fills, and a chatty service would then freeze on a write.
+    ``new_session``: the service leads a process group of its own, as a shell runs it in a terminal.
+    """
     args = [sys.executable, "-m", "infinityframe.cli", "serve", "--data-dir", str(data_dir),
             "--port", str(port), *extra]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    fd, log = tempfile.mkstemp(prefix=f"{data_dir.name}.", suffix=".serve.log", dir=data_dir.parent)
+    with os.fdopen(fd, "w") as out:  # the child has its own copy of the file
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=new_session, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seen: dict[str, str] = {}
-    assert proc.stdout is not None
-    while "token" not in seen:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"service exited early: {proc.wait()}")
-        key, _, value = line.strip().partition(": ")
-        if key in ("url", "token"):
-            seen[key] = value.strip()
-    service = RunningService(seen["url"], seen["token"], data_dir, proc, args)
+    deadline = time.monotonic() + 120
+    while True:
+        exited = proc.poll()  # asked before reading, so all it printed before exiting is read
+        for line in Path(log).read_text(errors="replace").split("\n")[:-1]:  # whole lines only
+            key, _, value = line.strip().partition(": ")
+            if key in ("url", "token"):
+                seen[key] = value.strip()
+        if "token" in seen:
+            break
+        if exited is not None:
+            raise RuntimeError(f"service exited early ({exited}):\n{Path(log).read_text(errors='replace')}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(timeout=30)
+            raise RuntimeError(f"service printed no token within 120 s:\n{Path(log).read_text(errors='replace')}")
+        time.sleep(0.02)
+    service = RunningService(seen["url"], seen["token"], data_dir, proc, args, Path(log))
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -139,27 +139,7 @@ def workers_of(svc: RunningService) -> list[int]:
 
 def serve_in_its_own_group(data_dir: Path) -> RunningService:
     """``infinityframe serve`` leading a process group of its own, as a shell runs it in a terminal."""
-    args = [sys.executable, "-m", "infinityframe.cli", "serve", "--data-dir", str(data_dir), "--port", "0",
-            "--workers", "2", "--rate-limit", "0"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert proc.stdout is not None
-    seen: dict[str, str] = {}
-    while "token" not in seen:
-        line = proc.stdout.readline()
-        assert line, f"infinityframe serve exited early: {proc.wait()}"
-        key, _, value = line.strip().partition(": ")
-        seen[key] = value.strip()
-    svc = RunningService(seen["url"], seen["token"], data_dir, proc, args)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{svc.url}/", timeout=2).ok:
-                return svc
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "the service never answered"
-        time.sleep(0.05)
+    return start_service(data_dir, "--workers", "2", "--rate-limit", "0", new_session=True)
 
 
 def sigterm(svc: RunningService) -> None:
@@ -181,9 +161,10 @@ def test_serve_stopped_by_a_signal_is_quiet_ends_its_workers_and_keeps_its_jobs(
         below = [p.pid for p in descendants(svc.proc.pid)]
         assert workers_of(svc), "the pool has no worker processes"
         stop(svc)
-        output, _ = svc.proc.communicate(timeout=60)  # stdout and stderr, merged
+        svc.proc.wait(timeout=60)
     finally:
         svc.stop()
+    output = svc.output()  # stdout and stderr, merged
     assert svc.proc.returncode == 0, output
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     assert not wait_gone(lambda: alive(below), grace=10.0), "a worker outlived its service"
