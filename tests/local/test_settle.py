@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,32 @@ class Lock:
         self.db.close()
 
 
+@contextmanager
+def running(world: World) -> Iterator[Runner]:
+    """A runner on the world's one job, stopped at the block's end."""
+    runner = world.runner()
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+@contextmanager
+def locked_as_it_ends(world: World) -> Iterator[None]:
+    """The job rendering, the database locked, then the job let go: it ends while the lock is held.
+
+    The lock is released at the block's end.
+    """
+    world.wait_state("running")
+    lock = Lock(world.path)
+    try:
+        world.gate.set()
+        yield
+    finally:
+        lock.release()
+
+
 def wait_logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not any(text in r.getMessage() for r in caplog.records):
@@ -128,21 +155,12 @@ def books(world: World) -> dict[str, int]:
 def test_a_success_refused_by_a_locked_database_is_recorded_once_it_frees(
         world: World, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="infinityframe")
-    runner = world.runner()
-    runner.start()
-    try:
-        world.wait_state("running")
-        lock = Lock(world.path)
-        try:
-            world.gate.set()
+    with running(world):
+        with locked_as_it_ends(world):
             wait_for_file(world.path.parent / "results" / f"{world.job_id}.zip")  # it rendered
             time.sleep(1.0)  # hold the lock through several tries (each waits 0.2 s)
             assert world.job()["state"] == "running"  # nothing could change yet
-        finally:
-            lock.release()
         row = world.wait_state("succeeded", timeout=30)
-    finally:
-        runner.stop()
     assert row["samples"] == 1 and row["attempts"] == 1, "recorded, not rendered again"
     assert books(world) == {"grant": 1000, "reserve": -1, "release": 1, "charge": -1}
     messages = [r.getMessage() for r in caplog.records]
@@ -154,21 +172,12 @@ def test_a_success_refused_past_the_retries_is_queued_again_and_charged_once(
         world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settle, "ATTEMPTS", 2)
     caplog.set_level(logging.WARNING, logger="infinityframe")
-    runner = world.runner()
-    runner.start()
-    try:
-        world.wait_state("running")
-        lock = Lock(world.path)
-        try:
-            world.gate.set()
+    with running(world):
+        with locked_as_it_ends(world):
             wait_logged(caplog, "it is queued to render again instead")
             time.sleep(0.5)  # the re-queue is refused a few times too
             assert world.job()["state"] == "running"
-        finally:
-            lock.release()
         row = world.wait_state("succeeded")
-    finally:
-        runner.stop()
     assert row["attempts"] == 2, "queued again, then rendered a second time"
     assert books(world) == {"grant": 1000, "reserve": -1, "release": 1, "charge": -1}, "charged once"
 
@@ -177,20 +186,13 @@ def test_a_failure_refused_by_a_locked_database_still_releases_its_reservation(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     world = make_world(tmp_path, generator="no-such-generator")  # the job itself fails (LookupError)
     caplog.set_level(logging.WARNING, logger="infinityframe")
-    runner = world.runner()
-    runner.start()
     try:
-        world.wait_state("running")
-        lock = Lock(world.path)
-        try:
-            world.gate.set()
-            wait_logged(caplog, f"job {world.job_id}: could not record that it failed")
-            assert world.job()["state"] == "running"
-        finally:
-            lock.release()
-        row = world.wait_state("failed")
+        with running(world):
+            with locked_as_it_ends(world):
+                wait_logged(caplog, f"job {world.job_id}: could not record that it failed")
+                assert world.job()["state"] == "running"
+            row = world.wait_state("failed")
     finally:
-        runner.stop()
         world.store.close()
     assert "LookupError" in row["error"]
     assert books(world) == {"grant": 1000, "reserve": -1, "release": 1}, "released, nothing charged"
@@ -199,26 +201,12 @@ def test_a_failure_refused_by_a_locked_database_still_releases_its_reservation(
 def test_a_stop_while_locked_leaves_the_job_to_the_next_start(
         world: World, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="infinityframe")
-    runner = world.runner()
-    runner.start()
-    try:
-        world.wait_state("running")
-        lock = Lock(world.path)
-        try:
-            world.gate.set()
-            wait_logged(caplog, f"job {world.job_id}: could not record that it succeeded")
-            runner.stop()  # one last try each, refused: no exception, the job stays running in the database
-            assert world.job()["state"] == "running"
-            assert any("until the next start queues it again" in r.getMessage() for r in caplog.records)
-        finally:
-            lock.release()
-    finally:
-        runner.stop()
-    again = world.runner()
-    again.start()  # recovery queues it; it renders once more and is charged once
-    try:
+    with running(world) as runner, locked_as_it_ends(world):
+        wait_logged(caplog, f"job {world.job_id}: could not record that it succeeded")
+        runner.stop()  # one last try each, refused: no exception, the job stays running in the database
+        assert world.job()["state"] == "running"
+        assert any("until the next start queues it again" in r.getMessage() for r in caplog.records)
+    with running(world):  # recovery queues it; it renders once more and is charged once
         row = world.wait_state("succeeded")
-    finally:
-        again.stop()
     assert row["attempts"] == 2
     assert books(world) == {"grant": 1000, "reserve": -1, "release": 1, "charge": -1}
