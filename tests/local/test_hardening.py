@@ -46,7 +46,7 @@ class TestPrivateFiles:
         assert mode(data) == 0o700
         assert mode(data / "results") == 0o700 and mode(data / "work") == 0o700
         for name in ("service.db", "service.db-wal", "service.db-shm", "token", "signing.key", "service.lock",
-                     "service.json"):
+                     "service.json", "service_id"):
             assert mode(data / name) == 0o600, name
         for archive in (data / "results").glob("*.zip"):
             assert mode(archive) == 0o600, archive.name
