@@ -328,7 +328,7 @@ class Runner:
             self._wake.set()
             if self._thread is not None:
                 # A tick waits at most one bounded database write; it gives up after that.
-                self._thread.join(timeout=self.store_wait + 5)
+                self._thread.join(timeout=self.store.busy_timeout + 5)
             if self._executor is not None:
                 try:
                     self._executor.shutdown()
@@ -343,11 +343,6 @@ class Runner:
             self._settler.settle_once()  # what it cannot record stays running; the next start re-queues it
             self._stopped = True
             _running.discard(self)
-
-    @property
-    def store_wait(self) -> float:
-        """The longest one database write waits (the store's busy timeout)."""
-        return float(getattr(self.store, "busy_timeout", 30.0))
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
