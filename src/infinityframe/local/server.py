@@ -13,6 +13,7 @@ queue, queued ones stay queued, and every worker process ends. The next start pi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -166,18 +167,13 @@ class Service:
         cfg.executor = check_executor(cfg.executor)  # a bad name fails before anything is opened
         self.data_dir = cfg.data_dir
         self.executor = cfg.executor
-        self._lock = ServiceLock.acquire(cfg.data_dir)  # before anything in the data dir is touched
-        try:
+        with contextlib.ExitStack() as undo:  # a start that fails half-way leaves nothing open
+            self._lock = ServiceLock.acquire(cfg.data_dir)  # before anything in the data dir is touched
+            undo.callback(self._lock.release)
             self._state, self.token = _open_state(cfg)
-        except BaseException:
-            self._lock.release()
-            raise
-        try:
+            undo.callback(self._state.store.close)
             self._sock = _bind(cfg.host, cfg.port)
-        except BaseException:
-            self._state.store.close()
-            self._lock.release()
-            raise
+            undo.pop_all()  # opened: stop() lets them go
         host, port = self._sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}"
