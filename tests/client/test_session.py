@@ -140,16 +140,26 @@ class TestBatchesAndUsage:
         assert list(usage.columns) == ["generator", "preview_samples_rendered", "non_preview_samples_rendered"]
         assert usage.set_index("generator").loc[SHAPES, "non_preview_samples_rendered"] >= 1
 
-    def test_infinity_core_aliases(self, sesh: inf.Session) -> None:
-        batch = sesh.submit([SMALL], is_preview=True, batch_name="aliases", mode="force")
+    def test_infinity_core_aliases(self, sesh: inf.Session, tmp_path: Path) -> None:
+        # infinity-core's keyword form, as its documentation writes it.
+        batch = sesh.submit(job_params=[SMALL], is_preview=True, batch_name="aliases", mode="force")
+        assert batch.preview and batch.name == "aliases"
         completed = batch.await_completion(polling_interval=0.2, timeout=60)
-        assert [c["job_id"] for c in completed] == batch.job_ids
+        assert [c.job_id for c in completed] == batch.job_ids
+        assert all(c.result_url and c.generator == SHAPES and c.params == batch._params[c.job_id] for c in completed)
+        assert batch.get_completed_jobs() == completed
+        assert batch.get_job_params_seeded_for_rerun() == [
+            {**batch._params[job_id], "state": job_id} for job_id in batch.job_ids]
         assert batch.get_num_jobs_remaining() == 0
         assert sesh.batch_from_api(batch.batch_id).preview
         assert sesh.validate_job_params([{"num_objects": 0}]) == [
             "num_objects must be ≥ 1, got 0"]
         assert sesh.estimate_samples([SMALL], is_preview=True) == [1]
         assert sesh.get_batches_last_n_days(1)[0]["batch_id"] == batch.id
+        assert sesh.estimate_samples([SMALL], False, "named") == sesh.estimate([SMALL])
+        folder = tmp_path / "out"
+        assert batch.download(str(folder), True, True) == folder  # path, overwrite, quiet: positional, as there
+        assert sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) == batch.job_ids
 
 
 class TestLocal:
@@ -195,9 +205,9 @@ class TestSecrets:
 class TestRandomJobs:
     def test_random_jobs_are_valid_and_seeded(self, service: RunningService) -> None:
         sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
-        jobs = [sesh.random_job(seed) for seed in range(40)]
+        jobs = [sesh.random_job(rng=seed) for seed in range(40)]
         assert sesh.validate_job_params(jobs) == [None] * 40  # the joint constraint holds in every draw
-        assert sesh.random_job(7) == sesh.random_job(7) != sesh.random_job(8)
+        assert sesh.random_job(rng=7) == sesh.random_job(rng=7) != sesh.random_job(rng=8)
         assert len({j["camera_distance"] for j in jobs}) == 40
         filled = sesh.randomize_unspecified_params({"exercise": "LUNGE"}, rng=1)
         assert filled["exercise"] == "LUNGE" and set(filled) == set(sesh.default_job)

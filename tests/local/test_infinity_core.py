@@ -64,3 +64,44 @@ def test_bad_token_and_generator_messages(service: RunningService) -> None:
         Session(token="0" * 40, generator="shapes-v0.1.0", server=service.url)
     with pytest.raises(SessionInitializationError, match="Invalid generator name"):
         Session(token=service.token, generator="nope-v0.0.1", server=service.url)
+
+
+def _public_methods(cls: type) -> dict[str, object]:
+    import inspect
+
+    return {name: fn for name, fn in inspect.getmembers(cls, inspect.isfunction) if not name.startswith("_")}
+
+
+@pytest.mark.parametrize("kind", ["Session", "Batch"])
+def test_every_alias_takes_infinity_cores_own_signature(kind: str) -> None:
+    """Each method of infinity-core's Session and Batch exists on ours and takes the same calls.
+
+    Same parameter names in the same positions with the same defaults, so any call a notebook
+    makes to infinity-core — positional or keyword — means the same here. Ours may add
+    parameters only after those, with defaults (so no infinity-core call can reach them).
+    """
+    import inspect
+
+    from infinity_core.batch import Batch as CoreBatch
+    from infinity_core.session import Session as CoreSession
+
+    import infinityframe as inf
+
+    core, ours = (CoreSession, inf.Session) if kind == "Session" else (CoreBatch, inf.Batch)
+    problems = []
+    for name, fn in _public_methods(core).items():
+        mine = getattr(ours, name, None)
+        if not callable(mine):
+            problems.append(f"{kind}.{name} is missing")
+            continue
+        theirs = list(inspect.signature(fn).parameters.values())  # type: ignore[arg-type]
+        ours_params = list(inspect.signature(mine).parameters.values())
+        for i, param in enumerate(theirs):
+            match = ours_params[i] if i < len(ours_params) else None
+            if match is None or match.name != param.name or match.kind != param.kind or (
+                    param.default is not inspect.Parameter.empty and match.default != param.default):
+                problems.append(f"{kind}.{name}: parameter {i} is {match} here, {param} in infinity-core")
+        for extra in ours_params[len(theirs):]:
+            if extra.default is inspect.Parameter.empty and extra.kind not in (extra.VAR_POSITIONAL, extra.VAR_KEYWORD):
+                problems.append(f"{kind}.{name}: {extra.name} has no default, so infinity-core's calls fail")
+    assert not problems, "\n".join(problems)

@@ -34,7 +34,7 @@ class InfinityCoreNames:
         def batches(self, days: float = 30) -> pd.DataFrame: ...
         def usage(self, days: float = 30) -> pd.DataFrame: ...
 
-    def random_job(self, rng: np.random.Generator | int | None = None) -> JobParams:
+    def random_job(self, *, rng: np.random.Generator | int | None = None) -> JobParams:
         """infinity-core: one job drawn uniformly (choices, or ``[min, max]``), else defaults.
 
         Unlike infinity-core's, the draw is repeated until the generator's joint constraints
@@ -57,10 +57,10 @@ class InfinityCoreNames:
                 return job
         raise ValidationError(f"Could not draw a job satisfying {self.generator}'s constraints in 1000 tries.")
 
-    def randomize_unspecified_params(self, params: JobParams,
+    def randomize_unspecified_params(self, params: JobParams, *,
                                      rng: np.random.Generator | int | None = None) -> JobParams:
         """infinity-core: a random job overlaid with ``params``."""
-        return {**self.random_job(rng), **params}
+        return {**self.random_job(rng=rng), **params}
 
     def validate_job_params(self, job_params: list[JobParams]) -> list[str | None]:
         """infinity-core: one error text per job (``None`` when valid)."""
@@ -70,8 +70,9 @@ class InfinityCoreNames:
             texts.append("; ".join(p["message"] for p in problems) or None)
         return texts
 
-    def estimate_samples(self, job_params: list[JobParams], is_preview: bool = False) -> list[int]:
-        """infinity-core: :meth:`estimate`."""
+    def estimate_samples(self, job_params: list[JobParams], is_preview: bool = False,
+                         batch_name: str | None = None) -> list[int]:
+        """infinity-core: :meth:`estimate` (``batch_name`` changes no estimate; it is accepted as there)."""
         return self.estimate(job_params, preview=is_preview)
 
     def batch_from_api(self, batch_id: str) -> Batch:

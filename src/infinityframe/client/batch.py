@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -203,8 +204,11 @@ class Batch:
         finally:
             bar.close()
 
-    def download(self, path: str | Path | None = None, *, overwrite: bool = False, progress: bool = True) -> Path:
+    def download(self, path: str | Path | None = None, overwrite: bool = False, quiet: bool = False, *,
+                 progress: bool = True) -> Path:
         """Download every finished job into ``path/<job_id>/``; returns the folder.
+
+        ``quiet=True`` (infinity-core's spelling) is ``progress=False``.
 
         Resumable and safe: each job is fetched to a temporary file, its zip checked (CRC,
         no member escaping the job's folder), extracted beside and renamed into place, so a
@@ -215,7 +219,7 @@ class Batch:
         from .download import download_batch
 
         folder = Path(path) if path is not None else Path("infinity-batches") / self.id
-        return download_batch(self, folder, overwrite=overwrite, progress=progress)
+        return download_batch(self, folder, overwrite=overwrite, progress=progress and not quiet)
 
     def results(self, path: str | Path | None = None, *, backend: Literal["pandas", "polars"] = "pandas") -> Results:
         """Download what has finished (resumably) and read it into tidy tables.
@@ -312,11 +316,30 @@ class Batch:
                 return run
         raise BatchNotFoundError(f"Job {job_id} is not in batch {self.id}.")
 
-    def get_valid_completed_jobs(self) -> list[dict[str, Any]]:
-        return [{"job_id": r["id"], "generator": r.get("name", self.generator), "params": self._params.get(r["id"]),
-                 "result_url": r["result_url"]}
-                for r in self._summary() if not r.get("in_progress") and r.get("result_url")]
+    def get_completed_jobs(self) -> list[CompletedJob]:
+        """Every finished job, failed ones included (``result_url`` None), in submission order."""
+        return [CompletedJob(r["id"], r.get("name") or self.generator, self._params.get(r["id"], {}),
+                             r.get("result_url")) for r in self._summary() if not r.get("in_progress")]
 
-    def await_completion(self, polling_interval: float = 10, timeout: float | None = None) -> list[dict[str, Any]]:
+    def get_valid_completed_jobs(self) -> list[CompletedJob]:
+        """The finished jobs that have results (a ``result_url``)."""
+        return [job for job in self.get_completed_jobs() if job.result_url]
+
+    def get_job_params_seeded_for_rerun(self) -> list[dict[str, Any]]:
+        """Each job's parameters with ``state`` set to its own id, to re-run it from its scene."""
+        return [{**params, "state": job_id} if "state" in params else dict(params)
+                for job_id, params in self._params.items()]
+
+    def await_completion(self, polling_interval: float = 10, timeout: float | None = None) -> list[CompletedJob]:
         self.wait(timeout=timeout, poll=polling_interval)
         return self.get_valid_completed_jobs()
+
+
+@dataclass(frozen=True)
+class CompletedJob:
+    """A finished job as infinity-core's ``CompletedJob`` / ``ValidCompletedJob`` give it (attributes)."""
+
+    job_id: str
+    generator: str
+    params: dict[str, Any]
+    result_url: str | None = None

@@ -359,15 +359,16 @@ class Session(InfinityCoreNames):
         return {"name": name, "job_runs": [
             {"name": self.generator, "is_preview": bool(preview), "param_values": job} for job in jobs]}
 
-    def submit(self, jobs: Any, is_preview: bool | None = None, batch_name: str | None = None, *,
+    def submit(self, job_params: Any, is_preview: bool = False, batch_name: str | None = None, *,
                preview: bool = False, name: str | None = None,
                mode: Literal["cached", "force"] = "cached", max_samples: int | None = None) -> Batch:
         """Submit jobs as one batch and return it.
 
         Parameters
         ----------
-        jobs : DataFrame or list of dict
-            Job parameters; missing ones take their defaults.
+        job_params : DataFrame or list of dict
+            Job parameters; missing ones take their defaults. (The name, and the positions of
+            ``is_preview`` and ``batch_name``, are infinity-core's.)
         preview, name : bool, str
             One-frame previews or full jobs; the batch's name. (``is_preview`` and
             ``batch_name`` are infinity-core's spellings and mean the same.)
@@ -389,7 +390,7 @@ class Session(InfinityCoreNames):
         --------
         >>> batch = sesh.submit(jobs, name="distance sweep", max_samples=5_000)  # doctest: +SKIP
         """
-        preview = bool(is_preview) if is_preview is not None else preview
+        preview = bool(is_preview or preview)  # infinity-core's spelling or ours: either asks for previews
         name = batch_name if batch_name is not None else (name or "")
         if mode not in ("cached", "force"):
             raise InfinityError(f"mode must be 'cached' or 'force', not {mode!r}.")
@@ -400,7 +401,7 @@ class Session(InfinityCoreNames):
         except UnicodeEncodeError as err:
             raise ValidationError(f"The batch name is not valid text (a lone surrogate at position {err.start}); "
                                   "nothing was sent.") from None
-        completed = self.complete(jobs, preview=preview)
+        completed = self.complete(job_params, preview=preview)
         return self._submit(completed, preview=preview, name=name, mode=mode, max_samples=max_samples)
 
     def _submit(self, completed: Sequence[JobParams], *, preview: bool, name: str,
