@@ -136,13 +136,15 @@ def test_a_lost_record_is_answered_by_the_service_with_the_batch_it_made(tmp_pat
     monkeypatch.setenv("INFINITYFRAME_CACHE_DIR", str(tmp_path / "cache"))
     with inf.serve(tmp_path / "data") as service:
         sesh = inf.Session(service.token, "shapes-v0.1.0", server=service.url)
-        jobs = [{"num_images": 1, "min_size": 0.2}, {"num_images": 2}]
+        jobs = [{"num_images": 1, "min_size": 0.2, "lighting_power": 500}, {"num_images": 2}]
         batch = sesh.submit(jobs, name="once")
         balance = account(service)["balance"]
         shutil.rmtree(tmp_path / "cache")
-        # The same content with its keys in another order, from a session that remembers nothing.
+        # The same content with its keys in another order and 500.0 for 500 (a float column where the
+        # first run had ints), from a session that remembers nothing.
         fresh = inf.Session(service.token, "shapes-v0.1.0", server=service.url)
-        again = fresh.submit([dict(reversed(list(j.items()))) for j in jobs], name="once")
+        same = [{k: float(v) if k == "lighting_power" else v for k, v in reversed(list(j.items()))} for j in jobs]
+        again = fresh.submit(same, name="once")
         assert again.id == batch.id
         assert len(fresh.batches(days=1)) == 1
         assert account(service)["balance"] == balance

@@ -89,15 +89,28 @@ def _unavailable(reason: str, retry_after: int) -> Response:
                  503, {"Retry-After": str(retry_after)})
 
 
+def _integral(value: Any) -> Any:
+    """``value`` with every integral float as an int (500.0 → 500), in lists and objects too."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
 def _request_hash(raw: bytes) -> str:
     """What makes two batch POSTs the same request: their JSON content, whatever its key order or spacing.
 
     A replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
-    serialises the same jobs, but not necessarily byte for byte alike.
+    serialises the same jobs, but not necessarily byte for byte alike: keys in another order, or
+    ``500.0`` where the first run sent ``500`` (a float column against an int one). Those are
+    the same jobs to the service, as they are to the client's content key.
     """
-    # Not JSON, or nested too deep to re-encode: hashed as it came, and parse_batch answers 400.
-    with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError):
-        raw = orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
+    # Not JSON, or nested too deep to walk or re-encode: hashed as it came, and parse_batch answers 400.
+    with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+        raw = orjson.dumps(_integral(orjson.loads(raw)), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).hexdigest()
 
 
