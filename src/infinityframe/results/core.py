@@ -1,4 +1,4 @@
-"""``read_results`` and ``Results``: a batch folder as four tidy tables.
+"""``read_results`` and ``Results``: a batch folder (or a published dataset's flat one) as four tidy tables.
 
 Reading a batch is dominated by JSON parsing, so labels files are decoded lazily: only the
 fields a table shows are parsed (see :mod:`.labels`). The parsers hold the GIL, so threads do
@@ -34,7 +34,8 @@ import pyarrow as pa
 
 from . import cache as _cache
 from . import parquet as _parquet
-from .readers import LABEL_FILES, JobData, is_job_folder, read_job
+from .flat import find_flat_jobs
+from .readers import JobData, JobSource, is_job_folder, label_files, read_job
 from .tables import TABLES, build_tables
 
 if TYPE_CHECKING:
@@ -258,22 +259,22 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_job_quietly(folder: Path, armature: bool) -> JobData:
+def _read_job_quietly(source: JobSource, armature: bool) -> JobData:
     with _gc_paused():
-        return read_job(folder, armature=armature)
+        return read_job(source, armature=armature)
 
 
-def _labels_bytes(folders: Sequence[Path]) -> int:
+def _labels_bytes(sources: Sequence[JobSource]) -> int:
     total = 0
-    for folder in folders:
-        for name in LABEL_FILES:
+    for source in sources:
+        for path in label_files(source):
             with contextlib.suppress(OSError):
-                total += (folder / name).stat().st_size
+                total += path.stat().st_size
                 break
     return total
 
 
-def _read_jobs(folders: Sequence[Path], armature: bool, workers: int | None) -> list[JobData]:
+def _read_jobs(folders: Sequence[JobSource], armature: bool, workers: int | None) -> list[JobData]:
     cpus = os.cpu_count() or 1
     if workers is None:
         # Measured on 2 vCPUs, two processes read no faster than one (start-up and pickling cost), so
@@ -299,10 +300,48 @@ def _batch_id(root: Path) -> str:
     return text or root.resolve().name
 
 
-def _job_folders(root: Path) -> list[Path]:
-    # Hidden folders are ours (the cache and its temporary siblings) or the system's.
-    return sorted((Path(e.path) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")),
-                  key=lambda p: p.name)
+def _batch_jobs(root: Path) -> tuple[list[JobSource], bool]:
+    """The jobs of a batch folder, by job id: its job folders and the jobs of flat dataset files.
+
+    Also whether any are flat. Raises :class:`FileNotFoundError` when the folder holds files but
+    no jobs; warns when it holds nothing but metadata (an empty batch).
+    """
+    folders: list[Path] = []
+    files: list[str] = []
+    # One listing of the folder serves both layouts; is_dir() costs no stat where the OS says the type.
+    for entry in os.scandir(root):
+        if entry.name.startswith("."):
+            continue  # ours (the cache and its temporary siblings) or the system's
+        if entry.is_dir():
+            folders.append(Path(entry.path))
+        else:
+            files.append(entry.name)
+    flat = find_flat_jobs(root, files) if files else []
+    if not flat:
+        if not folders:
+            _no_jobs(root, files)
+        return sorted(folders, key=lambda p: p.name), False
+    clashes = sorted({p.name for p in folders} & {job.job_id for job in flat})
+    if clashes:
+        shown = ", ".join(clashes[:5]) + (f" … ({len(clashes)} jobs)" if len(clashes) > 5 else "")
+        raise ValueError(f"{root} holds these jobs twice, as a job folder (<id>/) and as flat dataset files "
+                         f"(<id>_params.json …): {shown}. Move one copy elsewhere, so that each job is read once.")
+    sources: list[JobSource] = [*folders, *flat]
+    return sorted(sources, key=lambda s: s.name), True
+
+
+def _no_jobs(root: Path, files: Sequence[str]) -> None:
+    """Say why a folder with no job folders and no flat jobs reads as no jobs: raise, or warn for an empty batch."""
+    looked_for = (f"no job folders (<id>/job.json) and no flat dataset files (<id>_params.json or "
+                  f"<id>_labels.json) found in {root}")
+    unknown = sorted(name for name in files if name != "batch_id.txt")
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (f" … ({len(unknown)} files)" if len(unknown) > 10 else "")
+        raise FileNotFoundError(f"{looked_for}; found: {shown}. Pass a batch folder, a single job folder, a "
+                                "published dataset folder or a folder written by Results.to_parquet.")
+    # stacklevel: read_results' caller, past _batch_jobs
+    warnings.warn(f"Batch {_batch_id(root)} has no jobs: {looked_for}, so every table is empty. If the batch "
+                  "is still running, download it again when jobs have finished.", ResultsWarning, stacklevel=4)
 
 
 def _warn_problems(jobs: Any, where: Path) -> None:
@@ -322,7 +361,14 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     Every table starts with ``batch_id`` (from ``batch_id.txt``, else the folder name) and
     ``job_id`` (the job folder's name) and ends with the job's parameters from ``job.json``,
     typed (numbers held as strings are cast), so any column can be plotted against any
-    parameter without a join. A parameter whose name a table already uses appears there as
+    parameter without a join.
+
+    Infinity's published datasets hold their jobs flat instead, named by job id:
+    ``<id>_params.json`` (the parameters, bare or as job.json holds them), ``<id>_labels.json``
+    (else ``<id>.csv``, a per-frame table, for the frames), ``<id>_segmentation.zip`` and
+    ``<id>.mp4``. Such a folder reads as one job per id, with the same columns; ``job_id`` is the
+    ``<id>`` and ``jobs["path"]`` is ``<folder>/<id>``, the stem of the job's files. A folder
+    with job folders and flat files reads as both. A parameter whose name a table already uses appears there as
     ``param_<name>``. Repeated strings are pandas ``category`` (polars ``Categorical``).
 
     Columns, before the parameters:
@@ -346,12 +392,14 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
 
     Damaged jobs never stop the read: a job whose files are missing, truncated or not JSON gets
     a sentence in ``jobs["problem"]`` and contributes the rows that could be read; one
-    :class:`ResultsWarning` names them.
+    :class:`ResultsWarning` names them. A batch with no jobs at all (nothing but
+    ``batch_id.txt``) gives empty tables and a :class:`ResultsWarning` saying so.
 
     Parameters
     ----------
     path : str or PathLike
-        A batch folder (job folders, optionally ``batch_id.txt``), a single job folder, or a
+        A batch folder (job folders, optionally ``batch_id.txt``), a single job folder, a
+        published dataset's folder (flat ``<id>_params.json``, ``<id>_labels.json`` …), or a
         folder written by :meth:`Results.to_parquet`.
     backend : {"pandas", "polars"}
         The frame library of the tables.
@@ -371,7 +419,10 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     Raises
     ------
     FileNotFoundError
-        When ``path`` is not a folder.
+        When ``path`` is not a folder, or holds files but none of them is a job's (the message
+        lists what was looked for and what was found).
+    ValueError
+        When a job is there twice, as a job folder and as flat files.
 
     Examples
     --------
@@ -379,26 +430,31 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     >>> res = inf.read_results("downloads/my-batch")                 # doctest: +SKIP
     >>> res.objects[["job_id", "frame", "bbox_h", "camera_distance"]].head()  # doctest: +SKIP
     >>> res.keypoints.query("keypoint == 'nose' and v == 2")          # doctest: +SKIP
+    >>> inf.read_results("datasets/visionfit-sample").jobs.job_id     # doctest: +SKIP
     """
     _check_backend(backend)
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"No results folder at {root}: pass a batch folder (job folders and batch_id.txt), "
-                                "a single job folder, or a folder written by Results.to_parquet.")
+                                "a single job folder, a published dataset folder or a folder written by "
+                                "Results.to_parquet.")
     if _parquet.is_saved(root):
         tables = _parquet.read(root)
         _warn_problems(tables["jobs"], root)
         return Results.from_arrow(tables, path=root, backend=backend)
+    sources: list[JobSource]
     if is_job_folder(root):
-        folders, batch_root, cacheable = [root], root.parent, False
+        sources, batch_root, cacheable, flat = [root], root.parent, False, False
     else:
-        folders, batch_root, cacheable = _job_folders(root), root, cache
-    expected = _cache.manifest(batch_root, folders, armature=armature) if cacheable else None
+        (sources, flat), batch_root, cacheable = _batch_jobs(root), root, cache
+    # The manifest lists the files of every folder given: a flat dataset's are the root's own.
+    listed = [s for s in sources if isinstance(s, Path)] + ([root] if flat else [])
+    expected = _cache.manifest(batch_root, listed, armature=armature) if cacheable else None
     cached = _cache.load(batch_root, expected) if expected is not None else None
     if cached is not None:
         _warn_problems(cached["jobs"], root)
         return Results.from_arrow(cached, path=root, backend=backend)
-    jobs = _read_jobs(folders, armature, workers)
+    jobs = _read_jobs(sources, armature, workers)
     batch_id = _batch_id(batch_root)
     tables = build_tables(jobs, [batch_id] * len(jobs), armature=armature)
     del jobs  # the per-job arrays: the tables hold their own copies now

@@ -8,7 +8,11 @@ VisionFit ≤ v0.3.1, Spills ``video.rgb.json`` (COCO)           ``images``
 SenseFit                   ``data.csv``                        its rows (``time`` → ``time_s``)
 preview (no video)         ``labels.json`` if present          else one frame: ``video_preview.png``
 our shapes generator       ``labels.json``                     ``images`` (``file_name`` → path)
+published dataset (flat)   ``<id>_labels.json``                ``images``, else ``<id>.csv`` rows
 =========================  ==================================  ===============================
+
+A published dataset's jobs are not folders but files side by side (see :mod:`.flat`); each
+comes as a :class:`~.flat.FlatJob` that names its files, and is read by the same code.
 
 :func:`read_job` never raises for damaged input: whatever could not be read becomes a sentence
 in :attr:`JobData.problems`, and the job contributes the rows that could be read (often none).
@@ -25,7 +29,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,14 +39,18 @@ from numpy.typing import NDArray
 
 from .casting import typed_params
 from .columns import Cat, Column, cat_from_values
+from .flat import PARAMS_FILE, FlatJob
 from .labels import PREVIEW_FILE, UNREADABLE, read_json, read_labels
 
-__all__ = ["JOB_FILES", "LABEL_FILES", "JobData", "is_job_folder", "read_job"]
+__all__ = ["JOB_FILES", "LABEL_FILES", "JobData", "JobSource", "is_job_folder", "label_files", "read_job"]
 
 LABEL_FILES = ("labels.json", "video.rgb.json")
 VIDEO_FILES = ("video.mp4", "video.rgb.mp4")
 CSV_FILE = "data.csv"
 JOB_FILES = ("job.json", *LABEL_FILES, CSV_FILE, PREVIEW_FILE)
+
+# A job folder, or the files of one job of a flat dataset.
+JobSource = Path | FlatJob
 
 # Identifiers and positions: a per-job mean of these would mean nothing.
 _NOT_AVERAGED = frozenset({"frame", "object_id", "image_id", "category_id", "iscrowd", "bbox_x", "bbox_y",
@@ -93,13 +101,21 @@ def is_job_folder(path: Path) -> bool:
     return any((path / name).is_file() for name in JOB_FILES)
 
 
-def read_job(folder: Path, *, armature: bool = False) -> JobData:
-    """Read one job folder into numpy columns; problems are recorded, never raised.
+def label_files(source: JobSource) -> list[Path]:
+    """Where a job's labels file may be, in the order :func:`read_job` looks (none need exist)."""
+    if isinstance(source, FlatJob):
+        return [source.path(name) for name in LABEL_FILES if name in source.files]
+    return [source / name for name in LABEL_FILES]
+
+
+def read_job(source: JobSource, *, armature: bool = False) -> JobData:
+    """Read one job into numpy columns; problems are recorded, never raised.
 
     Parameters
     ----------
-    folder : Path
-        The job folder (its name is the job id).
+    source : Path or FlatJob
+        The job folder (its name is the job id), or the files of one job of a flat dataset
+        (its ``path`` is then ``<dataset folder>/<id>``, the stem of those files).
     armature : bool
         Also read ``armature_keypoints`` and ``vertex_keypoints`` into the keypoints rows.
 
@@ -108,24 +124,35 @@ def read_job(folder: Path, *, armature: bool = False) -> JobData:
     >>> read_job(Path("batch/<job id>")).rows("objects")  # doctest: +SKIP
     81
     """
-    job = JobData(folder.name, folder)
-    try:
-        entries = {e.name: e.is_dir() for e in os.scandir(folder)}
-    except OSError as err:
-        job.problems.append(f"the job folder could not be listed ({err.strerror or err})")
-        return job
-    _read_job_json(job, folder, entries)
+    where: Callable[[str], Path]
+    if isinstance(source, FlatJob):
+        job = JobData(source.job_id, source.stem)
+        entries = dict.fromkeys(source.files, False)
+        where = source.path
+        _read_params_json(job, where(PARAMS_FILE), entries)
+    else:
+        job = JobData(source.name, source)
+        try:
+            entries = {e.name: e.is_dir() for e in os.scandir(source)}
+        except OSError as err:
+            job.problems.append(f"the job folder could not be listed ({err.strerror or err})")
+            return job
+        where = source.joinpath
+        _read_job_json(job, where("job.json"), entries)
     has_video = any(name in entries for name in VIDEO_FILES)
     has_images = entries.get("images", False)
     job.preview = not has_video and not has_images and CSV_FILE not in entries and PREVIEW_FILE in entries
     labels = next((name for name in LABEL_FILES if name in entries), None)
     if labels is not None:
         job.frames, job.objects, job.keypoints, job.num_frames = read_labels(
-            folder / labels, problems=job.problems, preview=job.preview, has_images=has_images, armature=armature)
+            where(labels), problems=job.problems, preview=job.preview, has_images=has_images, armature=armature)
     elif CSV_FILE in entries:
-        _read_csv(job, folder / CSV_FILE)
+        _read_csv(job, where(CSV_FILE))
     elif job.preview:
-        _read_preview_image(job, folder / PREVIEW_FILE)
+        _read_preview_image(job, where(PREVIEW_FILE))
+    elif isinstance(source, FlatJob):
+        job.problems.append(f"no labels were found ({source.file_name('labels.json')} or "
+                            f"{source.file_name(CSV_FILE)})")
     else:
         job.problems.append("no labels were found (labels.json, video.rgb.json or data.csv)")
     _add_time(job)
@@ -133,11 +160,29 @@ def read_job(folder: Path, *, armature: bool = False) -> JobData:
     return job
 
 
-def _read_job_json(job: JobData, folder: Path, entries: Mapping[str, bool]) -> None:
-    if "job.json" not in entries:
-        job.problems.append("job.json is missing, so the job's generator and parameters are unknown")
+def _read_params_json(job: JobData, path: Path, entries: Mapping[str, bool]) -> None:
+    """A flat dataset's ``<id>_params.json``: the bare parameters, or job.json's ``{"name"?, "params"}``."""
+    if PARAMS_FILE not in entries:
+        job.problems.append(f"{path.name} is missing, so the job's generator and parameters are unknown")
         return
-    data = read_json(folder / "job.json", job.problems, "the job's parameters are unknown")
+    data = read_json(path, job.problems, "the job's parameters are unknown")
+    if data is UNREADABLE:
+        return
+    if not isinstance(data, dict):
+        job.problems.append(f"{path.name} does not hold a JSON object, so the job's parameters are unknown")
+        return
+    if isinstance(data.get("params"), dict) and set(data) <= {"name", "params"}:
+        name = data.get("name")
+        job.generator = name if isinstance(name, str) else None
+        data = data["params"]
+    job.params = typed_params(job.generator, data)
+
+
+def _read_job_json(job: JobData, path: Path, entries: Mapping[str, bool]) -> None:
+    if path.name not in entries:
+        job.problems.append(f"{path.name} is missing, so the job's generator and parameters are unknown")
+        return
+    data = read_json(path, job.problems, "the job's parameters are unknown")
     if data is UNREADABLE:
         return
     if not isinstance(data, dict):
