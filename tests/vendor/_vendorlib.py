@@ -1,0 +1,112 @@
+"""Helpers for running Infinity AI's own clients (``../shared/vendor``) against the local service.
+
+The vendored folders are read-only test oracles: they are put on ``sys.path`` / ``PYTHONPATH``
+or copied into a temporary directory, never edited and never copied into the project.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+
+# tests/vendor/_vendorlib.py -> the repository -> its parent, where shared/ sits beside it
+REPO = Path(__file__).resolve().parents[2]
+VENDOR = REPO.parent / "shared" / "vendor"
+CORE = VENDOR / "infinity-core"
+WORKFLOWS = VENDOR / "infinity-workflows"
+
+MISSING: str | None = None
+if not (CORE / "infinity_core").is_dir() or not (WORKFLOWS / "visionfit").is_dir():
+    MISSING = (f"the vendored Infinity clients are not at {VENDOR} (expected ../shared/vendor/infinity-core "
+               "and ../shared/vendor/infinity-workflows beside the repository); tests/vendor needs them")
+
+
+def copy_writable(src: Path, dst: Path) -> Path:
+    """Copy a vendored folder to ``dst`` with write bits added (the shared copy has none in CI)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    for path in [dst, *dst.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR | (stat.S_IXUSR if path.is_dir() else 0))
+    return dst
+
+
+def vendor_env(*pythonpath: Path, **extra: str) -> dict[str, str]:
+    """The environment for a subprocess running vendored code: its folders first on PYTHONPATH.
+
+    No ``INFINITY_*`` variable leaks in from the developer's shell (the clients would not read
+    them, but our own package does), and matplotlib draws off-screen.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFINITY_")}
+    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in pythonpath), *filter(None, [env.get("PYTHONPATH")])])
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def pytest_subprocess(args: list[str], cwd: Path, env: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    """Run the project's own pytest in ``cwd`` (so the vendored pyproject's pytest config applies)."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=dict(env),
+                         capture_output=True, text=True, timeout=timeout)
+    return out.returncode, out.stdout + out.stderr
+
+
+def summary_counts(output: str) -> dict[str, int]:
+    """The counts of pytest's closing line, e.g. ``{"passed": 36, "warnings": 3}``."""
+    lines = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
+    if not lines:
+        return {}
+    return {word.rstrip("s") if word != "passed" else word: int(n)
+            for n, word in re.findall(r"(\d+) (\w+)", lines[-1])}
+
+
+def generator_names(url: str, token: str) -> list[str]:
+    """What the service lists at ``GET /api/jobs/`` (infinity-core's ``get_available_generators``)."""
+    r = requests.get(f"{url}/api/jobs/", headers={"Authorization": f"Token {token}"}, timeout=30)
+    r.raise_for_status()
+    return sorted(g["name"] for g in r.json())
+
+
+def generator_info(url: str, token: str, name: str) -> dict[str, Any]:
+    r = requests.get(f"{url}/api/jobs/{name}/", headers={"Authorization": f"Token {token}"}, timeout=30)
+    r.raise_for_status()
+    info: dict[str, Any] = r.json()
+    return info
+
+
+def cancel_batch(url: str, token: str, batch_id: str) -> None:
+    """Cancel a batch's queued jobs (the local service's extension), so a bulk batch renders nothing."""
+    r = requests.post(f"{url}/api/batch/{batch_id}/cancel/", headers={"Authorization": f"Token {token}"}, timeout=60)
+    r.raise_for_status()
+
+
+class KnownDesignBug(Exception):
+    """A failure that is exactly the one a strict ``xfail`` names (anything else fails the test)."""
+
+
+NUMERIC_STRING = re.compile(r"must be (an integer|a finite number), got '[-+]?[0-9.eE]+'")
+
+
+def known_refusal(message: str, constraints: Iterable[Mapping[str, Any]]) -> str | None:
+    """Which known design bug a refusal of the service is, or ``None`` for any other refusal.
+
+    * ``joint constraint``: a cross-parameter rule (``constraints`` of ``GET /api/jobs/{name}/``,
+      e.g. ``inter_rep_delay_var <= inter_rep_delay_avg``) that infinity-core's uniform
+      ``random_job`` and the workflows' ``sample_input`` know nothing of; such rules are becoming
+      advisory.
+    * ``numeric string``: ``"3"`` for an int or float parameter, which infinity-core's own
+      ``validate_job_params`` accepts (it casts with ``int()`` / ``float()``).
+    """
+    if any(message.startswith(c["message"]) for c in constraints):
+        return "joint constraint"
+    if NUMERIC_STRING.search(message):
+        return "numeric string"
+    return None
