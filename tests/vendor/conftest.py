@@ -12,6 +12,7 @@ that run once per generator are parametrised over what that service lists at ``G
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 import tempfile
@@ -29,10 +30,11 @@ if MISSING is None:  # in-process tests import infinity_core and visionfit from 
     for folder in (WORKFLOWS, CORE):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
-    with warnings.catch_warnings():  # its docstrings' "\s" warn once, when first compiled: not ours to fix
+    # Their docstrings' and regexes' "\s" and "\d" warn once, when first compiled: not ours to fix.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        import infinity_core.batch
-        import infinity_core.session  # noqa: F401
+        for module in ("infinity_core.batch", "infinity_core.session", "visionfit.utils.sampling"):
+            importlib.import_module(module)
 
 _started: dict[str, object] = {}
 
