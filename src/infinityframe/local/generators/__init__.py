@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # runs from a source tree whose metadata is not installed.
 _BUILTIN = {
     "stickfit-v0.1.0": "infinityframe.local.generators.stickfit:StickFit",
+    "visionfit-v0.4.0": "infinityframe.local.generators.stickfit:VisionFit",
+    "visionfit-flagship-v0.1.0": "infinityframe.local.generators.stickfit:VisionFitFlagship",
     "shapes-v0.1.0": "infinityframe.local.generators.shapes:Shapes",
 }
 

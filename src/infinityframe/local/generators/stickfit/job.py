@@ -6,6 +6,7 @@ front; the per-frame loop only paints the figure, adds noise, labels, and writes
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import zipfile
@@ -18,13 +19,14 @@ import orjson
 from numpy.typing import NDArray
 
 from . import labels as lab
+from .appearance import random_look, visionfit_look
 from .camera import make_camera
 from .motion import expected_duration, plan_timeline, sample_motion
 from .render import FigureRenderer, SensorNoise
-from .scene import build_scene, light_on_avatar
+from .scene import Occluder, build_scene, light_on_avatar, scene_lighting
 from .skeleton import ARMATURE, COCO_INDEX, make_body, pose_joints
 
-__all__ = ["Job", "estimate_frames", "frame_count"]
+__all__ = ["Job", "estimate_frames", "frame_count", "occluded_percent"]
 
 NAME = "stickfit-v0.1.0"
 _PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
@@ -51,34 +53,101 @@ def _png(image: NDArray[Any], options: list[int] = _PNG) -> bytes:
     return bytes(buf.tobytes())
 
 
+def occluded_percent(person: NDArray[np.uint8], occluder: Occluder) -> float:
+    """Percent of a person mask's pixels that ``occluder`` covers (labels' ``percent_occlusion``)."""
+    total = cv2.countNonZero(person)
+    if not total:
+        return 0.0
+    x0, y0, x1, y1 = occluder.roi
+    hidden = cv2.countNonZero(cv2.bitwise_and(person[y0:y1, x0:x1], occluder.mask[y0:y1, x0:x1]))
+    return 100.0 * hidden / total
+
+
+def _fit_occluder(figure: FigureRenderer, joints: NDArray[np.float64], limit: float,
+                  candidates: list[Occluder]) -> int | None:
+    """The tallest candidate occluder hiding at most ``limit`` percent of the person in every frame.
+
+    ``candidates`` are the same furniture at falling heights, each inside the projection of
+    the one before. Only the person's label mask is drawn (no colour), and only in frames whose
+    projected body can reach the furniture, so checking a whole animation costs a fraction of
+    rendering it. ``None`` when even the lowest one hides too much.
+    """
+    if limit >= 100.0:
+        return 0
+    cam = figure.camera
+    x0, y0, x1, y1 = candidates[0].roi  # the tallest: it contains the others
+    worst = np.zeros(len(candidates))
+    reach = 2.5 * float(figure.radius.max()) * cam.focal
+    for frame_joints in joints:
+        uv, z = cam.project(frame_joints)
+        if (z > 0.1).all():
+            margin = reach / float(z.min()) + 2.0
+            lo, hi = uv.min(axis=0) - margin, uv.max(axis=0) + margin
+            if hi[0] < x0 or lo[0] >= x1 or hi[1] < y0 or lo[1] >= y1:
+                continue
+        labels = figure.draw(None, frame_joints).labels
+        person = np.asarray(cv2.threshold(labels, 0, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
+        for k, occluder in enumerate(candidates):
+            if worst[k] <= limit:
+                percent = occluded_percent(person, occluder)
+                # Labels hold it rounded to 6 digits, which must not round past the limit either.
+                worst[k] = max(worst[k], percent, round(percent, 6))
+        if (worst > limit).all():
+            return None
+    fits = np.flatnonzero(worst <= limit)
+    return int(fits[0]) if len(fits) else None
+
+
 class Job:
     """The prepared state of one job; :meth:`run` writes its files."""
 
-    def __init__(self, params: dict[str, Any], rng: np.random.Generator, preview: bool) -> None:
+    def __init__(self, params: dict[str, Any], rng: np.random.Generator, preview: bool, name: str = NAME) -> None:
         self.params = params
         self.preview = preview
+        self.name = name
+        # The VisionFit-named stand-ins carry avatar_identity, outfit, allowable_occlusion, ...;
+        # stickfit-v0.1.0 jobs do not, and render exactly as they always have.
+        visionfit = "avatar_identity" in params
         # One independent stream per concern: a parameter that changes how much one part draws
         # (more reps, other art) must not reshuffle the others, so re-runs keep their scene.
         streams = [np.random.default_rng(int(s)) for s in rng.integers(0, 2**63, 6)]
         place_rng, look_rng, timeline_rng, wobble_rng, scene_rng, noise_rng = streams
-        self.body = make_body(params["gender"], float(params["relative_height"]), float(params["relative_weight"]))
+        identity = int(params["avatar_identity"]) if visionfit else None
+        self.body = make_body(params["gender"], float(params["relative_height"]), float(params["relative_weight"]),
+                              identity)
         self.avatar_xy = place_rng.uniform([-0.4, -0.3], [0.4, 0.3])
         self.avatar_yaw = (180.0 + float(params["relative_avatar_angle_deg"])) % 360.0
         self.camera = make_camera(params, self.avatar_xy, 0.55 * self.body.height)
-        t0 = time.perf_counter()
-        self.scene = build_scene(params, self.camera, self.avatar_xy, scene_rng)
-        self.setup_seconds = time.perf_counter() - t0
-        exposure = light_on_avatar(self.scene.lighting, self.avatar_xy, 0.75 * self.body.height)
-        self.figure = FigureRenderer(self.body, self.camera, exposure, look_rng)
+        exposure = light_on_avatar(scene_lighting(params, self.avatar_xy), self.avatar_xy, 0.75 * self.body.height)
+        look = visionfit_look(params, look_rng) if visionfit else random_look(look_rng)
+        self.figure = FigureRenderer(self.body, self.camera, exposure, look)
         self.fps = int(params["frame_rate"])
         self.timeline = plan_timeline(params, timeline_rng)
-        self.num_frames = 1 if preview else frame_count(self.timeline.duration, self.fps)
-        times = np.arange(self.num_frames, dtype=np.float64) / self.fps
+        full_frames = frame_count(self.timeline.duration, self.fps)
+        self.num_frames = 1 if preview else full_frames
+        # A VisionFit preview poses the whole animation, so that the occluder it keeps (checked
+        # against every frame) and its frame are those of the standard job.
+        posed = full_frames if visionfit else self.num_frames
+        times = np.arange(posed, dtype=np.float64) / self.fps
         self.motion = sample_motion(params, self.timeline, times, wobble_rng)
         local = pose_joints(self.body, self.motion.q)
-        yaw = math.radians(self.avatar_yaw)
-        rz = np.array([[math.cos(yaw), -math.sin(yaw), 0.0], [math.sin(yaw), math.cos(yaw), 0.0], [0, 0, 1.0]])
-        self.joints = local @ rz.T + np.array([self.avatar_xy[0], self.avatar_xy[1], 0.0])
+        offset = np.array([self.avatar_xy[0], self.avatar_xy[1], 0.0])
+        if self.motion.heading.any():  # an exercise that turns the body, e.g. a 180° jump squat
+            yaws = math.radians(self.avatar_yaw) + self.motion.heading
+            c, s_ = np.cos(yaws), np.sin(yaws)
+            x, y = local[..., 0], local[..., 1]
+            joints = np.stack([c[:, None] * x - s_[:, None] * y, s_[:, None] * x + c[:, None] * y, local[..., 2]], -1)
+            joints = joints + offset
+        else:
+            yaw = math.radians(self.avatar_yaw)
+            rz = np.array([[math.cos(yaw), -math.sin(yaw), 0.0], [math.sin(yaw), math.cos(yaw), 0.0], [0, 0, 1.0]])
+            joints = local @ rz.T + offset
+        limit = float(params["allowable_occlusion"]) if visionfit else None
+        t0 = time.perf_counter()
+        choose = None if limit is None else functools.partial(_fit_occluder, self.figure, joints, limit)
+        self.scene = build_scene(params, self.camera, self.avatar_xy, scene_rng, choose)
+        self.setup_seconds = time.perf_counter() - t0
+        self.joints = joints[:self.num_frames]
         gray = cv2.cvtColor(self.scene.background, cv2.COLOR_BGR2GRAY)
         self.noise = SensorNoise(self.camera.width, self.camera.height, float(gray.mean()),
                                  bool(params["enable_sensor_noise"]), noise_rng)
@@ -93,8 +162,10 @@ class Job:
             "avatar_yaw": r(self.avatar_yaw),
             "avatar_location": [r(self.avatar_xy[0]), r(self.avatar_xy[1]), 0.0],
             "avatar_presenting_gender": str(p["gender"]).lower(),
-            "avatar_attire_top": "tshirt", "avatar_attire_bottom": "trousers",
+            "avatar_attire_top": self.figure.look.attire_top,
+            "avatar_attire_bottom": self.figure.look.attire_bottom,
             "avatar_identity": self.figure.identity,
+            **({"avatar_footwear": self.figure.look.footwear} if "avatar_identity" in p else {}),
             "avatar_betas": [r(p["relative_height"]), r(p["relative_weight"])] + [0.0] * 8,
             "avatar_height": r(self.body.height),
             "avatar_waist_circumference": r(self.body.waist_circumference),
@@ -108,7 +179,7 @@ class Job:
     def run(self, out_dir: Path) -> int:
         """Render every frame into ``out_dir``; returns the number of frames rendered."""
         out_dir = Path(out_dir)
-        (out_dir / "job.json").write_bytes(orjson.dumps({"name": NAME, "params": self.params},
+        (out_dir / "job.json").write_bytes(orjson.dumps({"name": self.name, "params": self.params},
                                                         option=orjson.OPT_INDENT_2))
         cam, fig, occ = self.camera, self.figure, self.scene.occluder
         occ_full = occ.mask if occ is not None else None

@@ -1,19 +1,27 @@
-"""The parameters of ``stickfit-v0.1.0``, in the REST API's ``params`` shape.
+"""The parameters of ``stickfit-v0.1.0`` and of the VisionFit-named stand-ins, in the REST API's ``params`` shape.
 
-They mirror VisionFit v0.4.0 (names, ranges, defaults) where VisionFit has an equivalent,
-and keep its order so job.json files read alike.
+:data:`PARAMS` (stickfit-v0.1.0) mirrors VisionFit v0.4.0 (names, ranges, defaults) where
+VisionFit has an equivalent, and keeps its order so job.json files read alike.
+:data:`VISIONFIT_PARAMS` (``visionfit-v0.4.0`` and ``visionfit-flagship-v0.1.0``) is VisionFit
+v0.4.0's full set of 28 keys in its job.json order, followed by the flagship's three booleans.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from .motion import EXERCISES
-from .scene import SCENES
+from .appearance import OUTFITS
+from .poses import EXERCISES, VISIONFIT_EXERCISES
 
-__all__ = ["CONSTRAINTS", "PARAMS", "WALL_ART_TYPES"]
+__all__ = ["CONSTRAINTS", "PARAMS", "STICKFIT_SCENES", "VISIONFIT_PARAMS", "VISIONFIT_SCENES", "WALL_ART_TYPES"]
 
 WALL_ART_TYPES = ["non_human", "misc_human"]
+STICKFIT_SCENES = ["BEDROOM_2", "BEDROOM_4", "GYM_1", "LIVINGROOM_1", "OFFICE_1"]
+"""stickfit-v0.1.0's rooms; the three added for the VisionFit names are not among its choices."""
+VISIONFIT_SCENES = ["BEDROOM_2", "BEDROOM_4", "BEDROOM_5", "BEDROOM_6", "GYM_1", "LIVINGROOM_1", "LIVINGROOM_2",
+                    "OFFICE_1"]
+"""The eight VisionFit v0.4.0 scene names (rooms of :data:`scene.SCENES`)."""
 
 
 def _num(name: str, kind: str, default: float | int, lo: float | int, hi: float | int, text: str) -> dict[str, Any]:
@@ -27,7 +35,7 @@ def _choice(name: str, kind: str, default: Any, choices: list[Any], text: str) -
 
 
 PARAMS: list[dict[str, Any]] = [
-    _choice("scene", "str", "BEDROOM_2", sorted(SCENES), "Room the avatar exercises in."),
+    _choice("scene", "str", "BEDROOM_2", STICKFIT_SCENES, "Room the avatar exercises in."),
     _choice("exercise", "str", "SQUAT", list(EXERCISES), "Exercise the avatar repeats."),
     _choice("gender", "str", "MALE", ["MALE", "FEMALE"], "Presenting gender; changes body proportions."),
     _num("num_reps", "int", 2, 1, 20, "Number of repetitions of the exercise."),
@@ -66,8 +74,86 @@ PARAMS: list[dict[str, Any]] = [
          "Camera yaw away from looking at the avatar, degrees; positive turns left."),
 ]
 
+def _bool(name: str, default: bool, text: str) -> dict[str, Any]:
+    return {"name": name, "type": "bool", "default_value": default, "options": None, "description": text}
+
+
+_STICKFIT = {p["name"]: p for p in PARAMS}
+
+
+def _same(name: str, text: str | None = None, default: Any = None) -> dict[str, Any]:
+    """A stickfit parameter as the VisionFit names take it, with its text or default changed."""
+    spec = copy.deepcopy(_STICKFIT[name])
+    if text is not None:
+        spec["description"] = text
+    if default is not None:
+        spec["default_value"] = default
+    return spec
+
+
+_ATTIRE = "; ".join(f"{i}: {o.top}/{o.bottom}" for i, o in enumerate(OUTFITS))
+
+# Ranges are those of VisionFit v0.3.1's published table where it has the parameter; the rest
+# are chosen here (the real service's are unpublished) to cover what the clients draw.
+VISIONFIT_PARAMS: list[dict[str, Any]] = [
+    _choice("scene", "str", "BEDROOM_2", VISIONFIT_SCENES, "Room the avatar exercises in."),
+    _choice("exercise", "str", "UPPERCUT-LEFT", list(VISIONFIT_EXERCISES),
+            "Exercise the avatar repeats: the VisionFit names a standing stick figure can perform "
+            "(numbered seed variants such as HIGH_KNEES_02 are variations of one movement)."),
+    _same("gender"),
+    _num("num_reps", "int", 1, 1, 20, "Number of repetitions of the exercise."),
+    _num("inter_rep_delay_avg", "float", 0.5, 0.0, 2.0,
+         "Mean pause between repetitions, in seconds (used when add_pauses is true)."),
+    _num("inter_rep_delay_var", "float", 0.1, 0.0, 2.0,
+         "Half-width of the uniform spread of each pause around the mean, in seconds; a pause "
+         "drawn below zero is clipped to no pause."),
+    _same("rel_baseline_speed"),
+    _same("max_rel_speed_change"),
+    _same("kinematic_noise_factor"),
+    _same("camera_distance"),
+    _same("camera_height", default=0.75),
+    _same("add_wall_art"),
+    _same("wall_art_type"),
+    _num("avatar_identity", "int", 0, 0, 24,
+         "Appearance ID: fixes the skin tone (one of five, identity mod 5) and small per-identity "
+         "differences in limb, torso, shoulder and head proportions."),
+    _num("outfit", "int", -1, -1, 4,
+         f"Clothing ({_ATTIRE}): colours, which parts are covered, and info.avatar_attire_top/bottom "
+         "in labels.json; -1 draws the outfit and its colours from the job's seed."),
+    _bool("hide_shoes", False, "Take the shoes off: the feet are bare (skin), or in socks with add_socks."),
+    _num("allowable_occlusion", "float", 100.0, 0.0, 100.0,
+         "Most of the avatar, in percent, that the foreground furniture may hide in any frame: the "
+         "furniture is lowered or left out so that every frame's percent_occlusion stays at or "
+         "below it (0: never occluded)."),
+    _same("relative_height"),
+    _same("relative_weight"),
+    _same("relative_camera_pitch_deg"),
+    _same("lighting_power"),
+    _same("relative_avatar_angle_deg"),
+    _same("frame_rate", default=24),
+    _same("image_width"),
+    _same("image_height"),
+    _same("enable_sensor_noise"),
+    _same("state"),
+    _same("relative_camera_yaw_deg"),
+    _bool("randomize_skin_tone", False,
+          "Draw the skin tone from the job's seed (anywhere between the five tones) instead of from "
+          "avatar_identity. A flagship parameter; also taken by visionfit-v0.4.0 locally."),
+    _bool("add_pauses", True,
+          "Pause between repetitions for inter_rep_delay_avg ± inter_rep_delay_var seconds; false: "
+          "each rep follows the last at once. A flagship parameter; also taken by visionfit-v0.4.0 locally."),
+    _bool("add_socks", False,
+          "Socks on the bare feet when hide_shoes is true (no effect with shoes on). A flagship "
+          "parameter; also taken by visionfit-v0.4.0 locally."),
+]
+
+
+# Advisory: a spread beyond the mean draws some negative pauses, which the timeline clips to
+# none. infinity-core's sampler and the workflows' draw the two independently, and the real
+# service takes every such job, so this one only steers our samplers.
 CONSTRAINTS: list[dict[str, Any]] = [
     {"name": "inter_rep_delay_spread",
      "expr": "inter_rep_delay_var <= inter_rep_delay_avg",
-     "message": "inter_rep_delay_var may not exceed inter_rep_delay_avg (pauses cannot be negative)"},
+     "message": "inter_rep_delay_var above inter_rep_delay_avg clips some pauses to none",
+     "advisory": True},
 ]

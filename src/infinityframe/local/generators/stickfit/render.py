@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from .appearance import Look
 from .camera import Camera
 from .skeleton import JOINTS, PARTS, Body, J
 
@@ -25,13 +26,6 @@ U8 = NDArray[np.uint8]
 SHIFT = 4  # sub-pixel bits for cv2 drawing
 ONE = 1 << SHIFT
 NEAR = 0.05
-
-_SKIN = [(0.96, 0.80, 0.69), (0.87, 0.67, 0.52), (0.72, 0.52, 0.38), (0.55, 0.38, 0.26), (0.36, 0.24, 0.16)]
-_TOPS = [(0.80, 0.15, 0.15), (0.15, 0.35, 0.75), (0.20, 0.60, 0.30), (0.90, 0.75, 0.20), (0.55, 0.25, 0.60),
-         (0.92, 0.92, 0.92), (0.15, 0.15, 0.17), (0.95, 0.50, 0.15)]
-_BOTTOMS = [(0.12, 0.14, 0.25), (0.20, 0.20, 0.22), (0.35, 0.30, 0.25), (0.10, 0.25, 0.45), (0.45, 0.45, 0.48)]
-_SHOES = [(0.9, 0.9, 0.9), (0.1, 0.1, 0.1), (0.7, 0.2, 0.2), (0.3, 0.3, 0.6)]
-
 
 def _bgr(rgb: Array) -> tuple[float, float, float]:
     r, g, b = np.clip(rgb, 0, 255).tolist()
@@ -59,25 +53,20 @@ class Drawn:
 
 
 class FigureRenderer:
-    """Draws one avatar, seen by one camera, lit with a fixed exposure."""
+    """Draws one avatar with one look, seen by one camera, lit with a fixed exposure."""
 
-    def __init__(self, body: Body, camera: Camera, exposure: float, rng: np.random.Generator) -> None:
+    def __init__(self, body: Body, camera: Camera, exposure: float, look: Look) -> None:
         self.body = body
         self.camera = camera
+        self.look = look
+        self.identity = look.identity
         self.a = np.array([p.a for p in PARTS])
         self.b = np.array([p.b for p in PARTS])
         self.radius = np.array([getattr(body, p.radius) for p in PARTS])
-        self.identity = int(rng.integers(0, 25))
-        palette = {
-            "skin": _SKIN[self.identity % len(_SKIN)],
-            "top": _TOPS[int(rng.integers(len(_TOPS)))],
-            "bottom": _BOTTOMS[int(rng.integers(len(_BOTTOMS)))],
-            "shoes": _SHOES[int(rng.integers(len(_SHOES)))],
-        }
         self.outer: list[tuple[float, float, float]] = []
         self.inner: list[tuple[float, float, float]] = []
-        for part in PARTS:
-            rgb = np.array(palette[part.clothing]) * exposure * 255.0
+        for i in range(len(PARTS)):
+            rgb = np.array(look.color_of(i)) * exposure * 255.0
             self.outer.append(_bgr(0.72 * rgb))
             self.inner.append(_bgr(rgb))
         self.shadow_alpha = 0.45 * exposure
@@ -129,10 +118,15 @@ class FigureRenderer:
         pb = np.clip(cam_b[:2] / cam_b[2] * f + c, -1e5, 1e5)
         return pa, pb, float(cam_a[2] + cam_b[2]) / 2
 
-    def draw(self, frame: U8, joints: Array) -> Drawn:
-        """Paint the figure with joints ``joints`` (world, ``(J, 3)``) into ``frame`` (BGR)."""
+    def draw(self, frame: U8 | None, joints: Array) -> Drawn:
+        """Paint the figure with joints ``joints`` (world, ``(J, 3)``) into ``frame`` (BGR).
+
+        With ``frame`` None only the part-label image is drawn (pixel for pixel the same), which
+        is what checking the occlusion of a whole animation at set-up needs.
+        """
         cam = self.camera
-        self._shadow(frame, joints)
+        if frame is not None:
+            self._shadow(frame, joints)
         cam_pts = cam.to_camera(joints)
         z = cam_pts[:, 2]
         zs = np.where(np.abs(z) < 1e-6, 1e-6, z)
@@ -153,8 +147,9 @@ class FigureRenderer:
                 up = centre - uv[J["neck"]]
                 angle = math.degrees(math.atan2(up[1], up[0])) if np.hypot(*up) > 1e-6 else 90.0
                 box = ((float(centre[0]), float(centre[1])), (2.3 * r, 2.0 * r), angle)
-                cv2.ellipse(frame, box, self.outer[i], -1, cv2.LINE_AA)
-                if r > 3:
+                if frame is not None:
+                    cv2.ellipse(frame, box, self.outer[i], -1, cv2.LINE_AA)
+                if frame is not None and r > 3:
                     inner = (box[0], (2.3 * r * 0.8, 2.0 * r * 0.8), angle)
                     cv2.ellipse(frame, inner, self.inner[i], -1, cv2.LINE_AA)
                 cv2.ellipse(labels, box, label, -1, cv2.LINE_8)
@@ -168,13 +163,14 @@ class FigureRenderer:
             width = max(1, round(2 * self.radius[i] * f / zm))
             a_ = (round(pa[0] * ONE), round(pa[1] * ONE))
             b_ = (round(pb[0] * ONE), round(pb[1] * ONE))
-            cv2.line(frame, a_, b_, self.outer[i], width, cv2.LINE_AA, SHIFT)
-            if width >= 4:
+            if frame is not None:
+                cv2.line(frame, a_, b_, self.outer[i], width, cv2.LINE_AA, SHIFT)
+            if frame is not None and width >= 4:
                 cv2.line(frame, a_, b_, self.inner[i], max(1, round(width * 0.55)), cv2.LINE_AA, SHIFT)
             cv2.line(labels, a_, b_, label, width, cv2.LINE_8, SHIFT)
         return Drawn(labels, depth, uv, z)
 
-    def _torso(self, frame: U8, labels: U8, cam_pts: Array, label: int, i: int) -> None:
+    def _torso(self, frame: U8 | None, labels: U8, cam_pts: Array, label: int, i: int) -> None:
         corners = cam_pts[[J["left_shoulder"], J["right_shoulder"], J["right_hip"], J["left_hip"]]]
         if (corners[:, 2] < NEAR).any():
             return
@@ -182,12 +178,14 @@ class FigureRenderer:
         uv = np.clip(corners[:, :2] / corners[:, 2:3] * f + c, -1e5, 1e5)
         pts = np.round(uv * ONE).astype(np.int32)
         for tri in (pts[[0, 1, 2]], pts[[0, 2, 3]]):
-            cv2.fillConvexPoly(frame, tri, self.inner[i], cv2.LINE_AA, SHIFT)
+            if frame is not None:
+                cv2.fillConvexPoly(frame, tri, self.inner[i], cv2.LINE_AA, SHIFT)
             cv2.fillConvexPoly(labels, tri, label, cv2.LINE_8, SHIFT)
         for a, b, r in ((0, 1, self.body.r_upper_arm), (3, 2, self.body.r_thigh)):
             width = max(1, round(2 * r * f / float(corners[a, 2] + corners[b, 2]) * 2))
-            cv2.line(frame, tuple(pts[a].tolist()), tuple(pts[b].tolist()), self.inner[i], width,
-                     cv2.LINE_AA, SHIFT)
+            if frame is not None:
+                cv2.line(frame, tuple(pts[a].tolist()), tuple(pts[b].tolist()), self.inner[i], width,
+                         cv2.LINE_AA, SHIFT)
             cv2.line(labels, tuple(pts[a].tolist()), tuple(pts[b].tolist()), label, width, cv2.LINE_8, SHIFT)
 
     def visibility(self, drawn: Drawn, joint_ids: NDArray[np.intp], occluder: U8 | None) -> NDArray[np.int64]:

@@ -8,6 +8,7 @@ function of the light's power, so more light is always brighter and no light is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,17 @@ from numpy.typing import NDArray
 
 from .camera import Camera
 
-__all__ = ["SCENES", "Lighting", "Occluder", "RoomSpec", "Scene", "build_scene", "light_on_avatar"]
+__all__ = [
+    "OCCLUDER_HEIGHTS",
+    "SCENES",
+    "Lighting",
+    "Occluder",
+    "RoomSpec",
+    "Scene",
+    "build_scene",
+    "light_on_avatar",
+    "scene_lighting",
+]
 
 Array = NDArray[np.float64]
 RGB = tuple[float, float, float]
@@ -53,6 +64,7 @@ class RoomSpec:
     occluder_chance: float = 0.0
     occluder_rgb: RGB = (0.4, 0.3, 0.2)
     occluder_size: tuple[float, float, float] = (0.9, 0.5, 0.45)
+    occluder_name: str = "bench"
 
 
 SCENES: dict[str, RoomSpec] = {
@@ -73,12 +85,33 @@ SCENES: dict[str, RoomSpec] = {
                              decor=(Decor("back", -0.9, 0.9, 0.8, 1.8, (0.05, 0.05, 0.06)),
                                     Decor("left", -2.5, -0.5, 0.9, 2.3, (0.8, 0.88, 0.97), True)),
                              rug=True, occluder_chance=0.5, occluder_rgb=(0.3, 0.2, 0.14),
-                             occluder_size=(0.8, 0.5, 0.42)),
+                             occluder_size=(0.8, 0.5, 0.42), occluder_name="coffee_table"),
     "OFFICE_1": RoomSpec(3.2, 2.5, -6.0, 2.9, "carpet_tiles", (0.35, 0.38, 0.42), (0.88, 0.88, 0.85),
                          decor=(Decor("back", -1.0, 1.0, 0.9, 2.0, (0.95, 0.95, 0.95)),
                                 Decor("right", -3.0, -2.1, 0.0, 2.05, (0.5, 0.5, 0.52))),
                          occluder_chance=0.5, occluder_rgb=(0.62, 0.6, 0.56),
-                         occluder_size=(0.9, 0.55, 0.74)),
+                         occluder_size=(0.9, 0.55, 0.74), occluder_name="desk"),
+    # The three rooms below exist for the VisionFit-named stand-ins only (stickfit-v0.1.0 keeps
+    # its five): a pale pink bedroom with a headboard, a dark-carpeted one with a rug and an
+    # ottoman, and a teal living room on stone tiles with a bookcase and a sofa.
+    "BEDROOM_5": RoomSpec(2.8, 2.3, -6.0, 2.8, "planks", (0.80, 0.68, 0.52), (0.86, 0.72, 0.74),
+                          accent_rgb=(0.95, 0.93, 0.90),
+                          decor=(Decor("back", -1.3, 1.3, 0.0, 1.15, (0.30, 0.18, 0.12)),
+                                 Decor("left", -2.0, -0.4, 1.0, 2.2, (0.8, 0.88, 0.97), True),
+                                 Decor("right", -2.8, -2.0, 0.0, 0.7, (0.92, 0.92, 0.9)))),
+    "BEDROOM_6": RoomSpec(3.1, 2.5, -6.0, 2.7, "carpet", (0.20, 0.24, 0.40), (0.90, 0.85, 0.62),
+                          decor=(Decor("back", 1.4, 2.9, 0.0, 2.2, (0.95, 0.95, 0.93)),
+                                 Decor("back", -2.6, -1.4, 1.0, 2.1, (0.8, 0.88, 0.97), True),
+                                 Decor("right", -2.5, -1.0, 0.0, 0.5, (0.25, 0.15, 0.1))),
+                          rug=True, occluder_chance=0.45, occluder_rgb=(0.55, 0.2, 0.3),
+                          occluder_size=(0.7, 0.5, 0.4), occluder_name="ottoman"),
+    "LIVINGROOM_2": RoomSpec(3.8, 2.8, -6.5, 3.1, "tiles", (0.70, 0.66, 0.58), (0.38, 0.60, 0.60),
+                             accent_rgb=(0.92, 0.90, 0.84),
+                             decor=(Decor("back", -3.2, -1.6, 0.0, 2.3, (0.42, 0.28, 0.16)),
+                                    Decor("back", 0.4, 2.6, 0.9, 2.2, (0.8, 0.88, 0.97), True),
+                                    Decor("right", -2.0, 0.0, 0.6, 1.4, (0.06, 0.06, 0.07))),
+                             occluder_chance=0.5, occluder_rgb=(0.24, 0.30, 0.45),
+                             occluder_size=(1.1, 0.6, 0.5), occluder_name="sofa"),
 }
 
 
@@ -280,8 +313,17 @@ def _room_image(spec: RoomSpec, camera: Camera, lighting: Lighting, art: list[di
     return np.ascontiguousarray(img[:, :, ::-1])
 
 
+# Heights tried, as fractions of the furniture's own, when the occlusion must be limited.
+OCCLUDER_HEIGHTS = (1.0, 0.8, 0.6, 0.45, 0.3, 0.2)
+
+
 def _occluder(spec: RoomSpec, params: dict[str, Any], camera: Camera, lighting: Lighting,
-              avatar_xy: Array, rng: np.random.Generator) -> Occluder | None:
+              avatar_xy: Array, rng: np.random.Generator, heights: tuple[float, ...] = (1.0,)) -> list[Occluder]:
+    """The foreground furniture at each of ``heights`` (fractions of its own), or ``[]`` when absent.
+
+    Its presence, place and size are drawn from ``rng`` once, whatever ``heights`` asks for; a
+    lower box lies inside the projection of a taller one, so the lower ones hide less.
+    """
     present = rng.uniform() < spec.occluder_chance
     # Off to one side, so that it hides part of the body rather than all of it.
     side = rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 0.9)
@@ -290,12 +332,23 @@ def _occluder(spec: RoomSpec, params: dict[str, Any], camera: Camera, lighting: 
     distance = float(params["camera_distance"])
     # Too close to the camera a box would fill the frame, so small rooms shots go without.
     if not present or distance < 2.0:
-        return None
-    w, dp, h = (np.array(spec.occluder_size) * jitter).tolist()
+        return []
+    w, dp, full_h = (np.array(spec.occluder_size) * jitter).tolist()
     cx, cy = avatar_xy[0] + side, avatar_xy[1] - frac * distance
-    xs, ys, zs = (cx - w / 2, cx + w / 2), (cy - dp / 2, cy + dp / 2), (h, 0.0)
-    corners = np.array([[x, y, z] for z in zs for (x, y) in
-                        ((xs[0], ys[0]), (xs[1], ys[0]), (xs[1], ys[1]), (xs[0], ys[1]))])
+    out = []
+    for scale in heights:
+        h = full_h * scale
+        xs, ys, zs = (cx - w / 2, cx + w / 2), (cy - dp / 2, cy + dp / 2), (h, 0.0)
+        corners = np.array([[x, y, z] for z in zs for (x, y) in
+                            ((xs[0], ys[0]), (xs[1], ys[0]), (xs[1], ys[1]), (xs[0], ys[1]))])
+        occluder = _occluder_box(spec, corners, camera, lighting)
+        if occluder is not None:
+            out.append(occluder)
+    return out
+
+
+def _occluder_box(spec: RoomSpec, corners: Array, camera: Camera, lighting: Lighting) -> Occluder | None:
+    """The lit layer and mask of one furniture box with the given corners (top face first)."""
     uv, z = camera.project(corners)
     if (z < 0.1).any():
         return None
@@ -318,24 +371,41 @@ def _occluder(spec: RoomSpec, params: dict[str, Any], camera: Camera, lighting: 
     if len(xs_) == 0:
         return None
     roi = (int(xs_.min()), int(ys_.min()), int(xs_.max()) + 1, int(ys_.max()) + 1)
-    name = {"LIVINGROOM_1": "coffee_table", "OFFICE_1": "desk"}.get(params["scene"], "bench")
-    return Occluder(name, corners, layer, mask, roi)
+    return Occluder(spec.occluder_name, corners, layer, mask, roi)
 
 
-def build_scene(params: dict[str, Any], camera: Camera, avatar_xy: Array, rng: np.random.Generator) -> Scene:
-    """Render the static room for one job; all its randomness comes from ``rng``."""
+def build_scene(params: dict[str, Any], camera: Camera, avatar_xy: Array, rng: np.random.Generator,
+                choose_occluder: Callable[[list[Occluder]], int | None] | None = None) -> Scene:
+    """Render the static room for one job; all its randomness comes from ``rng``.
+
+    ``choose_occluder``, when given, is shown the foreground furniture at the heights of
+    :data:`OCCLUDER_HEIGHTS` (tallest first) and returns the index of the one to keep, or
+    ``None`` to leave it out; that is how ``allowable_occlusion`` bounds what it hides.
+    Without it the furniture stands at its full height, as in stickfit-v0.1.0.
+    """
     spec = SCENES[params["scene"]]
     # Separate streams, so that e.g. changing the wall art leaves the furniture where it was.
     tex_rng, art_rng, occ_rng = (np.random.default_rng(s) for s in rng.integers(0, 2**63, 3))
     tex = {"table": tex_rng.uniform(0, 1, 97), "grain": tex_rng.standard_normal((64, 64))}
     art = _make_art(params, spec, art_rng)
-    light_pos = np.array([avatar_xy[0] + 0.4, avatar_xy[1] - 1.3, spec.ceiling - 0.15])
-    lighting = Lighting(float(params["lighting_power"]), light_pos)
+    lighting = scene_lighting(params, avatar_xy)
     background = _room_image(spec, camera, lighting, art, tex, avatar_xy)
-    occluder = _occluder(spec, params, camera, lighting, avatar_xy, occ_rng)
+    heights = OCCLUDER_HEIGHTS if choose_occluder is not None else (1.0,)
+    candidates = _occluder(spec, params, camera, lighting, avatar_xy, occ_rng, heights)
+    occluder: Occluder | None = None
+    if candidates:
+        chosen = 0 if choose_occluder is None else choose_occluder(candidates)
+        occluder = None if chosen is None else candidates[chosen]
     if occluder is not None:
         np.copyto(background, occluder.layer, where=occluder.mask[:, :, None] > 0)
     return Scene(background, lighting, occluder, art)
+
+
+def scene_lighting(params: dict[str, Any], avatar_xy: Array) -> Lighting:
+    """The ceiling light of a job's room: above and in front of the avatar, at ``lighting_power``."""
+    spec = SCENES[params["scene"]]
+    light_pos = np.array([avatar_xy[0] + 0.4, avatar_xy[1] - 1.3, spec.ceiling - 0.15])
+    return Lighting(float(params["lighting_power"]), light_pos)
 
 
 def light_on_avatar(lighting: Lighting, avatar_xy: Array, chest_height: float) -> float:

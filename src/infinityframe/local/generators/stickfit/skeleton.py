@@ -8,6 +8,7 @@ limb segment is given as a direction by its elevation from straight down and its
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "PARTS",
     "Body",
     "Part",
+    "identity_proportions",
     "make_body",
     "pose_joints",
 ]
@@ -150,22 +152,42 @@ class Body:
         return float(2.0 * np.pi * self.r_torso + 2.0 * self.hip_half)
 
 
-def make_body(gender: str, relative_height: float, relative_weight: float) -> Body:
+def identity_proportions(identity: int) -> dict[str, float]:
+    """Small per-identity scale factors (within ±5%) of legs, arms, torso, shoulders and head.
+
+    A fixed closed form of the identity, so identity 7 has the same build on every platform
+    and in every job; :func:`make_body` applies them.
+
+    >>> identity_proportions(3) == identity_proportions(3) != identity_proportions(4)
+    True
+    """
+    golden = 2.399963  # the golden angle: consecutive identities land far apart
+    return {part: 1.0 + 0.05 * math.sin(golden * (identity + 1) * (k + 1) + k)
+            for k, part in enumerate(("legs", "arms", "torso", "shoulders", "head"))}
+
+
+def make_body(gender: str, relative_height: float, relative_weight: float, identity: int | None = None) -> Body:
     """The body of an avatar of the given gender and relative shape.
 
     ``relative_height`` scales every length by about 4% per unit and ``relative_weight`` every
-    girth by about 9% per unit, like the first two SMPL-X shape coefficients.
+    girth by about 9% per unit, like the first two SMPL-X shape coefficients. An ``identity``
+    (``avatar_identity``) adds its own small differences in limb and torso ratios
+    (:func:`identity_proportions`); without one the body is the plain average build.
     """
     female = gender == "FEMALE"
     s = (0.93 if female else 1.0) * (1.0 + 0.04 * relative_height)
     g = max(0.55, 1.0 + 0.09 * relative_weight) * (0.94 if female else 1.0)
     shoulders = 0.90 if female else 1.0
     hips = 1.10 if female else 1.0
+    k = identity_proportions(identity) if identity is not None else dict.fromkeys(
+        ("legs", "arms", "torso", "shoulders", "head"), 1.0)
+    legs, arms, torso, head = s * k["legs"], s * k["arms"], s * k["torso"], s * k["head"]
     return Body(
-        thigh=0.44 * s, shin=0.42 * s, ankle_h=0.08 * s, foot=0.17 * s, torso=0.50 * s,
-        neck_len=0.08 * s, head_r=0.10 * s, shoulder_half=0.19 * s * shoulders * (0.85 + 0.15 * g),
-        shoulder_drop=0.03 * s, hip_half=0.095 * s * hips * (0.8 + 0.2 * g), upper_arm=0.30 * s,
-        forearm=0.26 * s, hand=0.08 * s, r_torso=0.12 * s * g, r_neck=0.05 * s * g,
+        thigh=0.44 * legs, shin=0.42 * legs, ankle_h=0.08 * s, foot=0.17 * s, torso=0.50 * torso,
+        neck_len=0.08 * s, head_r=0.10 * head,
+        shoulder_half=0.19 * s * shoulders * (0.85 + 0.15 * g) * k["shoulders"],
+        shoulder_drop=0.03 * s, hip_half=0.095 * s * hips * (0.8 + 0.2 * g), upper_arm=0.30 * arms,
+        forearm=0.26 * arms, hand=0.08 * arms, r_torso=0.12 * s * g, r_neck=0.05 * s * g,
         r_upper_arm=0.05 * s * g, r_forearm=0.04 * s * g, r_thigh=0.08 * s * g,
         r_shin=0.055 * s * g, r_foot=0.045 * s,
     )
