@@ -88,7 +88,7 @@ def cancel_batch(url: str, token: str, batch_id: str) -> None:
     r.raise_for_status()
 
 
-class KnownDesignBug(Exception):
+class KnownFailure(Exception):
     """A failure that is exactly the one a strict ``xfail`` names (anything else fails the test)."""
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _vendorlib import KnownDesignBug, cancel_batch, generator_info, known_refusal
+from _vendorlib import KnownFailure, cancel_batch, generator_info, known_refusal
 
 from _service import RunningService, start_service
 
@@ -87,7 +87,7 @@ def _all_accepted(service: RunningService, generator: str, draw: Callable[[Any],
                f"(first 25 per step):\n{report}")
     constraints = generator_info(service.url, service.token, generator).get("constraints") or []
     if all(known_refusal(e["message"], constraints) for errors in refused.values() for e in errors):
-        raise KnownDesignBug(f"{KNOWN}. {message}")
+        raise KnownFailure(f"{KNOWN}. {message}")
     pytest.fail(message)
 
 
