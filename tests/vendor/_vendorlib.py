@@ -6,6 +6,7 @@ or copied into a temporary directory, never edited and never copied into the pro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,9 +15,12 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from _service import RunningService
 
 # tests/vendor/_vendorlib.py -> the repository -> its parent, where shared/ sits beside it
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +70,37 @@ def summary_counts(output: str) -> dict[str, int]:
         return {}
     return {word.rstrip("s") if word != "passed" else word: int(n)
             for n, word in re.findall(r"(\d+) (\w+)", lines[-1])}
+
+
+IntegrationRuns = dict[str, tuple[subprocess.Popen[str], Path]]  # per generator: its run and its log
+
+
+def start_integration_runs(service: RunningService, generators: Iterable[str], root: Path) -> IntegrationRuns:
+    """Start infinity-core's ``tests/test_integration.py`` once per generator, all at once.
+
+    Each run gets its own copy of infinity-core whose ``tests/config.json`` names the service, its
+    token, the generator and the ids of a real preview and standard batch of one default job each,
+    submitted first through infinity-core.
+    """
+    from infinity_core.batch import submit_batch
+    from infinity_core.data_structures import JobType
+
+    runs: IntegrationRuns = {}
+    for generator in generators:
+        copy = copy_writable(CORE, root / generator / "infinity-core")
+        config = {"generator_name": generator, "server": service.url, "token": service.token}
+        for kind, job_type in (("preview", JobType.PREVIEW), ("standard", JobType.STANDARD)):
+            batch = submit_batch(token=service.token, generator=generator, job_type=job_type, job_params=[{}],
+                                 name=f"ids for infinity-core's integration test ({kind})", server=service.url)
+            config[f"test_{kind}_batch_id"] = batch.batch_id
+            config[f"test_{kind}_job_id"] = batch.job_ids[0]
+        (copy / "tests" / "config.json").write_text(json.dumps(config, indent=2))
+        log = copy.parent / "pytest.log"
+        with log.open("w") as out:
+            runs[generator] = (subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
+                                                 "tests/test_integration.py"], cwd=copy, env=vendor_env(copy),
+                                                stdout=out, stderr=subprocess.STDOUT, text=True), log)
+    return runs
 
 
 def generator_names(url: str, token: str) -> list[str]:

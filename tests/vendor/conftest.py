@@ -17,10 +17,11 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _vendorlib import CORE, MISSING, WORKFLOWS, generator_names
+from _vendorlib import CORE, MISSING, WORKFLOWS, IntegrationRuns, generator_names, start_integration_runs
 
 from _service import RunningService, start_service
 
@@ -83,11 +84,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mine = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
+    _started["integration selected"] = any(item.path.name == "test_core_integration.py" for item in mine)
     if MISSING is None:
         return
-    for item in items:
-        if HERE in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.skip(reason=MISSING))
+    for item in mine:
+        item.add_marker(pytest.mark.skip(reason=MISSING))
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +105,23 @@ def served_generators() -> list[str]:
     if MISSING is not None:
         pytest.skip(MISSING)
     return _served_generators()
+
+
+@pytest.fixture(scope="session")
+def integration_runs(vendor_service: RunningService, served_generators: list[str],
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntegrationRuns]:
+    """infinity-core's integration test, running once per generator (test_core_integration.py waits)."""
+    runs = start_integration_runs(vendor_service, served_generators, tmp_path_factory.mktemp("integration"))
+    yield runs
+    for proc, _ in runs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _integration_runs_start_first(request: pytest.FixtureRequest) -> None:
+    """Start those runs with this folder's first test: they mostly sleep (infinity-core polls every
+    10 s), so they overlap the other tests here instead of adding ~40 s of their own."""
+    if MISSING is None and _started.get("integration selected"):
+        request.getfixturevalue("integration_runs")
