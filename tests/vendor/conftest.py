@@ -44,7 +44,7 @@ def _vendor_service() -> RunningService:
     if "service" not in _started:
         root = Path(tempfile.mkdtemp(prefix="infinityframe-vendor-"))
         _started["root"] = root
-        # A large balance: the bulk tests submit thousands of (cancelled) video jobs.
+        # A balance no test here can run out of (the bulk tests have a service of their own).
         _started["service"] = start_service(root / "service", "--workers", "2", "--rate-limit", "0",
                                             "--balance", "1000000000")
     service = _started["service"]
