@@ -1,6 +1,9 @@
-"""Test helper shared by the schema tests: pandas frames to polars without silent conversions."""
+"""Test helpers shared by the schema tests: pandas frames to polars without silent conversions, and
+generators whose joint constraints are rules."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import polars as pl
@@ -20,3 +23,13 @@ def to_polars(df: pd.DataFrame) -> pl.DataFrame:
         else:
             series.append(pl.from_pandas(df[[name]]).to_series())
     return pl.DataFrame(series)
+
+
+def as_rules(meta: dict[str, Any]) -> dict[str, Any]:
+    """A generator's metadata with its advisory constraints declared as rules.
+
+    The built-in generators' joint constraints are advisory (the service accepts jobs that
+    break them); the schema tests need a generator whose constraint is enforced, and this
+    one is the same generator declaring it so.
+    """
+    return {**meta, "constraints": [{k: v for k, v in c.items() if k != "advisory"} for c in meta["constraints"]]}

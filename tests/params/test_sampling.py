@@ -224,8 +224,38 @@ class TestConstraints:
         assert "user_constraint_0" in set(info.value.failure_cases.check)
 
     def test_impossible_with_sampled_values(self, stickfit: GeneratorSpec) -> None:
-        with pytest.raises(ValidationError, match="inter_rep_delay_spread"):
+        with pytest.raises(ValidationError, match="inter_rep_delay_spread") as info:
             sample(stickfit, 20, seed=1, max_rounds=10, fixed={"inter_rep_delay_avg": 0.0})
+        assert "advisory=False" in str(info.value)  # the constraint only advises, and says how to drop it
+        df = sample(stickfit, 20, seed=1, max_rounds=10, fixed={"inter_rep_delay_avg": 0.0}, advisory=False)
+        assert (df.inter_rep_delay_var > 0).all()
+        assert_valid(df, "stickfit-v0.1.0")
+
+
+class TestAdvisoryConstraints:
+    """The built-in generators' joint constraints advise: samplers honour them, nothing refuses a job."""
+
+    @pytest.mark.parametrize(("generator", "expr"), [("stickfit-v0.1.0", "inter_rep_delay_var <= inter_rep_delay_avg"),
+                                                     ("shapes-v0.1.0", "min_size <= max_size")])
+    def test_honoured_by_default_and_switched_off(self, generator: str, expr: str) -> None:
+        spec = GeneratorSpec.from_metadata(_meta(generator))
+        assert spec.constraints == () and [c.expr for c in spec.advisory] == [expr]
+        honoured = sample(spec, 2000, seed=5)
+        assert honoured.eval(expr).all()
+        free = sample(spec, 2000, seed=5, advisory=False)
+        broken = free[~free.eval(expr)]
+        assert 0.1 < len(broken) / len(free) < 0.9  # drawn independently, as infinity-core draws them
+        assert_valid(broken, generator)  # and every one is a job the service takes
+
+    def test_fill_has_the_same_switch(self, stickfit: GeneratorSpec) -> None:
+        given = pd.DataFrame({"inter_rep_delay_avg": [0.5] * 200})
+        assert (fill(given, stickfit, seed=2).inter_rep_delay_var <= 0.5).all()
+        assert (fill(given, stickfit, seed=2, advisory=False).inter_rep_delay_var > 0.5).any()
+
+    def test_user_constraints_keep_their_numbers(self, stickfit: GeneratorSpec) -> None:
+        with pytest.raises(ValidationError) as info:
+            sample(stickfit, 20, seed=1, max_rounds=3, constraints=["num_reps > 30"])
+        assert "user_constraint_0" in set(info.value.failure_cases.check)  # not _1: the advisory one is named
 
     def test_unknown_name_in_expression(self, stickfit: GeneratorSpec) -> None:
         with pytest.raises(ValueError, match="did you mean 'image_width'"):

@@ -11,7 +11,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _frames import to_polars
+from _frames import as_rules, to_polars
 from infinityframe.local.generators import get
 from infinityframe.params.quick import pandas_passes, polars_passes
 from infinityframe.params.rules import validate_job
@@ -19,7 +19,7 @@ from infinityframe.params.schema import failure_cases
 from infinityframe.params.spec import GeneratorSpec, ParamSpec
 from infinityframe.params.validation import run
 
-META = get("stickfit-v0.1.0").metadata()
+META = as_rules(get("stickfit-v0.1.0").metadata())  # its advisory constraint as a rule
 SPEC = GeneratorSpec.from_metadata(META)
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

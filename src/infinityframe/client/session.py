@@ -242,7 +242,7 @@ class Session(InfinityCoreNames):
 
     def sample(self, n: int, *, seed: Any = None, method: Literal["uniform", "lhs", "sobol"] = "uniform",
                constraints: Sequence[Any] = (), backend: Literal["pandas", "polars"] = "pandas",
-               **fixed: Any) -> Any:
+               advisory: bool = True, **fixed: Any) -> Any:
         """``n`` jobs drawn from the parameters' ranges, honouring every joint constraint.
 
         Parameters
@@ -256,6 +256,9 @@ class Session(InfinityCoreNames):
             Independent draws, a Latin hypercube, or a scrambled Sobol sequence.
         constraints : sequence of str or callable
             Joint constraints beyond the generator's own (``"image_width == image_height"``).
+        advisory : bool
+            Honour the generator's advisory constraints (recommendations the service does not
+            enforce, in :attr:`spec`'s ``advisory``); ``False`` draws anything the service accepts.
         **fixed
             Per parameter: a value, a list (uniform choice), ``inf.uniform/integers/normal/choice``,
             a frozen scipy distribution, or a callable ``(rng, n) -> array``.
@@ -266,7 +269,8 @@ class Session(InfinityCoreNames):
         """
         from ..params.sampling import sample
 
-        frame = sample(self.spec, n, seed=seed, method=method, constraints=constraints, fixed=fixed)
+        frame = sample(self.spec, n, seed=seed, method=method, constraints=constraints, fixed=fixed,
+                       advisory=advisory)
         return self._frame(frame, backend)
 
     def grid(self, *, backend: Literal["pandas", "polars"] = "pandas", **axes: Any) -> Any:

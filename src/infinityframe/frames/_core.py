@@ -81,11 +81,12 @@ def origin_attrs(df: Frame, session: Session) -> dict[str, Any]:
 
 def fill(df: Frame, session: Session | None, *, seed: Any = None,
          method: Literal["uniform", "lhs", "sobol"] = "uniform",
-         constraints: Sequence[Any] = ()) -> Frame:
+         constraints: Sequence[Any] = (), advisory: bool = True) -> Frame:
     from ..params.sampling import fill as fill_frame
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    result = fill_frame(to_pandas(df), sesh.spec, seed=seed, method=method, constraints=constraints)
+    result = fill_frame(to_pandas(df), sesh.spec, seed=seed, method=method, constraints=constraints,
+                        advisory=advisory)
     return like(df, result, origin_attrs(df, sesh))
 
 

@@ -34,14 +34,17 @@ class _Infinity(Generic[F]):
         self._df: F = df
 
     def fill(self, session: Session | None = None, *, seed: Any = None, method: Method = "uniform",
-             constraints: Sequence[Any] = ()) -> F:
+             constraints: Sequence[Any] = (), advisory: bool = True) -> F:
         """Sample the missing parameter columns and the missing cells; given cells are kept.
+
+        The generator's advisory constraints are honoured unless ``advisory=False``.
 
         Examples
         --------
         >>> pd.DataFrame({"exercise": ["SQUAT", "LUNGE"]}).infinity.fill(sesh, seed=0)  # doctest: +SKIP
         """
-        result: F = _core.fill(self._df, session, seed=seed, method=method, constraints=constraints)
+        result: F = _core.fill(self._df, session, seed=seed, method=method, constraints=constraints,
+                               advisory=advisory)
         return result
 
     def with_defaults(self, session: Session | None = None) -> F:

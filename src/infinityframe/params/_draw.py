@@ -96,11 +96,13 @@ def _check_method(method: Any) -> str:
     return str(method)
 
 
-def _compile(spec: GeneratorSpec, constraints: Any) -> list[CompiledConstraint]:
+def _compile(spec: GeneratorSpec, constraints: Any, advisory: bool = True) -> list[CompiledConstraint]:
+    """The generator's rules, its advisory constraints (unless ``advisory`` is false) and the user's."""
     if constraints is None:
         constraints = ()
     elif isinstance(constraints, (str, Constraint)) or callable(constraints):
         constraints = (constraints,)
+    constraints = [*(spec.advisory if advisory else ()), *constraints]
     for item in constraints:
         expr = item.expr if isinstance(item, Constraint) else item
         if isinstance(expr, str):
@@ -108,6 +110,14 @@ def _compile(spec: GeneratorSpec, constraints: Any) -> list[CompiledConstraint]:
                 if isinstance(node, ast.Name) and node.id not in ("True", "False"):
                     _known(spec, node.id)
     return compile_constraints(spec, list(constraints))
+
+
+def _advisory_hint(constraints: Sequence[CompiledConstraint]) -> str:
+    names = [c.name for c in constraints if c.advisory]
+    if not names:
+        return ""
+    return (f" {', '.join(map(repr, names))} only advises (the service accepts jobs that break it): "
+            "advisory=False draws without the generator's advisory constraints.")
 
 
 def _equality(constraint: CompiledConstraint) -> tuple[str, str] | None:
@@ -302,16 +312,17 @@ class _Draw:
         return ValidationError(
             f"constraint {constraint.name!r} ({constraint.description}) fails on {len(rows)} of {self.n} rows "
             f"(first: row {rows[0]}, {shown}) and none of the parameters it uses is left to the sampler, "
-            "so re-drawing cannot help. Change the fixed values or the constraint.",
+            "so re-drawing cannot help. Change the fixed values or the constraint." + _advisory_hint([constraint]),
             failure_cases=self.failure_cases(constraint, rows))
 
     def hopeless(self, rows: np.ndarray, checked: np.ndarray, passed: np.ndarray, max_rounds: int,
                  frame: pd.DataFrame) -> ValidationError:
         """The error for rows still failing after every round, with each constraint's acceptance rate."""
-        parts, cases = [], []
+        parts, cases, failing = [], [], []
         for i, constraint in enumerate(self.compiled):
             bad = rows[~constraint.check(frame)]
             if len(bad):
+                failing.append(constraint)
                 first, again = (passed[i, k] / max(checked[i, k], 1) for k in (0, 1))
                 parts.append(f"constraint {constraint.name!r} ({constraint.description}) still fails on "
                              f"{len(bad)} of {self.n} rows after {max_rounds} rounds of re-drawing; it held for "
@@ -319,7 +330,7 @@ class _Draw:
                 cases.append(self.failure_cases(constraint, bad))
         return ValidationError("; ".join(parts) + ". Loosen the ranges the sampler draws from (fixed=... with "
                                "wider or fewer values), give only one side of an equality (the sampler copies "
-                               "it to the other), or raise max_rounds.",
+                               "it to the other), or raise max_rounds." + _advisory_hint(failing),
                                failure_cases=pd.concat(cases, ignore_index=True))
 
     def failure_cases(self, constraint: CompiledConstraint, rows: np.ndarray) -> pd.DataFrame:

@@ -35,10 +35,15 @@ def complete_params(generator: Any, given: JSON) -> JSON:
 
 
 def _spec(generator: Any) -> tuple[str, list[JSON], list[JSON]]:
-    """Name, params and constraints of a generator plugin or of its API metadata (a mapping)."""
+    """Name, params and binding constraints of a generator plugin or of its API metadata (a mapping).
+
+    Advisory constraints (``"advisory": true``) are left out: no job is refused for them.
+    """
     if isinstance(generator, Mapping):
-        return generator["name"], generator["params"], generator.get("constraints") or []
-    return generator.name, generator.params, generator.constraints
+        name, params, constraints = generator["name"], generator["params"], generator.get("constraints") or []
+    else:
+        name, params, constraints = generator.name, generator.params, generator.constraints
+    return name, params, [c for c in constraints if not c.get("advisory")]
 
 
 def _is_int(value: Any) -> bool:

@@ -77,7 +77,7 @@ def _parameter_errors(func: _F) -> _F:
 @_parameter_errors
 def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "uniform",
            constraints: ConstraintLike | Sequence[ConstraintLike] = (),
-           fixed: Mapping[str, Any] | None = None, max_rounds: int = 100) -> pd.DataFrame:
+           fixed: Mapping[str, Any] | None = None, max_rounds: int = 100, advisory: bool = True) -> pd.DataFrame:
     """Draw ``n`` jobs: one row per job, one column per parameter in the spec's order.
 
     Parameters
@@ -107,6 +107,10 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
         / ``choice``, a frozen ``scipy.stats`` distribution or a callable ``(rng, n)``.
     max_rounds : int
         Rounds of re-drawing rows that break a constraint before giving up.
+    advisory : bool
+        Honour the generator's advisory constraints (its recommendations, such as a pause
+        spread no larger than its mean), as for its rules. ``False`` draws what the service
+        accepts, as infinity-core's sampler does.
 
     Returns
     -------
@@ -138,7 +142,7 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
     samplers = {p.name: default_sampler(p) for p in spec}
     for name, value in (fixed or {}).items():
         samplers[name] = as_sampler(value, spec[_known(spec, name)])
-    compiled = _compile(spec, constraints)
+    compiled = _compile(spec, constraints, advisory)
     draw = _Draw(spec, samplers, n, _root_entropy(seed), compiled, strict=True)
     draw.run(how, max_rounds)
     return draw.frame(pd.RangeIndex(n))
@@ -146,14 +150,15 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
 
 @_parameter_errors
 def fill(df: pd.DataFrame, spec: GeneratorSpec, *, seed: Seed = None, method: Method = "uniform",
-         constraints: ConstraintLike | Sequence[ConstraintLike] = (), max_rounds: int = 100) -> pd.DataFrame:
+         constraints: ConstraintLike | Sequence[ConstraintLike] = (), max_rounds: int = 100,
+         advisory: bool = True) -> pd.DataFrame:
     """Sample what ``df`` leaves open: missing parameter columns, and missing cells (NaN/None).
 
     Given cells are never changed and ``df`` is not modified; a new frame is returned with
     ``df``'s columns in their order, then the missing parameters in the spec's order. Cells are
     drawn as :func:`sample` draws them, by row position, so the same seed fills the same cells
     alike. Constraints are met by re-drawing only filled cells; a row whose failing constraint
-    uses only given cells is left for ``validate`` to report.
+    uses only given cells is left for ``validate`` to report. ``advisory`` is as for :func:`sample`.
 
     Examples
     --------
@@ -169,7 +174,7 @@ def fill(df: pd.DataFrame, spec: GeneratorSpec, *, seed: Seed = None, method: Me
     how = _check_method(method)
     n = len(df)
     samplers = {p.name: default_sampler(p) for p in spec}
-    compiled = _compile(spec, constraints)
+    compiled = _compile(spec, constraints, advisory)
     draw = _Draw(spec, samplers, n, _root_entropy(seed), compiled, strict=False)
     for name in spec.names:
         if name in df.columns:

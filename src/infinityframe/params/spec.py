@@ -60,21 +60,32 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class Constraint:
-    """A joint constraint: a boolean expression over parameter names (``DataFrame.eval`` syntax)."""
+    """A joint constraint: a boolean expression over parameter names (``DataFrame.eval`` syntax).
+
+    An ``advisory`` constraint (``"advisory": true`` in the generator's metadata) is a
+    recommendation, not a rule: the service accepts jobs that break it, and so do ``validate``,
+    ``errors`` and the schema; only the samplers honour it, unless told not to.
+    """
 
     name: str
     expr: str
     message: str = ""
+    advisory: bool = False
 
 
 @dataclass(frozen=True)
 class GeneratorSpec:
-    """A generator's name, parameters (in the API's order), constraints and preview support."""
+    """A generator's name, parameters (in the API's order), constraints and preview support.
+
+    ``constraints`` are the rules every job must meet; ``advisory`` the constraints the
+    generator recommends, which only the samplers apply.
+    """
 
     name: str
     params: tuple[ParamSpec, ...]
     constraints: tuple[Constraint, ...] = ()
     supports_preview: bool = True
+    advisory: tuple[Constraint, ...] = ()
     _index: Mapping[str, ParamSpec] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,10 +104,12 @@ class GeneratorSpec:
                 choices=tuple(choices) if choices is not None else None,
                 description=p.get("description") or "",
             ))
-        constraints = tuple(Constraint(c.get("name", f"constraint_{i}"), c["expr"], c.get("message", ""))
-                            for i, c in enumerate(meta.get("constraints") or []))
-        return cls(meta["name"], tuple(params), constraints,
-                   bool((meta.get("options") or {}).get("preview", False)))
+        declared = [Constraint(c.get("name", f"constraint_{i}"), c["expr"], c.get("message", ""),
+                               bool(c.get("advisory", False)))
+                    for i, c in enumerate(meta.get("constraints") or [])]
+        return cls(meta["name"], tuple(params), tuple(c for c in declared if not c.advisory),
+                   bool((meta.get("options") or {}).get("preview", False)),
+                   tuple(c for c in declared if c.advisory))
 
     def __getitem__(self, name: str) -> ParamSpec:
         return self._index[name]
@@ -128,6 +141,7 @@ class CompiledConstraint:
     columns: tuple[str, ...]
     check: Callable[[pd.DataFrame], np.ndarray]
     message: str = ""
+    advisory: bool = False
 
 
 def _expression_columns(expr: str, names: Sequence[str]) -> tuple[str, ...]:
@@ -147,9 +161,12 @@ def compile_constraints(spec: GeneratorSpec, extra: Sequence[str | FrameCheck | 
     by the callers.
     """
     compiled: list[CompiledConstraint] = []
+    # The user's constraints are numbered among themselves (user_constraint_0, ...), after the
+    # generator's rules and the advisory constraints a sampler puts first.
+    first_user = len(spec.constraints) + sum(isinstance(c, Constraint) and c.advisory for c in extra)
     for i, item in enumerate([*spec.constraints, *extra]):
         if isinstance(item, str):
-            item = Constraint(f"user_constraint_{i - len(spec.constraints)}", item)
+            item = Constraint(f"user_constraint_{i - first_user}", item)
         if isinstance(item, Constraint):
             expr = item.expr
 
@@ -158,12 +175,12 @@ def compile_constraints(spec: GeneratorSpec, extra: Sequence[str | FrameCheck | 
                 return np.asarray(pd.Series(result, index=df.index).fillna(False), dtype=bool)
 
             compiled.append(CompiledConstraint(item.name, expr, _expression_columns(expr, spec.names), check,
-                                               item.message))
+                                               item.message, item.advisory))
         elif callable(item):
             fn = item
             label = getattr(fn, "__name__", "<lambda>")
             if label == "<lambda>":  # failure tables are filtered by name: give each a distinct one
-                label = f"user_constraint_{i - len(spec.constraints)}"
+                label = f"user_constraint_{i - first_user}"
 
             def check_callable(df: pd.DataFrame, fn: FrameCheck = fn) -> np.ndarray:
                 result = fn(df)

@@ -67,11 +67,17 @@ class TestMetadata:
         assert defaults["num_images"] == 4 and defaults["state"] is None
         assert validate_job(Shapes(), 0, {})[1] == []
 
-    def test_size_constraint_is_enforced(self) -> None:
-        params, errors = validate_job(Shapes(), 0, {"min_size": 0.4, "max_size": 0.2})
-        assert params is None
-        assert len(errors) == 1 and errors[0]["param"] in {"min_size", "max_size"}
-        assert validate_job(Shapes(), 0, {"min_size": 0.3, "max_size": 0.3})[1] == []
+    def test_size_constraint_is_advisory(self, tmp_path: Path) -> None:
+        (constraint,) = Shapes().metadata()["constraints"]
+        assert constraint["expr"] == "min_size <= max_size" and constraint["advisory"] is True
+        # infinity-core's sampler draws the two independently: such a job is taken, and its
+        # range is read the other way round, so it renders what the ordered pair renders.
+        assert validate_job(Shapes(), 0, {"min_size": 0.4, "max_size": 0.2})[1] == []
+        crossed = render(tmp_path, "crossed", seed=3, num_objects=6, min_size=0.4, max_size=0.2)
+        ordered = render(tmp_path, "ordered", seed=3, num_objects=6, min_size=0.2, max_size=0.4)
+        narrow = render(tmp_path, "narrow", seed=3, num_objects=6, min_size=0.2, max_size=0.21)
+        assert (crossed / "images" / "image.000000.png").read_bytes() == (ordered / "images" / "image.000000.png").read_bytes()
+        assert (crossed / "images" / "image.000000.png").read_bytes() != (narrow / "images" / "image.000000.png").read_bytes()
 
     def test_out_of_range_values_are_rejected(self) -> None:
         for bad in ({"num_objects": 21}, {"categories": "HEXAGON"}, {"lighting_power": -1.0}):

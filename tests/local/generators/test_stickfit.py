@@ -83,11 +83,19 @@ class TestMetadata:
         params, errors = validate_job(GEN, 0, {})
         assert not errors and params == GEN.defaults
 
-    def test_delay_constraint(self) -> None:
+    def test_delay_constraint_is_advisory(self, tmp_path: Path) -> None:
         (constraint,) = GEN.constraints
+        assert constraint["advisory"] is True
         assert evaluate_constraint(constraint["expr"], {"inter_rep_delay_var": 0.1, "inter_rep_delay_avg": 0.5})
-        params, errors = validate_job(GEN, 0, {"inter_rep_delay_var": 1.0, "inter_rep_delay_avg": 0.5})
-        assert params is None and errors
+        # A spread beyond the mean, as the stock clients draw it, is taken: negative pauses are
+        # clipped to none, so the video is shorter than the mean pause would make it.
+        wide = {"num_reps": 6, "inter_rep_delay_avg": 0.2, "inter_rep_delay_var": 1.8}
+        params, errors = validate_job(GEN, 0, {**SMALL, **wide})
+        assert errors == [] and params is not None
+        frames, _, _ = render(tmp_path / "wide", **wide)
+        assert frames > 0
+        steady = GEN.estimate(make_params(**{**wide, "inter_rep_delay_var": 0.0}), False)
+        assert GEN.estimate(params, False) > steady  # the clipped mean pause, (0.2 + 1.8)**2 / 7.2 = 0.56 s, not 0.2 s
 
     def test_estimate(self) -> None:
         params = make_params()

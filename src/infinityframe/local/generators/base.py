@@ -7,7 +7,9 @@ A generator declares its parameters in the REST API's ``params`` shape::
 
 plus optional joint ``constraints``, each ``{"name", "expr", "message"}`` where ``expr``
 is a boolean expression over parameter names (``"inter_rep_delay_var <= inter_rep_delay_avg"``)
-that pandas ``DataFrame.eval`` and :func:`evaluate_constraint` both understand.
+that pandas ``DataFrame.eval`` and :func:`evaluate_constraint` both understand. A constraint
+with ``"advisory": true`` is a recommendation the service never enforces: the samplers of
+the client honour it, nothing refuses a job for it.
 
 It estimates what a job costs (``estimate``) and renders it into a folder (``render``).
 Rendering must depend only on the parameters and the random generator it is given, so

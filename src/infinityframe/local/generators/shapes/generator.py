@@ -166,8 +166,10 @@ class Shapes(Generator):
         _param("state", "uuid", None, None, "ID of a previous job whose scene state to start from"),
     ]
     constraints: ClassVar[list[JSON]] = [
+        # Advisory: a min_size above max_size is read as the same range the other way round.
         {"name": "size_order", "expr": "min_size <= max_size",
-         "message": "min_size must not be larger than max_size"},
+         "message": "min_size above max_size is taken as the range from max_size to min_size",
+         "advisory": True},
     ]
 
     def estimate(self, params: JSON, preview: bool) -> int:

@@ -121,7 +121,7 @@ def _place(rng: np.random.Generator, params: dict[str, Any], width: int, height:
     for _ in range(params["num_objects"]):
         for _try in range(1 if params["allow_overlap"] else _MAX_TRIES):
             category = allowed[int(rng.integers(len(allowed)))]
-            radius = 0.5 * side * float(rng.uniform(params["min_size"], params["max_size"]))
+            radius = 0.5 * side * float(rng.uniform(*sorted((params["min_size"], params["max_size"]))))
             angle = float(rng.uniform(0.0, 2.0 * math.pi))
             # The centre stays in the image, so at least about a quarter of each shape is in view.
             centre = (float(rng.uniform(0.0, width)), float(rng.uniform(0.0, height)))
