@@ -167,7 +167,7 @@ class TestStandardOutput:
         with zipfile.ZipFile(out / "segmentation.zip") as archive:
             names = set(archive.namelist())
             expected = {f"image.{i:06d}.{kind}" for i in range(n) for kind in
-                        ("cseg.png", "iseg.png", f"iseg.{i:06d}.png")}
+                        ("cseg.png", "iseg.png", f"iseg.{i:06d}.png", "cseg.CLOTHING_1.png", "cseg.CLOTHING_2.png")}
             assert names == expected
             for i in (0, n // 2, n - 1):
                 png = np.frombuffer(archive.read(f"image.{i:06d}.iseg.png"), np.uint8)

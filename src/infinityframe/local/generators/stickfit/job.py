@@ -19,12 +19,14 @@ import orjson
 from numpy.typing import NDArray
 
 from . import labels as lab
+from . import smplx
 from .appearance import random_look, visionfit_look
 from .camera import make_camera
+from .contact import self_penetrations
 from .motion import expected_duration, plan_timeline, sample_motion
 from .render import FigureRenderer, SensorNoise
 from .scene import Occluder, build_scene, light_on_avatar, scene_lighting
-from .skeleton import ARMATURE, COCO_INDEX, make_body, pose_joints
+from .skeleton import COCO_INDEX, make_body, pose_joints
 
 __all__ = ["Job", "estimate_frames", "frame_count", "occluded_percent"]
 
@@ -148,6 +150,12 @@ class Job:
         self.scene = build_scene(params, self.camera, self.avatar_xy, scene_rng, choose)
         self.setup_seconds = time.perf_counter() - t0
         self.joints = joints[:self.num_frames]
+        self.armature = smplx.armature(self.body, self.joints, self.avatar_yaw)
+        self.penetrating = self_penetrations(self.body, self.joints)
+        # Part label → 255 where the part wears it: the CLOTHING_1 (bottom) and CLOTHING_2 (top) masks.
+        wear = self.figure.look.wear
+        self.clothing = {member: np.array([0, *(255 if w == kind else 0 for w in wear)], dtype=np.uint8)
+                         for member, kind in (("CLOTHING_1", "bottom"), ("CLOTHING_2", "top"))}
         gray = cv2.cvtColor(self.scene.background, cv2.COLOR_BGR2GRAY)
         self.noise = SensorNoise(self.camera.width, self.camera.height, float(gray.mean()),
                                  bool(params["enable_sensor_noise"]), noise_rng)
@@ -171,6 +179,7 @@ class Job:
             "avatar_waist_circumference": r(self.body.waist_circumference),
             "camera_P_matrix": lab.matrix(cam.P), "camera_K_matrix": lab.matrix(cam.K),
             "camera_RT_matrix": lab.matrix(cam.RT),
+            "has_self_penetrations": bool(self.penetrating.any()),
             "video_name": "video", "scene_id": p["scene"],
             "occluder": None if self.scene.occluder is None else self.scene.occluder.name,
             "num_wall_art": len(self.scene.art),
@@ -216,21 +225,23 @@ class Job:
                 t1 = time.perf_counter()
 
                 coco_v = fig.visibility(drawn, COCO_INDEX, occ_full)
-                arm_ids = lab.ARMATURE_INDEX
-                arm_v = fig.visibility(drawn, arm_ids, occ_full)
-                vtx_v = fig.visibility(drawn, lab.VERTEX_INDEX, occ_full)
+                arm = self.armature
+                world = np.concatenate([arm.joints[i], arm.vertices[i]])
+                uv, z = cam.project(world)
+                v = fig.point_visibility(drawn, uv, z, arm.owners, occ_full)
+                k = len(smplx.SMPLX_JOINTS)
                 points = {
-                    "armature": lab.joint_points(ARMATURE, drawn.uv[arm_ids], drawn.z[arm_ids], arm_v,
-                                                 joints[arm_ids]),
-                    "vertex": lab.joint_points(tuple(lab.VERTEX_KEYPOINTS), drawn.uv[lab.VERTEX_INDEX],
-                                               drawn.z[lab.VERTEX_INDEX], vtx_v, joints[lab.VERTEX_INDEX]),
+                    "armature": lab.joint_points(smplx.SMPLX_JOINTS, uv[:k], z[:k], v[:k], world[:k]),
+                    "vertex": lab.joint_points(smplx.VERTEX_KEYPOINTS, uv[k:], z[k:], v[k:], world[k:]),
+                    "quaternions": lab.quaternion_table(smplx.QUATERNION_KEYS, arm.quaternions[i]),
                 }
                 ann = lab.annotation(i, 3 * i, visible, drawn.uv[COCO_INDEX], coco_v, points,
                                      fig.percent_in_fov(joints), occlusion,
                                      lab.cuboid(cam, joints, self.body.r_thigh))
                 metrics = lab.frame_metrics(frame, visible, ann["bbox"], self.noise.effective_sigma, halo)
                 images.append(lab.image_entry(i, cam, float(self.motion.rep_from_start[i]),
-                                              float(self.motion.rep_from_intermediate[i]), metrics))
+                                              float(self.motion.rep_from_intermediate[i]),
+                                              bool(self.penetrating[i]), metrics))
                 annotations.append(ann)
                 t2 = time.perf_counter()
 
@@ -241,8 +252,11 @@ class Job:
                     stem = f"image.{i:06d}"
                     seg = _png(cv2.cvtColor(visible, cv2.COLOR_GRAY2BGR), _PNG_MASK)
                     whole = seg if visible is full else _png(cv2.cvtColor(full, cv2.COLOR_GRAY2BGR), _PNG_MASK)
+                    worn = [(f"{stem}.cseg.{name}.png",
+                                    _png(cv2.cvtColor(cv2.bitwise_and(lut[drawn.labels], visible), cv2.COLOR_GRAY2BGR),
+                                         _PNG_MASK)) for name, lut in self.clothing.items()]
                     for member, data in ((f"{stem}.cseg.png", seg), (f"{stem}.iseg.png", seg),
-                                         (f"{stem}.iseg.{i:06d}.png", whole)):
+                                         (f"{stem}.iseg.{i:06d}.png", whole), *worn):
                         archive.writestr(zipfile.ZipInfo(member, date_time=_ZIP_TIME), data)
                 t3 = time.perf_counter()
                 timing["frame_render"].append(t1 - t0)

@@ -1,9 +1,10 @@
 """COCO labels in the layout of VisionFit v0.4.0's ``labels.json``.
 
-Differences from the real data, on purpose: ears carry real positions and visibility (VisionFit
-blanks them to ``(0, 0, 0)``), ``armature_keypoints`` has the 19 joints the stick figure has
-rather than 55 SMPL-X joints, and there are no ``quaternions``. As in the real data, ``area``
-is the bbox's ``w * h``, not the polygon area, and ``image.id`` is ``3 * frame_number``.
+As in the real data: ``armature_keypoints`` holds the 55 SMPL-X joints under their names and in
+their order, ``vertex_keypoints`` the five head points, ``quaternions`` each joint's rotation
+(:mod:`.smplx`); the COCO ears are always ``(0, 0, 0)`` (their positions are in
+``vertex_keypoints``); ``has_self_penetrations`` is per image and in ``info``; ``area`` is the
+bbox's ``w * h``, not the polygon area, and ``image.id`` is ``3 * frame_number``.
 """
 
 from __future__ import annotations
@@ -15,25 +16,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .camera import Camera
-from .skeleton import ARMATURE, COCO_KEYPOINTS, COCO_SKELETON, J
+from .skeleton import COCO_KEYPOINTS, COCO_SKELETON
 
 __all__ = [
-    "ARMATURE_INDEX",
     "DATE_CREATED",
     "annotation",
     "categories",
     "frame_metrics",
     "image_entry",
     "mask_polygons",
+    "quaternion_table",
     "rounded",
 ]
 
 # Labels must not depend on the clock, so the creation date is the generator's release date.
 DATE_CREATED = "20240601_000000"
 URL = "local://infinityframe/stickfit-v0.1.0"  # no public home; readers ignore it
-ARMATURE_INDEX: NDArray[np.intp] = np.array([J[n] for n in ARMATURE], dtype=np.intp)
-VERTEX_KEYPOINTS = {"left_ear": "left_ear", "right_ear": "right_ear", "nose_tip": "nose"}
-VERTEX_INDEX: NDArray[np.intp] = np.array([J[v] for v in VERTEX_KEYPOINTS.values()], dtype=np.intp)
+# VisionFit leaves the COCO ears blank in every sample, visible or not.
+_BLANK_EARS: NDArray[np.intp] = np.array([COCO_KEYPOINTS.index("left_ear"), COCO_KEYPOINTS.index("right_ear")])
 
 
 def rounded(value: float, digits: int = 6) -> float:
@@ -52,11 +52,12 @@ def matrix(m: NDArray[np.float64]) -> list[list[float]]:
     return [[rounded(v) for v in row] for row in m.tolist()]
 
 
-def image_entry(frame: int, camera: Camera, from_start: float, from_mid: float,
+def image_entry(frame: int, camera: Camera, from_start: float, from_mid: float, penetrating: bool,
                 metrics: dict[str, float]) -> dict[str, Any]:
     """One ``images`` entry (id = 3 × frame number, as VisionFit numbers them)."""
-    return {"id": 3 * frame, "width": camera.width, "height": camera.height, "frame_number": frame,
+    return {"id": 3 * frame, "width": camera.width, "height": camera.height,
             "rep_count_from_start": rounded(from_start), "rep_count_from_intermediate": rounded(from_mid),
+            "frame_number": frame, "has_self_penetrations": bool(penetrating),
             "metrics": {k: rounded(v) for k, v in metrics.items()}}
 
 
@@ -90,14 +91,15 @@ def annotation(ann_id: int, image_id: int, mask: NDArray[np.uint8], coco_uv: NDA
     polygons and bbox. Keypoints out of the frame keep their coordinates with v = 0.
     """
     polygons, bbox = mask_polygons(mask)
-    keypoints: list[int] = []
-    for (x, y), v in zip(np.floor(coco_uv).astype(np.int64).tolist(), coco_v.tolist(), strict=True):
-        keypoints += [int(x), int(y), int(v)]
+    coco = np.concatenate([np.floor(coco_uv).astype(np.int64), coco_v[:, None]], axis=1)
+    coco[_BLANK_EARS] = 0
+    keypoints: list[int] = coco.reshape(-1).tolist()
     return {
         "id": ann_id, "image_id": image_id, "category_id": 0, "iscrowd": 0, "color": [1.0, 1.0, 1.0],
         "bbox": bbox, "area": bbox[2] * bbox[3], "segmentation": polygons,
-        "keypoints": keypoints, "num_keypoints": int((coco_v > 0).sum()),
+        "keypoints": keypoints, "num_keypoints": int((coco[:, 2] > 0).sum()),
         "armature_keypoints": armature["armature"], "vertex_keypoints": armature["vertex"],
+        "quaternions": armature["quaternions"],
         "cuboid_coordinates": cuboid, "percent_in_fov": rounded(percent_in_fov),
         "percent_occlusion": rounded(percent_occlusion),
     }
@@ -107,6 +109,11 @@ def joint_points(names: list[str] | tuple[str, ...], uv: NDArray[np.float64], z:
                  v: NDArray[np.int64], world: NDArray[np.float64]) -> dict[str, Any]:
     """``{name: {x, y, v, z, x_global, y_global, z_global}}`` for the given joints."""
     return {n: _point(uv[i], float(z[i]), int(v[i]), world[i]) for i, n in enumerate(names)}
+
+
+def quaternion_table(names: tuple[str, ...], q: NDArray[np.float64]) -> dict[str, list[float]]:
+    """``{name: [w, x, y, z]}`` of one frame's rotations ``(len(names), 4)``."""
+    return {n: [rounded(v) for v in row] for n, row in zip(names, q.tolist(), strict=True)}
 
 
 def cuboid(camera: Camera, joints: NDArray[np.float64], margin: float) -> list[dict[str, Any]]:

@@ -197,14 +197,20 @@ class FigureRenderer:
         that hide their own joints lying behind their axis, like the far shoulder in a side
         view or the nose of a head turned away. The foreground occluder hides what it covers.
         """
+        return self.point_visibility(drawn, drawn.uv[joint_ids], drawn.z[joint_ids], self.incident[joint_ids],
+                                     occluder)
+
+    def point_visibility(self, drawn: Drawn, uv: Array, z: Array, owners: NDArray[np.bool_],
+                         occluder: U8 | None) -> NDArray[np.int64]:
+        """:meth:`visibility` of any points on the body: pixels ``uv``, depths ``z``, and for each
+        the part labels it lies on (``owners``, one row per point, one column per label)."""
         cam = self.camera
-        uv, z = drawn.uv[joint_ids], drawn.z[joint_ids]
         px, py = np.floor(uv[:, 0]).astype(np.int64), np.floor(uv[:, 1]).astype(np.int64)
         inside = (z > 0) & (px >= 0) & (py >= 0) & (px < cam.width) & (py < cam.height)
         pxc, pyc = np.clip(px, 0, cam.width - 1), np.clip(py, 0, cam.height - 1)
         label = drawn.labels[pyc, pxc].astype(np.int64)
         part = np.maximum(label - 1, 0)
-        own = self.incident[joint_ids, label]
+        own = owners[np.arange(len(label)), label]
         ua, ub = drawn.uv[self.a[part]], drawn.uv[self.b[part]]
         axis = ub - ua
         s = np.clip(((uv - ua) * axis).sum(axis=1) / np.maximum((axis**2).sum(axis=1), 1e-9), 0.0, 1.0)
