@@ -185,16 +185,10 @@ _FALSE = {"false", "f", "no", "n", "0"}
 
 def _parse_cell(text: str, kind: str) -> Any:
     """One CSV cell as the parameter's type (``kind``); ``ValueError`` when it is not one."""
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            number = float(text)  # "3.0" is a fine 3; "abc" raises
-            if not number.is_integer():
-                raise ValueError(text) from None
-            return int(number)
-    if kind == "float":
-        return float(text)
+    if kind in ("int", "float"):
+        from .params.numeric import coerce_number
+
+        return coerce_number(kind, text)  # the service's reading ("3.0" is a 3); NumberError is a ValueError
     if kind == "bool":
         lowered = text.strip().lower()
         if lowered in _TRUE:
@@ -223,6 +217,7 @@ def read_jobs(path: Path, spec: GeneratorSpec) -> pd.DataFrame:
     import pandas as pd
 
     from .errors import ValidationError
+    from .params.numeric import NumberError
     from .params.sampling import with_defaults
 
     if not path.is_file():
@@ -252,10 +247,11 @@ def read_jobs(path: Path, spec: GeneratorSpec) -> pd.DataFrame:
                 continue
             try:
                 values.append(_parse_cell(text.strip() if kind != "str" else text, kind))
-            except ValueError:
+            except ValueError as err:
+                reason = f" ({err.reason})" if isinstance(err, NumberError) else ""
                 raise ValidationError(
-                    f"{path.name} line {row + 2}, column {column}: {text!r} is not {_KINDS.get(kind, kind)}; "
-                    "fix the cell or leave it empty for the default.") from None
+                    f"{path.name} line {row + 2}, column {column}: {text!r} is not {_KINDS.get(kind, kind)}"
+                    f"{reason}; fix the cell or leave it empty for the default.") from None
         columns[column] = pd.Series(values, dtype=object, index=raw.index)
     return with_defaults(pd.DataFrame(columns, index=raw.index), spec)
 

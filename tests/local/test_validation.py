@@ -41,9 +41,15 @@ class TestValidateJob:
         params, _ = validate_job(Toy(), 0, {"n": 3.0})
         assert params is not None and params["n"] == 3 and isinstance(params["n"], int)
 
+    def test_numeric_strings_are_read_as_numbers(self) -> None:
+        params, errors = validate_job(Toy(), 0, {"n": " 3 ", "x": "0.25"})
+        assert errors == []
+        assert params is not None and params["n"] == 3 and type(params["n"]) is int and params["x"] == 0.25
+
     @pytest.mark.parametrize(("given", "param"), [
-        ({"n": 1.5}, "n"), ({"n": True}, "n"), ({"n": "3"}, "n"), ({"n": None}, "n"), ({"n": 9}, "n"),
-        ({"x": float("nan")}, "x"), ({"x": "0.5"}, "x"), ({"x": -0.1}, "x"),
+        ({"n": 1.5}, "n"), ({"n": True}, "n"), ({"n": "3.5"}, "n"), ({"n": None}, "n"), ({"n": 9}, "n"),
+        ({"n": "9"}, "n"), ({"x": float("nan")}, "x"), ({"x": "nan"}, "x"), ({"x": "-0.1"}, "x"),
+        ({"x": -0.1}, "x"),
         ({"kind": "C"}, "kind"), ({"kind": 1}, "kind"), ({"flag": "false"}, "flag"), ({"flag": 0}, "flag"),
         ({"state": 5}, "state"), ({"zzz": 1}, "zzz"),
     ])

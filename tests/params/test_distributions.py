@@ -133,7 +133,7 @@ class TestAsSampler:
         with pytest.raises(ValidationError, match="must be one of"):
             as_sampler("KITCHEN", SCENE)
         with pytest.raises(ValidationError, match="integer"):
-            as_sampler("3", REPS)
+            as_sampler("3.5", REPS)
 
     @pytest.mark.parametrize("values", [[1, 5], (1, 5), np.array([1, 5]), pd.Series([1, 5]), range(1, 6, 4)])
     def test_list_like_is_a_uniform_choice(self, values: object, rng: np.random.Generator) -> None:

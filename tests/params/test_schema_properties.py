@@ -66,7 +66,7 @@ def both(df: pd.DataFrame) -> pd.DataFrame:
 
 def bad_values(param: ParamSpec) -> list[tuple[str, Any]]:
     """Ways to break one cell of ``param``, each with the check that should catch it."""
-    wrong_type = {"int": [2.5, "7", True], "float": ["0.5", True], "bool": ["false", 1],
+    wrong_type = {"int": [2.5, "7.5", True], "float": ["0.5x", "nan", True], "bool": ["false", 1],
                   "str": [5, True], "uuid": [5, 1.5]}[param.type]
     out = [("dtype", value) for value in wrong_type]
     if param.type == "float":

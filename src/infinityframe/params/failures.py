@@ -1,7 +1,8 @@
 """Cell-by-cell type checks and the tidy failure table behind :mod:`infinityframe.params.schema`.
 
-pandera checks a column's *dtype*; the service checks every *value* (``rules.py``: "3" is not an
-int, ``True`` is not a number, ``"false"`` is not a bool, 3.0 is an acceptable 3). This module
+pandera checks a column's *dtype*; the service checks every *value* (``rules.py``: ``"3"`` and
+3.0 are an acceptable 3, as DRF reads them (``numeric.py``); ``True`` is not a number, ``"false"``
+is not a bool). This module
 bridges the two: it reads each parameter column, pandas or polars, as one code per cell
 (:data:`OK`, :data:`NULL`, :data:`DTYPE`, :data:`NONFINITE`) and converts it losslessly to the
 parameter's dtype, so pandera only ever sees well-typed columns and every failure points at a
@@ -22,6 +23,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
+from .numeric import NumberError, coerce_number
 from .spec import ParamSpec
 
 __all__ = [
@@ -56,8 +58,8 @@ COLUMNS = ("row", "column", "check", "value", "message")
 PANDAS_STR = pd.StringDtype(na_value=np.nan)
 _INT64 = (-(2**63), 2**63)
 
-_EXPECTED = {"int": "an integer (3.0 counts; 1.5, '3' and True do not)",
-             "float": "a finite number ('0.5' and True do not count)",
+_EXPECTED = {"int": "an integer (3.0 and '3' count; 1.5, '1.5' and True do not)",
+             "float": "a finite number ('0.5' counts; 'nan', 'inf' and True do not)",
              "bool": "True or False ('false', 0 and 1 do not count)",
              "str": "a string", "uuid": "a job id string or null"}
 
@@ -95,6 +97,14 @@ def _classify_object(value: Any, kind: str) -> tuple[int, Any]:
         return (OK, float(integer)) if kind == "float" else (DTYPE, None)
     if isinstance(value, str) and kind in ("str", "uuid"):
         return OK, value
+    if isinstance(value, str) and kind in ("int", "float"):
+        try:
+            number = coerce_number(kind, value)  # "2" is a 2 to the service, as to DRF
+        except NumberError:
+            return DTYPE, None
+        if kind == "int" and not _INT64[0] <= number < _INT64[1]:
+            return DTYPE, None
+        return OK, float(number) if kind == "float" else number
     return DTYPE, None
 
 
@@ -201,6 +211,15 @@ def _polars_source(series: pl.Series, kind: str) -> _Source:
     return _Source("other", null)
 
 
+def _read_numeric_strings(source: _Source, param: ParamSpec) -> _Source:
+    """A column of strings for a number parameter, read cell by cell as the service reads them ("2" → 2)."""
+    if source.kind != "str" or param.type not in ("int", "float"):
+        return source
+    strings = source.strings
+    cells = strings.to_list() if isinstance(strings, (pd.Series, pl.Series)) else list(strings)
+    return _per_cell(cells, param.type)
+
+
 def _classify(source: _Source, param: ParamSpec) -> np.ndarray:
     """One code per cell for a column read by ``_pandas_source``/``_polars_source``."""
     kind, null, numbers = source.kind, source.null, source.numbers
@@ -305,7 +324,7 @@ def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
     target = pandas_dtype(param)
     if _passes_as_is(series, param, target):
         return Cells(np.zeros(len(series), dtype=np.uint8), _on_range(series, index), False)
-    source = _pandas_source(series, param.type)
+    source = _read_numeric_strings(_pandas_source(series, param.type), param)
     codes = _classify(source, param)
     valid = bool((codes == OK).all())
     if valid and series.dtype == target:
@@ -339,7 +358,7 @@ def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
     target = polars_dtype(param)
     if _polars_passes_as_is(series, param, target):
         return Cells(np.zeros(len(series), dtype=np.uint8), series, False)
-    source = _polars_source(series, param.type)
+    source = _read_numeric_strings(_polars_source(series, param.type), param)
     codes = _classify(source, param)
     name = series.name
     valid = bool((codes == OK).all())
@@ -400,7 +419,7 @@ def cell_message(param: ParamSpec, check: str) -> Message:
     choices = _listing(param.choices or ())
     # One flat f-string per check: a million failing cells are worded in about a second.
     messages: dict[str, Message] = {
-        "dtype": lambda row, v: f"row {row}, {name}: must be {expected}, got {v!r}",
+        "dtype": (lambda row, v: f"row {row}, {name}: must be {expected}, got {_shown(v)}{_reason(param, v)}"),
         "nullable": lambda row, v: f"row {row}, {name}: is required and may not be null "
                                    f"(type {param.type}, default {param.default!r})",
         "finite": lambda row, v: f"row {row}, {name}: must be a finite number, got {v!r}",
@@ -410,6 +429,23 @@ def cell_message(param: ParamSpec, check: str) -> Message:
         "isin": lambda row, v: f"row {row}, {name}: must be one of {choices}, got {v!r}",
     }
     return messages.get(check, lambda row, v: f"{where(row, name)}: fails the check {check}, got {v!r}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 60:
+        return f"{value[:40]!r}… ({len(value):,} characters)"
+    return repr(value)
+
+
+def _reason(param: ParamSpec, value: Any) -> str:
+    """DRF's reason a string is not a number (" (A valid integer is required.)"), or nothing."""
+    if not isinstance(value, str) or param.type not in ("int", "float"):
+        return ""
+    try:
+        coerce_number(param.type, value)
+    except NumberError as err:
+        return f" ({err.reason})"
+    return " (beyond 64 bits)"
 
 
 def unknown_message(label: str, generator: str, names: Sequence[str], allowed: Sequence[str]) -> Message:

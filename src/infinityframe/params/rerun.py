@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ValidationError
+from .numeric import NumberError, coerce_number
 from .spec import GeneratorSpec
 
 __all__ = ["cast_params", "expand_reruns"]
@@ -27,15 +29,11 @@ def cast_params(spec: GeneratorSpec, params: Mapping[str, Any]) -> dict[str, Any
         if name not in spec or not isinstance(value, str):
             continue
         kind = spec[name].type
-        try:
-            if kind == "int" and float(value).is_integer():
-                out[name] = int(float(value))
-            elif kind == "float":
-                out[name] = float(value)
-            elif kind == "bool" and value in _TRUE | _FALSE:
-                out[name] = value in _TRUE
-        except ValueError:
-            continue
+        if kind in ("int", "float"):
+            with contextlib.suppress(NumberError):
+                out[name] = coerce_number(kind, value)  # the service's own reading of "14" and "0.0"
+        elif kind == "bool" and value in _TRUE | _FALSE:
+            out[name] = value in _TRUE
     return out
 
 

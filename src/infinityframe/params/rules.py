@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ast
 import difflib
-import math
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["JobError", "check_value", "complete_params", "evaluate_constraint", "validate_job"]
+from .numeric import MAX_NUMBER_TEXT, NumberError, coerce_number
+
+__all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "validate_job"]
 
 JSON = dict[str, Any]
 
@@ -46,14 +47,6 @@ def _spec(generator: Any) -> tuple[str, list[JSON], list[JSON]]:
     return name, params, [c for c in constraints if not c.get("advisory")]
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
-
-
 def _is_anything(value: Any) -> bool:
     return True
 
@@ -73,10 +66,10 @@ def _is_str(value: Any) -> bool:
     return True
 
 
-# No silent coercion: "3" is not an int, True is not a number, "false" is not a bool.
+# Numbers are read as DRF reads them (numeric.py: "2" is a fine 2); nothing else is coerced:
+# True is not a number, "false" is not a bool, 3 is not a string.
+_NUMBERS = {"int": "an integer", "float": "a finite number"}
 _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "int": (_is_int, "an integer"),
-    "float": (_is_number, "a finite number"),
     "bool": (_is_bool, "true or false"),
     "str": (_is_str, "a string (valid Unicode)"),
     "uuid": (_is_str, "a job id string or null"),
@@ -85,27 +78,50 @@ _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def check_value(spec: JSON, value: Any) -> str | None:
     """Why ``value`` is not acceptable for the parameter ``spec``, or ``None``."""
+    return coerce_value(spec, value)[1]
+
+
+def coerce_value(spec: JSON, value: Any) -> tuple[Any, str | None]:
+    """``value`` as the service stores it for the parameter ``spec``, and why it is refused (or ``None``).
+
+    An ``int`` or ``float`` parameter reads numbers as DRF does (:func:`~.numeric.coerce_number`:
+    ``"2"`` → 2, ``3.0`` → 3 for an int); the range and choices apply to the number read.
+    Any other value comes back as it was given.
+
+    >>> coerce_value({"type": "int", "default_value": 1, "options": {"min": 1, "max": 5}}, " 2 ")
+    (2, None)
+    """
     kind = spec["type"]
     if value is None:
         if kind == "uuid" or spec.get("default_value") is None:
-            return None
-        return f"is required and may not be null (type {kind})"
-    # JSON has one number type: 3.0 is an acceptable 3, 3.5 is not.
-    if kind == "int" and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    accepts, expected = _TYPES.get(kind, (_is_anything, "a value"))
-    if not accepts(value):
-        return f"must be {expected}, got {value!r}"
+            return None, None
+        return None, f"is required and may not be null (type {kind})"
+    if kind in _NUMBERS:
+        try:
+            value = coerce_number(kind, value)
+        except NumberError as err:
+            return value, f"must be {_NUMBERS[kind]}, got {_short(value)} ({err.reason})"
+    else:
+        accepts, expected = _TYPES.get(kind, (_is_anything, "a value"))
+        if not accepts(value):
+            return value, f"must be {expected}, got {value!r}"
     options = spec.get("options") or {}
     if "choices" in options and value not in options["choices"]:
         shown = ", ".join(map(str, options["choices"][:12]))
         more = "" if len(options["choices"]) <= 12 else ", …"
-        return f"must be one of [{shown}{more}], got {value!r}"
+        return value, f"must be one of [{shown}{more}], got {value!r}"
     if "min" in options and value < options["min"]:
-        return f"must be ≥ {options['min']}, got {value!r}"
+        return value, f"must be ≥ {options['min']}, got {value!r}"
     if "max" in options and value > options["max"]:
-        return f"must be ≤ {options['max']}, got {value!r}"
-    return None
+        return value, f"must be ≤ {options['max']}, got {value!r}"
+    return value, None
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a refused value, a string past DRF's length limit cut short."""
+    if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
+        return f"{value[:40]!r}… ({len(value):,} characters)"
+    return repr(value)
 
 
 def _unknown(key: str, generator: str, specs: dict[str, JSON]) -> str:
@@ -128,11 +144,11 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
     errors = [JobError(index, key, _unknown(key, name, specs)) for key in given if key not in specs]
     params = complete_params(generator, {k: v for k, v in given.items() if k in specs})
     for key, spec in specs.items():
-        problem = check_value(spec, params[key])
+        value, problem = coerce_value(spec, params[key])
         if problem is not None:
             errors.append(JobError(index, key, f"{key} {problem}"))
-        elif spec["type"] == "int" and isinstance(params[key], float):
-            params[key] = int(params[key])
+        else:
+            params[key] = value  # "2" is stored, hashed and rendered as 2
     if errors:
         return None, errors
     for constraint in constraints:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import ValidationError
 from .distributions import Choice, Distribution, Integers, Normal, Uniform, _natural_array, _open_unit
-from .rules import check_value
+from .rules import coerce_value
 from .spec import ParamSpec
 
 __all__ = ["Sampler", "as_sampler", "cast_values", "check_scalar", "default_sampler"]
@@ -104,7 +104,7 @@ def cast_values(values: Any, param: ParamSpec) -> np.ndarray:
 
 
 def check_scalar(param: ParamSpec, value: Any) -> Any:
-    """A single given value, normalised (numpy scalars → Python, 3.0 → 3 for an int), or raise.
+    """A single given value, normalised (numpy scalars → Python, 3.0 or "3" → 3 for an int), or raise.
 
     Uses the same rules as the service (:func:`infinityframe.params.rules.validate_job`).
 
@@ -115,11 +115,9 @@ def check_scalar(param: ParamSpec, value: Any) -> Any:
     """
     if isinstance(value, np.generic):
         value = value.item()
-    problem = check_value(_param_json(param), value)
+    value, problem = coerce_value(_param_json(param), value)
     if problem is not None:
         raise ValidationError(f"{param.name} {problem}")
-    if param.type == "int" and isinstance(value, float):
-        value = int(value)
     return value
 
 
@@ -204,8 +202,9 @@ def as_sampler(value: Any, param: ParamSpec) -> Sampler:
     if isinstance(value, Sampler):
         return value
     if isinstance(value, Choice):
-        for v in value.values:
-            check_scalar(param, v)
+        read = tuple(check_scalar(param, v) for v in value.values)
+        if param.type in ("int", "float") and any(isinstance(v, str) for v in value.values):
+            value = Choice(read, value.p)  # "2" is drawn as 2, the number the service would store
         return _from_ppf(param, value, value.ppf, user=True, checked=True)
     if isinstance(value, (Uniform, Integers)):
         _check_numeric(param, value)
