@@ -127,21 +127,3 @@ class KnownFailure(Exception):
     """A failure that is exactly the one a strict ``xfail`` names (anything else fails the test)."""
 
 
-NUMERIC_STRING = re.compile(r"must be (an integer|a finite number), got '[-+]?[0-9.eE]+'")
-
-
-def known_refusal(message: str, constraints: Iterable[Mapping[str, Any]]) -> str | None:
-    """Which known design bug a refusal of the service is, or ``None`` for any other refusal.
-
-    * ``joint constraint``: a cross-parameter rule (``constraints`` of ``GET /api/jobs/{name}/``,
-      e.g. ``inter_rep_delay_var <= inter_rep_delay_avg``) that infinity-core's uniform
-      ``random_job`` and the workflows' ``sample_input`` know nothing of; such rules are becoming
-      advisory.
-    * ``numeric string``: ``"3"`` for an int or float parameter, which infinity-core's own
-      ``validate_job_params`` accepts (it casts with ``int()`` / ``float()``).
-    """
-    if any(message.startswith(c["message"]) for c in constraints):
-        return "joint constraint"
-    if NUMERIC_STRING.search(message):
-        return "numeric string"
-    return None

@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from _vendorlib import KnownFailure, cancel_batch, generator_info, known_refusal
+from _vendorlib import cancel_batch
 
 from _service import RunningService, start_service
 
 NUM_JOBS = 1000
 
-# Until the service made joint constraints advisory, about half of these jobs were refused by one
-# (stickfit and VisionFit: inter_rep_delay_var <= inter_rep_delay_avg; shapes: min_size <= max_size),
-# a rule neither sampler knows of. A failure of that kind, or over numeric strings, says so.
-KNOWN = ("refused only for a known design bug: a joint constraint must be advisory (the clients' samplers "
-         "know nothing of it), and a numeric string must be taken as infinity-core's validation takes it")
+# Before joint constraints became advisory, about half of these jobs were refused (stickfit and
+# VisionFit: inter_rep_delay_var <= inter_rep_delay_avg; shapes: min_size <= max_size), a rule
+# neither sampler knows of. Now any refusal fails, listing the jobs and the service's messages.
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +82,6 @@ def _all_accepted(service: RunningService, generator: str, draw: Callable[[Any],
                        for where, errors in refused.items() for e in errors[:25])
     message = (f"{len(jobs_refused)} of {NUM_JOBS} jobs from {label} refused on {generator} "
                f"(first 25 per step):\n{report}")
-    constraints = generator_info(service.url, service.token, generator).get("constraints") or []
-    if all(known_refusal(e["message"], constraints) for errors in refused.values() for e in errors):
-        raise KnownFailure(f"{KNOWN}. {message}")
     pytest.fail(message)
 
 
@@ -102,15 +96,3 @@ def test_a_thousand_sample_input_jobs_of_the_workflows_are_accepted(bulk_service
 
     random.seed(f"sample_input {visionfit}")
     _all_accepted(bulk_service, visionfit, sample_input, "visionfit sample_input() jobs")
-
-
-def test_the_known_refusals_are_recognised_and_nothing_else(tmp_path: Path) -> None:
-    """The classifier behind the xfails above lets no other refusal pass for a known one."""
-    constraints = [{"message": "inter_rep_delay_var may not exceed inter_rep_delay_avg (pauses cannot be negative)"}]
-    assert known_refusal("inter_rep_delay_var may not exceed inter_rep_delay_avg (pauses cannot be negative) "
-                         "(inter_rep_delay_var <= inter_rep_delay_avg; got ...)", constraints) == "joint constraint"
-    assert known_refusal("num_reps must be an integer, got '3'", constraints) == "numeric string"
-    assert known_refusal("camera_height must be a finite number, got '1.5'", constraints) == "numeric string"
-    assert known_refusal("camera_height must be a finite number, got 'high'", constraints) is None
-    assert known_refusal("num_reps must be <= 20, got 25", constraints) is None
-    assert known_refusal("unknown generator None", constraints) is None
