@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "ARMATURE",
     "CHANNELS",
     "COCO_INDEX",
     "COCO_KEYPOINTS",
@@ -49,12 +48,6 @@ COCO_SKELETON: list[list[int]] = [
     [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
     [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7],
 ]
-# The joints reported under ``armature_keypoints`` (SMPL-X names where one exists).
-ARMATURE: tuple[str, ...] = (
-    "pelvis", "left_hip", "right_hip", "spine1", "spine3", "neck", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot",
-)
 
 CHANNELS: tuple[str, ...] = (
     "lean", "twist", "side_bend", "head_pitch",
