@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from ..client.batch import Batch
     from ..client.session import Session
+    from ..params.spec import GeneratorSpec
+    from ..results import Results
 
 __all__ = ["resolve_session"]
 
@@ -153,6 +155,36 @@ def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: 
     result, summary = dry_run_frame(to_pandas(df), sesh, preview=preview, name=name)
     result.attrs["infinity"] = origin_attrs(df, sesh)
     return as_dry_run(result, summary, polars=is_polars(df))
+
+
+def join(df: Frame, results: Results, *, level: str = "objects", on: str | Sequence[str] | None = None,
+         session: Session | None = None) -> Frame:
+    """:func:`infinityframe.results.join.join`, by ``job_id`` or, without it, by the rows' content.
+
+    Matching by content needs the generator's parameters (to complete each row with the
+    defaults, as the service did): those of ``session``, else of the live session that made
+    the frame, else the metadata of the results' generator when this installation knows it.
+    """
+    from ..results.join import join as join_table
+
+    spec = None if on is not None or "job_id" in df.columns else _join_spec(df, session)
+    return join_table(df, results, level=level, on=on, spec=spec)
+
+
+def _join_spec(df: Frame, session: Session | None) -> GeneratorSpec | None:
+    from ..client.session import find_session
+
+    if session is not None:
+        return session.spec
+    origin = (getattr(df, "attrs", None) or {}).get("infinity") or {}
+    if origin.get("server") and origin.get("generator"):
+        found = find_session(origin["server"], origin["generator"])
+        if found is not None:
+            return found.spec
+        from ..results.casting import _spec
+
+        return _spec(origin["generator"])  # None for a generator unknown here: the results' own, then
+    return None  # the results' generator, if known here (never "whichever session was made last")
 
 
 def coverage(df: Frame, session: Session | None) -> pd.DataFrame:

@@ -102,18 +102,23 @@ class _Infinity(Generic[F]):
         return result
 
     def join(self, results: Results, level: Literal["jobs", "frames", "objects", "keypoints"] = "objects",
-             on: str | Sequence[str] | None = None) -> F:
+             on: str | Sequence[str] | None = None, *, session: Session | None = None) -> F:
         """This frame (e.g. ``batch.jobs``, or the frame that was submitted) joined with a results table.
 
-        A left join on ``job_id`` by default; where both have a column, the table's value wins.
+        A left join: every row of the table, with this frame's own columns added (where both
+        have a column, the table's value wins). On ``job_id`` when the frame has it (or on
+        ``on=``); else each row is matched to the jobs with the same parameters, completed
+        with the generator's defaults as the service completed them (``session=`` says whose,
+        when neither the frame's own session nor the results' generator is known here).
+        Identical rows share their identical jobs out one each; a row that matches no job
+        adds no row. See :func:`infinityframe.results.join.join`.
 
         Examples
         --------
         >>> batch.jobs.infinity.join(batch.results(), level="frames")  # doctest: +SKIP
+        >>> jobs.infinity.join(batch.results(), level="jobs")          # doctest: +SKIP
         """
-        from ..results.join import join
-
-        result: F = join(self._df, results, level=level, on=on)
+        result: F = _core.join(self._df, results, level=level, on=on, session=session)
         return result
 
     def coverage(self, session: Session | None = None) -> pd.DataFrame:
