@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import qmc
 
 from ..errors import ValidationError
 from .rules import check_value
@@ -63,6 +62,10 @@ def _stream(root: int, name: str, round_: int) -> np.random.Generator:
 def _design(root: int, method: str, n: int, d: int) -> np.ndarray:
     rng = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(root, spawn_key=(_DESIGN_STREAM, _METHODS.index(method)))))
+    # Loaded here, not at import: scipy costs a fresh process about a second, and only the
+    # designs need it (a uniform draw is numpy's).
+    from scipy.stats import qmc
+
     engine = qmc.LatinHypercube if method == "lhs" else qmc.Sobol
     try:
         design = engine(d, rng=rng)

@@ -1,12 +1,12 @@
 """The pandera schemas behind :mod:`infinityframe.params.schema`: a generator's column rules
 (dtype, nullability, ``isin``, the range) and its joint constraints as frame-wide checks, for
-pandas and for polars, plus a cache of the internal ones that a validation run reuses.
+pandas and for polars. Only a frame that fails the quick pre-pass, or a user asking for
+``sesh.schema``, loads this module and pandera with it (:mod:`.compiled` builds on demand).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -14,19 +14,11 @@ import pandera.pandas as pa
 import pandera.polars as pap
 import polars as pl
 
-from .failures import OK, default_of, inspect_pandas, pandas_dtype, polars_dtype
-from .spec import PACKAGE_COLUMNS, CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
+from .compiled import complete, reads
+from .failures import OK, inspect_pandas, pandas_dtype, polars_dtype
+from .spec import PACKAGE_COLUMNS, CompiledConstraint, GeneratorSpec, ParamSpec
 
-__all__ = ["ConstraintLike", "Schemas", "compile_all", "complete", "pandas_schema", "polars_schema", "prepared",
-           "reads", "value_checks"]
-
-ConstraintLike = str | Callable[[pd.DataFrame], Any] | Constraint
-
-
-def compile_all(spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> list[CompiledConstraint]:
-    """The generator's joint constraints and the user's, compiled."""
-    return compile_constraints(spec, constraints)
-
+__all__ = ["pandas_schema", "polars_schema", "value_checks"]
 
 def value_checks(param: ParamSpec, api: Any) -> list[Any]:
     """isin, then the range: the service's order, which decides the one failure a cell gets."""
@@ -42,20 +34,6 @@ def value_checks(param: ParamSpec, api: Any) -> list[Any]:
         elif param.max is not None:
             checks.append(api.Check.le(param.max, error=f"{param.name} must be ≤ {param.max}"))
     return checks
-
-
-def complete(frame: pd.DataFrame, spec: GeneratorSpec, names: Sequence[str]) -> pd.DataFrame:
-    """The ``names`` columns of ``frame``, a missing one holding its parameter's default."""
-    present = set(frame.columns)
-    data = {name: frame[name].array if name in present
-            else pd.Series(default_of(spec[name]), index=frame.index, dtype=pandas_dtype(spec[name])).array
-            for name in names}
-    return pd.DataFrame(data, index=frame.index)
-
-
-def reads(constraint: CompiledConstraint, spec: GeneratorSpec) -> tuple[str, ...]:
-    """The parameters a constraint reads: a callable any, an expression only those it names."""
-    return constraint.columns or tuple(spec.names)
 
 
 def _constraint_error(constraint: CompiledConstraint) -> str:
@@ -116,42 +94,3 @@ def polars_schema(spec: GeneratorSpec, compiled: Sequence[CompiledConstraint], *
     columns.update({name: pap.Column(required=False, nullable=True) for name in PACKAGE_COLUMNS if name not in spec})
     checks = [_polars_constraint(c, spec, 1 if internal else None) for c in compiled]
     return pap.DataFrameSchema(columns, checks=checks, strict=True, name=spec.name, coerce=False)
-
-
-
-class Schemas:
-    """The internal pandera schemas of one (spec, constraints), built on first use."""
-
-    def __init__(self, spec: GeneratorSpec, compiled: Sequence[CompiledConstraint]) -> None:
-        self._spec, self._compiled = spec, compiled
-        self._pandas: pa.DataFrameSchema | None = None
-        self._polars: pap.DataFrameSchema | None = None
-
-    def pandas(self) -> pa.DataFrameSchema:
-        if self._pandas is None:
-            self._pandas = pandas_schema(self._spec, self._compiled, internal=True)
-        return self._pandas
-
-    def polars(self) -> pap.DataFrameSchema:
-        if self._polars is None:
-            self._polars = polars_schema(self._spec, self._compiled, internal=True)
-        return self._polars
-
-
-@functools.lru_cache(maxsize=64)
-def _prepared_cached(spec: GeneratorSpec, constraints: tuple[Any, ...]) -> tuple[list[CompiledConstraint], Schemas]:
-    compiled = compile_all(spec, constraints)
-    return compiled, Schemas(spec, compiled)
-
-
-def prepared(spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> tuple[
-        list[CompiledConstraint], Schemas]:
-    """Compiled constraints and schemas, reused across calls: pandera deep-copies every column
-    when a schema is built, which costs more than validating a small frame."""
-    key = tuple(constraints)
-    try:
-        return _prepared_cached(spec, key)
-    except TypeError:  # an unhashable constraint: build afresh
-        compiled = compile_all(spec, constraints)
-        return compiled, Schemas(spec, compiled)
-

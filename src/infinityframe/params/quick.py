@@ -31,8 +31,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .compiled import complete, reads
 from .failures import pandas_dtype, polars_dtype
-from .pandera_schemas import complete, reads
 from .spec import CompiledConstraint, GeneratorSpec, ParamSpec
 
 __all__ = ["pandas_passes", "polars_passes"]

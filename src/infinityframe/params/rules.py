@@ -8,12 +8,11 @@ optional joint ``constraints`` (``{"name", "expr", "message"}``).
 
 from __future__ import annotations
 
-import ast
 import difflib
-import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .expressions import compile_expression
 from .numeric import MAX_NUMBER_TEXT, NumberError, coerce_number
 
 __all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "validate_job"]
@@ -161,73 +160,17 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
     return (None if errors else params), errors
 
 
-# -- joint constraints: a tiny, safe evaluator for the expressions pandas' eval also reads --------
-
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-}
-_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
-}
-
+# -- joint constraints: one compiled evaluator (expressions.py), here on a one-row table ----------
 
 def _names(expr: str) -> set[str]:
-    return {node.id for node in ast.walk(ast.parse(expr, mode="eval")) if isinstance(node, ast.Name)}
+    return set(compile_expression(expr).names)
 
 
 def evaluate_constraint(expr: str, params: JSON) -> bool:
-    """Evaluate a constraint expression for one job.
-
-    Supports arithmetic, comparisons (chained too), ``and``/``or``/``not`` (and pandas'
-    ``&``/``|``/``~``), ``in`` with list literals, numbers, strings, booleans and parameter
-    names. Anything else is refused rather than executed.
+    """Evaluate a constraint expression for one job (see :mod:`.expressions` for the grammar).
 
     >>> evaluate_constraint("a + b <= 0.9", {"a": 0.5, "b": 0.3})
     True
     """
-
-    def ev(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id in ("True", "False"):
-                return node.id == "True"
-            if node.id not in params:
-                raise ValueError(f"constraint {expr!r} names unknown parameter {node.id!r}")
-            return params[node.id]
-        if isinstance(node, (ast.List, ast.Tuple)):
-            return [ev(e) for e in node.elts]
-        if isinstance(node, ast.BoolOp):
-            values = [bool(ev(v)) for v in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.UnaryOp):
-            operand = ev(node.operand)
-            if isinstance(node.op, (ast.Not, ast.Invert)):
-                return not operand
-            if isinstance(node.op, ast.USub):
-                return -operand
-            if isinstance(node.op, ast.UAdd):
-                return +operand
-        if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.BitAnd):
-                return bool(ev(node.left)) and bool(ev(node.right))
-            if isinstance(node.op, ast.BitOr):
-                return bool(ev(node.left)) or bool(ev(node.right))
-            if type(node.op) in _BINARY:
-                return _BINARY[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.Compare):
-            left = ev(node.left)
-            for op, comparator in zip(node.ops, node.comparators, strict=True):
-                right = ev(comparator)
-                if not _COMPARE[type(op)](left, right):
-                    return False
-                left = right
-            return True
-        raise ValueError(f"constraint {expr!r}: {type(node).__name__} is not allowed")
-
-    return bool(ev(ast.parse(expr, mode="eval")))
+    compiled = compile_expression(expr)
+    return bool(compiled({n: [params[n]] for n in compiled.names if n in params})[0])

@@ -36,17 +36,19 @@ one check of a frame, ``quick.py`` is its vectorised pre-pass for frames that pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
-import pandera.pandas as pa
-import pandera.polars as pap
 import polars as pl
 
 from ..errors import ValidationError
-from .pandera_schemas import ConstraintLike, compile_all, pandas_schema, polars_schema
+from .compiled import ConstraintLike, compile_all
 from .spec import GeneratorSpec
 from .validation import run
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+    import pandera.polars as pap
 
 __all__ = ["build_polars_schema", "build_schema", "failure_cases", "validate_frame"]
 
@@ -84,6 +86,8 @@ def build_schema(spec: GeneratorSpec, constraints: Sequence[ConstraintLike] = ()
     >>> build_schema(spec).validate(pd.DataFrame({"n": [1.0, 2.0]}))["n"].dtype
     dtype('int64')
     """
+    from .pandera_schemas import pandas_schema  # pandera loads with the first schema asked for
+
     return pandas_schema(spec, compile_all(spec, constraints))
 
 
@@ -112,6 +116,8 @@ def build_polars_schema(spec: GeneratorSpec, constraints: Sequence[ConstraintLik
     >>> build_polars_schema(spec).validate(pl.DataFrame({"n": [1, 3]})).shape
     (2, 1)
     """
+    from .pandera_schemas import polars_schema
+
     return polars_schema(spec, compile_all(spec, constraints))
 
 
@@ -140,10 +146,10 @@ def failure_cases(df: pd.DataFrame | pl.DataFrame, spec: GeneratorSpec,
     --------
     >>> from infinityframe.params.spec import GeneratorSpec, ParamSpec
     >>> spec = GeneratorSpec("demo", (ParamSpec("n", "int", 1, min=1, max=3),))
-    >>> failure_cases(pd.DataFrame({"n": [1, 5, "2"]}), spec)[["row", "column", "check", "value"]]
+    >>> failure_cases(pd.DataFrame({"n": [1, 5, "2.5"]}), spec)[["row", "column", "check", "value"]]
        row column     check value
     0    1      n  in_range     5
-    1    2      n     dtype     2
+    1    2      n     dtype   2.5
     """
     return _run_checked(df, spec, constraints).failures
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .expressions import Expression, compile_expression
+
 __all__ = [
     "PACKAGE_COLUMNS",
     "CompiledConstraint",
@@ -145,9 +147,7 @@ class CompiledConstraint:
 
 
 def _expression_columns(expr: str, names: Sequence[str]) -> tuple[str, ...]:
-    import ast
-
-    used = {n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)}
+    used = compile_expression(expr).names
     return tuple(n for n in names if n in used)
 
 
@@ -169,10 +169,10 @@ def compile_constraints(spec: GeneratorSpec, extra: Sequence[str | FrameCheck | 
             item = Constraint(f"user_constraint_{i - first_user}", item)
         if isinstance(item, Constraint):
             expr = item.expr
+            compiled_expr = compile_expression(expr)
 
-            def check(df: pd.DataFrame, expr: str = expr) -> np.ndarray:
-                result = df.eval(expr, engine="python")
-                return np.asarray(pd.Series(result, index=df.index).fillna(False), dtype=bool)
+            def check(df: pd.DataFrame, run: Expression = compiled_expr) -> np.ndarray:
+                return run({n: df[n].to_numpy() for n in run.names if n in df.columns})
 
             compiled.append(CompiledConstraint(item.name, expr, _expression_columns(expr, spec.names), check,
                                                item.message, item.advisory))

@@ -12,14 +12,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import polars as pl
-from pandera.errors import SchemaErrors
 
+from .compiled import ConstraintLike, prepared, reads
 from .failures import (
     CELL_CHECKS,
     OK,
@@ -35,9 +34,11 @@ from .failures import (
     python_value,
     unknown_message,
 )
-from .pandera_schemas import ConstraintLike, prepared, reads, value_checks
 from .quick import pandas_passes, polars_passes
 from .spec import PACKAGE_COLUMNS, CompiledConstraint, GeneratorSpec, ParamSpec
+
+if TYPE_CHECKING:
+    from pandera.errors import SchemaErrors
 
 __all__ = ["Run", "run"]
 
@@ -153,6 +154,10 @@ class Run(ABC):
         if pd.isna(number):
             name = "nullable" if check == "not_nullable" else "dtype" if str(check).startswith("dtype") else check
         else:
+            import pandera.pandas as pa
+
+            from .pandera_schemas import value_checks
+
             name = value_checks(param, pa)[int(number)].name
         taken = self.taken.setdefault(column, np.zeros(self.height, dtype=bool))
         rows = rows[rows >= 0]
@@ -213,6 +218,8 @@ class _PandasRun(Run):
     def pandera(self, clean: dict[str, Any]) -> tuple[Any, SchemaErrors | None]:
         frame = pd.DataFrame(clean, index=pd.RangeIndex(self.height), copy=False)
         schema = self.schemas.pandas()
+        from pandera.errors import SchemaErrors  # loaded with the schema, only when a frame needs pandera
+
         try:
             schema.validate(frame, lazy=True, inplace=True)
         except SchemaErrors as errors:
@@ -245,6 +252,8 @@ class _PolarsRun(Run):
             holder = next(name for name in PACKAGE_COLUMNS if name not in self.spec)
             frame = pl.DataFrame({holder: pl.Series([None] * self.height)})
         schema = self.schemas.polars()
+        from pandera.errors import SchemaErrors
+
         try:
             schema.validate(frame, lazy=True)
         except SchemaErrors as errors:
