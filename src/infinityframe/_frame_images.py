@@ -21,13 +21,14 @@ __all__ = ["load_images", "load_masks", "rle_counts", "rle_mask", "segmentations
 
 
 def video_file(folder: Path) -> Path | None:
-    """The job's video, if it has one."""
+    """The job's video, if it has one (``folder`` is a job folder, or a flat job's ``<folder>/<id>``)."""
+    from .results.flat import job_file
     from .results.readers import VIDEO_FILES
 
     for name in VIDEO_FILES:
-        if (folder / name).is_file():
-            return folder / name
-    found = sorted(folder.glob("*.mp4"))
+        if job_file(folder, name).is_file():
+            return job_file(folder, name)
+    found = sorted(folder.glob("*.mp4")) if folder.is_dir() else []
     return found[0] if found else None
 
 
@@ -92,6 +93,7 @@ def video_frames(video: Path, wanted: list[int]) -> Iterator[tuple[int, NDArray[
 
 def load_masks(chosen: pd.DataFrame, folders: dict[str, Path]) -> dict[tuple[str, int], list[Any]]:
     """Each chosen frame's segmentations from its job's labels file: polygons (lists) or boolean arrays."""
+    from .results.flat import job_file
     from .results.readers import LABEL_FILES
 
     masks: dict[tuple[str, int], list[Any]] = {}
@@ -99,7 +101,8 @@ def load_masks(chosen: pd.DataFrame, folders: dict[str, Path]) -> dict[tuple[str
         return masks
     for job_id, part in chosen.groupby(chosen["job_id"].astype(str), sort=False):
         folder = folders.get(str(job_id))
-        labels = next((folder / name for name in LABEL_FILES if folder and (folder / name).is_file()), None)
+        labels = next((job_file(folder, name) for name in LABEL_FILES if folder and job_file(folder, name).is_file()),
+                      None)
         if labels is None:
             continue
         try:

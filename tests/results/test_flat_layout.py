@@ -227,3 +227,18 @@ class TestMixed:
         write_flat_job(fixture_copy / job_id, fixture_copy)
         with pytest.raises(ValueError, match=f"holds these jobs twice.*: {job_id}\\. Move one copy"):
             read_results(fixture_copy, cache=False)
+
+
+def test_pictures_of_a_flat_job_are_its_video_frames_and_masks(nested: Results, flat: Path) -> None:
+    """``res.show()`` finds a flat job's ``<id>.mp4`` and ``<id>_labels.json``: the same pictures as nested."""
+    from infinityframe._frame_images import load_images, load_masks
+
+    def pictures(res: Results) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        chosen = res.frames[res.frames["frame"].isin([0, 10])]
+        folders = {str(j): Path(p) for j, p in zip(res.jobs["job_id"], res.jobs["path"], strict=True)}
+        return load_images(chosen, folders), load_masks(chosen, folders)
+
+    (images, masks), (flat_images, flat_masks) = pictures(nested), pictures(read_results(flat, cache=False))
+    assert len(images) == len(flat_images) == 2 * len(FIXTURE_JOBS)
+    assert all((flat_images[key] == images[key]).all() for key in images)
+    assert masks.keys() == flat_masks.keys() and len(masks) == 2 * len(FIXTURE_JOBS)

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FLAT_FILES", "PARAMS_FILE", "FlatJob", "find_flat_jobs"]
+__all__ = ["FLAT_FILES", "PARAMS_FILE", "FlatJob", "find_flat_jobs", "job_file"]
 
 # The bare parameters of a flat job; in a job folder they are job.json's "params".
 PARAMS_FILE = "params.json"
@@ -85,6 +85,20 @@ class FlatJob:
             return self.files[name]
         ending = next(end for end, nested in FLAT_FILES.items() if nested == name)
         return f"{self.job_id}{ending}"
+
+
+def job_file(path: Path, name: str) -> Path:
+    """The file standing for ``name`` (``labels.json``, ``video.mp4`` …) of the job at ``path``,
+    present or not: ``path / name`` in a job folder, ``<path><ending>`` for a flat job, whose
+    ``path`` (the tables' ``jobs.path``) is the stem ``<dataset folder>/<id>``.
+
+    >>> job_file(Path("no-such-dataset/a1"), "video.mp4")
+    PosixPath('no-such-dataset/a1.mp4')
+    """
+    if path.is_dir() or name not in FLAT_FILES.values():
+        return path / name
+    ending = next(end for end, nested in FLAT_FILES.items() if nested == name)
+    return path.with_name(f"{path.name}{ending}")
 
 
 def _split(name: str) -> tuple[str, str] | None:
