@@ -279,12 +279,18 @@ class _Draw:
         needed = sorted({c for k in self.compiled for c in (k.columns or self.spec.names)},
                         key=self.spec.names.index)
         rows = np.arange(self.n)
+        # Expressions read the columns as they are; only a callable needs a pandas frame built.
+        on_columns = all(c.expression is not None for c in self.compiled)
         for round_ in range(max_rounds + 1):
-            frame = self.frame(pd.Index(rows), needed, rows)
+            if on_columns:
+                cols = {name: self.values(name, rows) for name in needed}
+            else:
+                frame = self.frame(pd.Index(rows), needed, rows)
             failing = np.zeros(len(rows), dtype=bool)
             todo: dict[str, np.ndarray] = {}
             for i, constraint in enumerate(self.compiled):
-                bad = ~constraint.check(frame)
+                expression = constraint.expression
+                bad = ~(expression(cols) if on_columns and expression is not None else constraint.check(frame))
                 checked[i, min(round_, 1)] += len(rows)
                 passed[i, min(round_, 1)] += len(rows) - int(bad.sum())
                 if not bad.any():
@@ -301,7 +307,8 @@ class _Draw:
             if not failing.any():
                 return
             if round_ == max_rounds:
-                raise self.hopeless(rows[failing], checked, passed, max_rounds, frame.loc[rows[failing]])
+                stuck = rows[failing]
+                raise self.hopeless(stuck, checked, passed, max_rounds, self.frame(pd.Index(stuck), needed, stuck))
             for name, mask in todo.items():
                 if mask.any():
                     at = rows[mask]

@@ -144,6 +144,7 @@ class CompiledConstraint:
     check: Callable[[pd.DataFrame], np.ndarray]
     message: str = ""
     advisory: bool = False
+    expression: Expression | None = None  # an expression's check, on columns by name (no frame needed)
 
 
 def _expression_columns(expr: str, names: Sequence[str]) -> tuple[str, ...]:
@@ -175,7 +176,7 @@ def compile_constraints(spec: GeneratorSpec, extra: Sequence[str | FrameCheck | 
                 return run({n: df[n].to_numpy() for n in run.names if n in df.columns})
 
             compiled.append(CompiledConstraint(item.name, expr, _expression_columns(expr, spec.names), check,
-                                               item.message, item.advisory))
+                                               item.message, item.advisory, compiled_expr))
         elif callable(item):
             fn = item
             label = getattr(fn, "__name__", "<lambda>")
