@@ -214,8 +214,19 @@ class TestCoercion:
         df = pd.DataFrame({"scene": pd.Series(["GYM_1", "OFFICE_1"], dtype=object),
                            "state": pd.Series([None, "abc"], dtype=object)})
         out = validate_frame(df, STICKFIT)
-        assert str(out["scene"].dtype) == "str" and str(out["state"].dtype) == "str"
-        assert out["state"].isna().tolist() == [True, False]
+        assert str(out["scene"].dtype) == "str"
+        # A job id stays an object column of str or None, as sample() makes it: None is JSON's null.
+        assert out["state"].dtype == object and out["state"].tolist() == [None, "abc"]
+
+    def test_a_valid_job_id_column_is_kept_as_it_is(self) -> None:
+        for state in (pd.Series([None, "abc"], dtype="str"), pd.Series([float("nan"), "abc"], dtype=object)):
+            df = pd.DataFrame({"state": state})
+            pd.testing.assert_frame_equal(validate_frame(df, STICKFIT), df)
+
+    def test_a_job_id_column_of_categories_becomes_objects(self) -> None:
+        df = pd.DataFrame({"state": pd.Series([None, "abc"], dtype="category")})
+        out = validate_frame(df, STICKFIT)
+        assert out["state"].dtype == object and out["state"].tolist() == [None, "abc"]
 
     def test_index_columns_and_attrs_are_kept(self) -> None:
         df = defaults(2).assign(num_reps=[3.0, 4.0], job_id=["x", "y"]).set_axis(["a", "b"])

@@ -264,8 +264,14 @@ class Cells:
 
 
 def pandas_dtype(param: ParamSpec) -> Any:
-    """The pandas dtype of a parameter column (nullable integer/boolean when the default is null)."""
-    if param.type in ("str", "uuid"):
+    """The pandas dtype of a parameter column (nullable integer/boolean when the default is null).
+
+    A job id (``uuid``, as ``state``) is an object column of ``str`` or ``None``, as the samplers
+    make it: ``None`` is JSON's null wherever the rows go (``to_dict``, infinity-core), NaN is not.
+    """
+    if param.type == "uuid":
+        return np.dtype(object)
+    if param.type == "str":
         return PANDAS_STR
     if param.type == "float":
         return np.dtype(np.float64)
@@ -296,10 +302,15 @@ _NEUTRAL = {"int": 0, "float": np.nan, "bool": False}
 _NUMPY = {"int": np.int64, "float": np.float64, "bool": np.bool_}
 
 
+# The dtypes a valid column keeps as it is, where it is not just the parameter's own: job ids
+# given as pandas' str (read from a file, say) stay str.
+_KEPT: dict[str, tuple[Any, ...]] = {"uuid": (np.dtype(object), PANDAS_STR)}
+
+
 def _passes_as_is(series: pd.Series, param: ParamSpec, target: Any) -> bool:
     """Whether a column already in the parameter's dtype has every cell OK: what
     :func:`_classify` would find, in one vectorised look (or none, for int64 and bool)."""
-    if series.dtype != target:
+    if series.dtype != target or target == np.dtype(object):  # objects: each cell must be looked at
         return False
     if target == np.dtype(np.float64):
         values = series.to_numpy()
@@ -327,7 +338,7 @@ def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
     source = _read_numeric_strings(_pandas_source(series, param.type), param)
     codes = _classify(source, param)
     valid = bool((codes == OK).all())
-    if valid and series.dtype == target:
+    if valid and series.dtype in _KEPT.get(param.type, (target,)):
         return Cells(codes, _on_range(series, index), False)
     keep = (codes == OK) & ~source.null  # cells holding a usable value; the rest take the fill
     fill = default_of(param)
@@ -337,7 +348,10 @@ def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
         else:
             raw = source.strings if isinstance(source.strings, pd.Series) else pd.Series(source.strings, dtype=object)
             strings = raw.astype(PANDAS_STR).set_axis(index)
-        return Cells(codes, strings if valid else strings.where(keep, np.nan if fill is None else fill), True)
+        strings = strings if valid else strings.where(keep, np.nan if fill is None else fill)
+        if param.type == "uuid":
+            strings = strings.astype(object).where(strings.notna(), None)
+        return Cells(codes, strings, True)
     values = _numbers(source, keep, _NEUTRAL[param.type] if fill is None else fill, _NUMPY[param.type])
     if fill is None and param.type != "float":
         # A null default: pandas' nullable integer or boolean array carries the missing cells.

@@ -76,7 +76,9 @@ def _lossless(param: ParamSpec) -> pa.Parser:
 
 def pandas_schema(spec: GeneratorSpec, compiled: Sequence[CompiledConstraint], *,
                    internal: bool = False) -> pa.DataFrameSchema:
-    columns = {p.name: pa.Column(pandas_dtype(p), value_checks(p, pa), nullable=p.nullable, required=False,
+    # A job id may be an object column (str or None) or pandas' str: its cells are checked one by one.
+    columns = {p.name: pa.Column(None if p.type == "uuid" else pandas_dtype(p), value_checks(p, pa),
+                                 nullable=p.nullable, required=False,
                                  parsers=None if internal else [_lossless(p)], description=p.description or None)
                for p in spec}
     columns.update({name: pa.Column(required=False, nullable=True) for name in PACKAGE_COLUMNS if name not in spec})

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .compiled import complete, reads
-from .failures import pandas_dtype, polars_dtype
+from .failures import PANDAS_STR, pandas_dtype, polars_dtype
 from .spec import CompiledConstraint, GeneratorSpec, ParamSpec
 
 __all__ = ["pandas_passes", "polars_passes"]
@@ -86,7 +86,7 @@ def _strings_pass(strings: pa.Array | pa.ChunkedArray, param: ParamSpec) -> bool
 
 
 def _pandas_column_passes(series: pd.Series, param: ParamSpec) -> bool:
-    if series.dtype != pandas_dtype(param):
+    if series.dtype != pandas_dtype(param) and not (param.type == "uuid" and series.dtype == PANDAS_STR):
         return False
     if param.type in ("str", "uuid"):
         strings = pa.array(series.array)  # the Arrow data behind pandas' str dtype, not a copy

@@ -232,5 +232,6 @@ def validate_frame(df: Frame, spec: GeneratorSpec, constraints: Sequence[Constra
         return df.with_columns(list(changed.values())) if changed else df.clone()
     out = df.copy(deep=False)  # copy-on-write: replacing columns below leaves ``df`` untouched
     for pos, column in changed.items():
-        out.isetitem(pos, column.array)
+        # A bare object array would be read as strings (pandas' str dtype); a Series keeps its dtype.
+        out.isetitem(pos, column.set_axis(out.index) if column.dtype == object else column.array)
     return out

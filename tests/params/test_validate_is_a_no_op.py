@@ -1,0 +1,49 @@
+"""``validate`` on a frame fresh from the samplers returns an equal frame, dtypes included
+(issue: sampling returns what validation returns)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infinityframe.local.generators import get
+from infinityframe.params.sampling import fill, grid, sample, with_defaults
+from infinityframe.params.schema import validate_frame
+from infinityframe.params.spec import GeneratorSpec
+
+GENERATORS = ("stickfit-v0.1.0", "shapes-v0.1.0", "visionfit-v0.4.0", "visionfit-flagship-v0.1.0")
+SPECS = {name: GeneratorSpec.from_metadata(get(name).metadata()) for name in GENERATORS}
+
+
+def assert_no_op(df: pd.DataFrame, spec: GeneratorSpec) -> None:
+    pd.testing.assert_frame_equal(validate_frame(df, spec), df)
+    frame = pl.from_pandas(df)
+    assert validate_frame(frame, spec).equals(frame)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(GENERATORS), method=st.sampled_from(["uniform", "lhs", "sobol"]),
+       n=st.integers(0, 40), seed=st.integers(0, 2**32))
+def test_sample(name: str, method: str, n: int, seed: int) -> None:
+    assert_no_op(sample(SPECS[name], n, seed=seed, method=method), SPECS[name])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(GENERATORS), seed=st.integers(0, 2**32), data=st.data())
+def test_fill_and_with_defaults(name: str, seed: int, data: st.DataObject) -> None:
+    spec = SPECS[name]
+    given_columns = data.draw(st.lists(st.sampled_from(spec.names), unique=True, max_size=4))
+    partial = sample(spec, 12, seed=seed)[given_columns]
+    assert_no_op(fill(partial, spec, seed=seed), spec)
+    assert_no_op(with_defaults(partial, spec), spec)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_grid_with_defaults(name: str) -> None:
+    spec = SPECS[name]
+    axes = {p.name: list(p.choices[:2]) for p in spec if p.choices}
+    frame = with_defaults(grid(spec, **dict(list(axes.items())[:2])), spec)
+    assert_no_op(frame, spec)
