@@ -162,14 +162,8 @@ def read_job(source: JobSource, *, armature: bool = False) -> JobData:
 
 def _read_params_json(job: JobData, path: Path, entries: Mapping[str, bool]) -> None:
     """A flat dataset's ``<id>_params.json``: the bare parameters, or job.json's ``{"name"?, "params"}``."""
-    if PARAMS_FILE not in entries:
-        job.problems.append(f"{path.name} is missing, so the job's generator and parameters are unknown")
-        return
-    data = read_json(path, job.problems, "the job's parameters are unknown")
-    if data is UNREADABLE:
-        return
-    if not isinstance(data, dict):
-        job.problems.append(f"{path.name} does not hold a JSON object, so the job's parameters are unknown")
+    data = _json_object(job, path, PARAMS_FILE in entries)
+    if data is None:
         return
     if isinstance(data.get("params"), dict) and set(data) <= {"name", "params"}:
         name = data.get("name")
@@ -178,15 +172,23 @@ def _read_params_json(job: JobData, path: Path, entries: Mapping[str, bool]) -> 
     job.params = typed_params(job.generator, data)
 
 
-def _read_job_json(job: JobData, path: Path, entries: Mapping[str, bool]) -> None:
-    if path.name not in entries:
+def _json_object(job: JobData, path: Path, present: bool) -> dict[str, Any] | None:
+    """The JSON object in a job's parameters file, or ``None`` with the problem recorded."""
+    if not present:
         job.problems.append(f"{path.name} is missing, so the job's generator and parameters are unknown")
-        return
+        return None
     data = read_json(path, job.problems, "the job's parameters are unknown")
     if data is UNREADABLE:
-        return
+        return None
     if not isinstance(data, dict):
-        job.problems.append("job.json does not hold a JSON object, so the job's parameters are unknown")
+        job.problems.append(f"{path.name} does not hold a JSON object, so the job's parameters are unknown")
+        return None
+    return data
+
+
+def _read_job_json(job: JobData, path: Path, entries: Mapping[str, bool]) -> None:
+    data = _json_object(job, path, path.name in entries)
+    if data is None:
         return
     name = data.get("name")
     job.generator = name if isinstance(name, str) else None
