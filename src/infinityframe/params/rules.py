@@ -9,13 +9,14 @@ optional joint ``constraints`` (``{"name", "expr", "message"}``).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .expressions import compile_expression
 from .numeric import MAX_NUMBER_TEXT, NumberError, coerce_number
 
-__all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "validate_job"]
+__all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "validate_job",
+           "validate_jobs"]
 
 JSON = dict[str, Any]
 
@@ -158,6 +159,16 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
             errors.append(JobError(index, names[0] if names else None,
                                    f"{constraint['message']} ({constraint['expr']}; got {shown})"))
     return (None if errors else params), errors
+
+
+def validate_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
+    """:func:`validate_job` for a whole batch: job ``i`` is numbered ``start + i``.
+
+    >>> meta = {"name": "g", "params": [{"name": "n", "type": "int", "default_value": 1, "options": {"max": 2}}]}
+    >>> [errors for _, errors in validate_jobs(meta, [{"n": 2}, {"n": 3}])]
+    [[], [{'job': 1, 'param': 'n', 'message': 'n must be ≤ 2, got 3'}]]
+    """
+    return [validate_job(generator, start + i, given) for i, given in enumerate(jobs)]
 
 
 # -- joint constraints: one compiled evaluator (expressions.py), here on a one-row table ----------
