@@ -3,8 +3,14 @@
 A frame being drawn is a set of numpy columns. Each parameter draws from its own stream
 (derived from the seed, the parameter's name and the round), so a row's values depend only on
 the seed, its position and its own history: that is what keeps frames reproducible and lets a
-sweep grow without changing the rows already drawn. Rows that break a joint constraint are
-drawn again, round after round, from the same kind of streams.
+sweep grow without changing the rows already drawn.
+
+Rows that break a joint constraint are drawn again, round after round. A re-draw stream is
+counter-based (:func:`_units_at`): the unit number of row ``i`` in round ``k`` is computed from
+``i`` directly, so a round costs the failing rows only, not every row up to the last failing
+one (half the rows of a frame fail a constraint such as ``b <= a`` at first, and the rounds
+then shrink geometrically). Only a callable, which takes a generator, is still re-drawn from a
+sequential stream, up to its last failing row.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import pyarrow as pa
 
 from ..errors import ValidationError
 from .rules import check_value
+from .distributions import Uniform
 from .samplers import Sampler, _param_json, default_sampler
 from .spec import CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
 
@@ -32,7 +39,7 @@ Method = Literal["uniform", "lhs", "sobol"]
 Seed = int | np.random.Generator | None
 ConstraintLike = str | Constraint | Callable[[pd.DataFrame], Any]
 _METHODS = ("uniform", "lhs", "sobol")
-_COLUMN_STREAM, _DESIGN_STREAM = 0, 1
+_COLUMN_STREAM, _DESIGN_STREAM, _REDRAW_STREAM = 0, 1, 2
 
 
 # -- seeds and streams -------------------------------------------------------------------------
@@ -57,6 +64,39 @@ def _name_words(name: str) -> tuple[int, int]:
 def _stream(root: int, name: str, round_: int) -> np.random.Generator:
     key = (_COLUMN_STREAM, *_name_words(name), round_)
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(root, spawn_key=key)))
+
+
+# SplitMix64 (Steele, Lea & Flood 2014; Java's SplittableRandom): output i of a sequence seeded
+# with s is mix(s + (i + 1) * gamma), so any row's number is one hash away.
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
+
+
+def _units_at(root: int, name: str, round_: int, rows: np.ndarray) -> np.ndarray:
+    """Unit numbers in [0, 1) for ``rows`` of the parameter's re-draw stream of ``round_``.
+
+    Row ``i`` gets output ``i`` of a SplitMix64 sequence seeded from the seed, the name and
+    the round, whatever other rows are asked for: 53 random bits, as ``Generator.random``
+    gives, computed for the failing rows only.
+    """
+    key = (_REDRAW_STREAM, *_name_words(name), round_)
+    seed = np.random.SeedSequence(root, spawn_key=key).generate_state(1, np.uint64)[0]
+    z = rows.astype(np.uint64)  # row positions are never negative
+    z += np.uint64(1)
+    z *= _GAMMA
+    z += seed
+    shifted = np.empty_like(z)
+    for shift, multiplier in zip(_SHIFTS[:2], _MIX, strict=True):
+        np.right_shift(z, shift, out=shifted)
+        z ^= shifted
+        z *= multiplier
+    np.right_shift(z, _SHIFTS[2], out=shifted)
+    z ^= shifted
+    z >>= np.uint64(11)
+    units = z.astype(np.float64)
+    units *= 2.0**-53
+    return units
 
 
 def _design(root: int, method: str, n: int, d: int) -> np.ndarray:
@@ -123,18 +163,44 @@ def _advisory_hint(constraints: Sequence[CompiledConstraint]) -> str:
             "advisory=False draws without the generator's advisory constraints.")
 
 
-def _equality(constraint: CompiledConstraint) -> tuple[str, str] | None:
-    """``(a, b)`` when the constraint is exactly ``a == b`` between two parameters."""
+def _comparison(constraint: CompiledConstraint) -> tuple[str, ast.cmpop, str] | None:
+    """``(a, op, b)`` when the constraint is exactly one comparison between two parameters."""
     if len(constraint.columns) != 2:
         return None
     try:
         node = ast.parse(constraint.description, mode="eval").body
     except SyntaxError:
         return None
-    if (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
-            and isinstance(node.left, ast.Name) and isinstance(node.comparators[0], ast.Name)):
-        return node.left.id, node.comparators[0].id
+    if (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.left, ast.Name)
+            and isinstance(node.comparators[0], ast.Name)):
+        return node.left.id, node.ops[0], node.comparators[0].id
     return None
+
+
+def _equality(constraint: CompiledConstraint) -> tuple[str, str] | None:
+    """``(a, b)`` when the constraint is exactly ``a == b`` between two parameters."""
+    found = _comparison(constraint)
+    return (found[0], found[2]) if found and isinstance(found[1], ast.Eq) else None
+
+
+def _order(constraint: CompiledConstraint) -> tuple[str, str] | None:
+    """``(low, high)`` when the constraint is exactly ``low <= high`` (or ``<``, ``>=``, ``>``)
+    between two parameters."""
+    found = _comparison(constraint)
+    if found is None:
+        return None
+    left, op, right = found
+    if isinstance(op, (ast.LtE, ast.Lt)):
+        return left, right
+    if isinstance(op, (ast.GtE, ast.Gt)):
+        return right, left
+    return None
+
+
+def _drawn_alike(a: Sampler, b: Sampler) -> bool:
+    """Both draw floats from one continuous uniform: two independent draws of the same law."""
+    return (a.param.type == b.param.type == "float" and isinstance(a.source, Uniform)
+            and a.source == b.source and a.source.lo < a.source.hi and not a.constant and not b.constant)
 
 
 # -- the drawing engine ------------------------------------------------------------------------
@@ -172,6 +238,8 @@ class _Draw:
         self.plan_equalities()
         self.draw_initial(method)
         self.apply_equalities(np.arange(self.n))
+        if method == "uniform":
+            self.draw_in_order()
         self.enforce(max_rounds)
         followers = {f for _, f in self.pairs}
         for name in self.spec.names:
@@ -214,12 +282,45 @@ class _Draw:
                 values = self.draw(name, _stream(self.root, name, 0), self.n)
             self.assign(name, every, values)
 
+    def draw_in_order(self) -> None:
+        """Meet ``low <= high`` between two columns drawn alike by putting each row's pair in order.
+
+        For two independent draws ``x, y`` of one continuous law, ``(min, max)`` has exactly the
+        law of ``(x, y)`` given ``x <= y`` (density ``2 f(x) f(y)`` on ``x <= y``, as rejection
+        gives), so the first round needs no re-drawing. Rows re-drawn later for another
+        constraint are proposed afresh and accepted only if every constraint holds, which keeps
+        the result the conditional law. Ties (a strict ``<``) are left for ``enforce``.
+        """
+        taken = {name for pair in self.pairs for name in pair}
+        for constraint in self.compiled:
+            pair = _order(constraint)
+            if pair is None or pair[0] == pair[1] or taken & set(pair) or self.open.keys() & set(pair):
+                continue
+            low, high = pair
+            if not _drawn_alike(self.samplers[low], self.samplers[high]):
+                continue
+            taken.update(pair)
+            smaller = np.minimum(self.columns[low], self.columns[high])
+            self.columns[high] = np.maximum(self.columns[low], self.columns[high], out=self.columns[high])
+            self.columns[low] = smaller
+
     def draw(self, name: str, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` draws for a column: its sampler's values, or their indexes for a coded column."""
         sampler = self.samplers[name]
         if name in self.pools and sampler.codes is not None:
             return sampler.codes(rng.random(n))  # the unit numbers ``sampler.draw`` would take
         return sampler.draw(rng, n)
+
+    def redraw(self, name: str, rows: np.ndarray, round_: int) -> np.ndarray:
+        """New draws for a column at ``rows`` (ascending), for re-draw round ``round_``."""
+        sampler = self.samplers[name]
+        if sampler.ppf is None:  # a callable: its own generator, drawn in order up to the last row
+            drawn = self.draw(name, _stream(self.root, name, round_), int(rows[-1]) + 1)
+            return np.asarray(drawn[rows])
+        units = _units_at(self.root, name, round_, rows)
+        if name in self.pools and sampler.codes is not None:
+            return sampler.codes(units)
+        return sampler.ppf(units)
 
     def values(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
         """A column's values (at ``rows``), coded columns decoded."""
@@ -252,23 +353,46 @@ class _Draw:
             if follower_open.any():
                 self.assign(follower, rows[follower_open], self.columns[leader][rows[follower_open]])
 
-    def redrawable(self, name: str, rows: np.ndarray) -> np.ndarray:
+    def redrawable(self, name: str, rows: np.ndarray) -> np.ndarray | None:
+        """Which of ``rows`` the sampler may re-draw ``name`` at; ``None``: every one."""
         if self.samplers[name].constant or any(name == f for _, f in self.pairs):
             return np.zeros(len(rows), dtype=bool)
-        mask = self.open_at(name, rows)
+        mask = self.open.get(name)
+        can = None if mask is None else mask[rows]
         for leader, follower in self.pairs:
-            if leader == name:
-                mask = mask & self.open_at(follower, rows)  # else it copies the given follower
-        return mask
+            followed = self.open.get(follower)
+            if leader == name and followed is not None:  # else it copies the given follower
+                can = followed[rows] if can is None else can & followed[rows]
+        return can
 
-    def redraw_columns(self, constraint: CompiledConstraint) -> list[str]:
-        names = list(constraint.columns) or self.spec.names  # a callable may read any column
+    def redraw_columns(self) -> list[list[str]]:
+        """For each constraint, the columns a row that breaks it draws again.
+
+        Those of every constraint it shares a column with, transitively (and the leaders that
+        columns copy): re-drawing only the failing constraint's own columns would keep values
+        that were accepted against the old draws of a shared column, which biases them (with
+        ``a <= b`` and ``b <= c``, a row re-drawing only ``b, c`` keeps an ``a`` chosen for the
+        old ``b``). A whole group drawn afresh and accepted only when every constraint holds
+        is rejection sampling, so each row ends with the exact conditional law.
+        """
         leaders = {f: leader for leader, f in self.pairs}
-        for name in list(names):
-            while name in leaders:
-                name = leaders[name]
-                names.append(name)
-        return list(dict.fromkeys(names))
+        own: list[set[str]] = []
+        for constraint in self.compiled:
+            names = list(constraint.columns) or list(self.spec.names)  # a callable may read any column
+            for name in list(names):
+                while name in leaders:
+                    name = leaders[name]
+                    names.append(name)
+            own.append(set(names))
+        groups: list[set[str]] = []
+        for columns in own:
+            joined = set(columns)
+            for group in [g for g in groups if g & joined]:
+                joined |= group
+                groups.remove(group)
+            groups.append(joined)
+        order = {name: k for k, name in enumerate(self.spec.names)}
+        return [sorted(next(g for g in groups if columns <= g), key=order.__getitem__) for columns in own]
 
     def enforce(self, max_rounds: int) -> None:
         if not self.compiled or self.n == 0:
@@ -281,39 +405,45 @@ class _Draw:
         rows = np.arange(self.n)
         # Expressions read the columns as they are; only a callable needs a pandas frame built.
         on_columns = all(c.expression is not None for c in self.compiled)
+        redrawn = self.redraw_columns()
         for round_ in range(max_rounds + 1):
             if on_columns:
-                cols = {name: self.values(name, rows) for name in needed}
+                at = None if len(rows) == self.n else rows  # the first round reads whole columns
+                cols = {name: self.values(name, at) for name in needed}
             else:
                 frame = self.frame(pd.Index(rows), needed, rows)
-            failing = np.zeros(len(rows), dtype=bool)
+            failing: np.ndarray | None = None
             todo: dict[str, np.ndarray] = {}
             for i, constraint in enumerate(self.compiled):
                 expression = constraint.expression
-                bad = ~(expression(cols) if on_columns and expression is not None else constraint.check(frame))
+                held = expression(cols) if on_columns and expression is not None else constraint.check(frame)
+                bad = np.logical_not(held)
+                count = int(np.count_nonzero(bad))
                 checked[i, min(round_, 1)] += len(rows)
-                passed[i, min(round_, 1)] += len(rows) - int(bad.sum())
-                if not bad.any():
+                passed[i, min(round_, 1)] += len(rows) - count
+                if not count:
                     continue
-                columns = self.redraw_columns(constraint)
-                fixable = {c: self.redrawable(c, rows) for c in columns}
-                any_fixable = np.logical_or.reduce([*fixable.values(), np.zeros(len(rows), dtype=bool)])
-                if self.strict and (bad & ~any_fixable).any():
-                    raise self.impossible(constraint, rows[bad & ~any_fixable])
-                bad &= any_fixable
-                failing |= bad
+                fixable = {c: self.redrawable(c, rows) for c in redrawn[i]}
+                if all(can is not None for can in fixable.values()):  # some rows may have no open cell
+                    any_fixable = np.zeros(len(rows), dtype=bool)
+                    for can in fixable.values():
+                        any_fixable |= can  # type: ignore[arg-type]
+                    if self.strict and (bad & ~any_fixable).any():
+                        raise self.impossible(constraint, rows[bad & ~any_fixable])
+                    bad &= any_fixable
+                failing = bad if failing is None else failing | bad
                 for c, can in fixable.items():
-                    todo[c] = todo.get(c, np.zeros(len(rows), dtype=bool)) | (bad & can)
-            if not failing.any():
+                    mine = bad if can is None else bad & can
+                    todo[c] = todo[c] | mine if c in todo else mine
+            if failing is None or not failing.any():
                 return
             if round_ == max_rounds:
                 stuck = rows[failing]
                 raise self.hopeless(stuck, checked, passed, max_rounds, self.frame(pd.Index(stuck), needed, stuck))
             for name, mask in todo.items():
-                if mask.any():
-                    at = rows[mask]
-                    values = self.draw(name, _stream(self.root, name, round_ + 1), int(at[-1]) + 1)
-                    self.assign(name, at, values[at])
+                at = rows[mask]
+                if len(at):
+                    self.assign(name, at, self.redraw(name, at, round_ + 1))
             rows = rows[failing]
             self.apply_equalities(rows)
 

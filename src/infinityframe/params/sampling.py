@@ -10,11 +10,18 @@ in row order. Hence, for ``method="uniform"``:
   (adding rows to a sweep does not change the rows already drawn);
 * overriding one parameter leaves every other column as it was.
 
-Joint constraints are met by re-drawing the failing rows, round after round; round ``k``
+Joint constraints are met by re-drawing the failing rows, round after round (rejection, so
+each row ends with the exact law of the draws given the constraints): a failing row draws
+again every column of the constraints that share a column with the one it breaks. Round ``k``
 re-draws from a stream of its own per (parameter, round), taking the value at the row's
-position, so a row's values depend only on the seed, its position and its own history, and
-the properties above survive the re-draws. ``"sobol"`` keeps the prefix property too (the first
-``n`` points of one scrambled sequence); ``"lhs"`` cannot (its strata depend on ``n``).
+position (a counter-based stream: only the failing rows cost anything), so a row's values
+depend only on the seed, its position and its own history, and the properties above survive
+the re-draws. ``"sobol"`` keeps the prefix property too (the first ``n`` points of one
+scrambled sequence); ``"lhs"`` cannot (its strata depend on ``n``).
+
+An order ``a <= b`` between two float parameters drawn from the same uniform (the advisory
+``inter_rep_delay_var <= inter_rep_delay_avg``) is met by construction for ``"uniform"``: each
+row's pair is put in order, which is the same conditional law as rejecting it.
 
 An equality ``a == b`` between two parameters the user left to the sampler is met by
 construction, not by rejection: ``a`` is drawn from what both allow and ``b`` copies it. If the
