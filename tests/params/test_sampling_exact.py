@@ -19,6 +19,7 @@ import scipy.stats
 from infinityframe.local.generators import get
 from infinityframe.params import _draw
 from infinityframe.params.distributions import uniform
+from infinityframe.params.samplers import default_sampler
 from infinityframe.params.sampling import fill, sample
 from infinityframe.params.spec import GeneratorSpec
 
@@ -151,3 +152,10 @@ class TestRedrawStreams:
 
         df = sample(stickfit, 400, seed=9, constraints="camera_height <= 1", fixed={"camera_height": draw})
         assert (df.camera_height <= 1).all() and seen[0] == 400 and len(seen) > 1
+
+    def test_first_draws_are_each_columns_own_stream(self, flagship: GeneratorSpec) -> None:
+        # However the frame lays out its memory, column p is p's sampler drawing from p's stream.
+        df = sample(flagship, 1000, seed=10, advisory=False)
+        for param in flagship:
+            expected = default_sampler(param).draw(_draw._stream(10, param.name, 0), 1000)
+            assert df[param.name].tolist() == expected.tolist(), param.name

@@ -271,6 +271,12 @@ class _Draw:
         units = _design(self.root, method, self.n, len(dims)) if dims and self.n else None
         paired = {name for pair in self.pairs for name in pair}
         every = np.arange(self.n)
+        # Columns whose draws land in their unit numbers' memory share one block, allocated
+        # once (a large allocation gets huge pages: a fresh process pays far fewer page
+        # faults); the others' unit numbers reuse one scratch row.
+        kept = [name for name in names
+                if name not in dims and name not in self.open and self.samplers[name].in_place]
+        block = np.empty((len(kept) + 1, self.n)) if self.n else None
         for name in names:
             sampler = self.samplers[name]
             if sampler.pool is not None and name not in self.open and name not in paired:
@@ -278,6 +284,12 @@ class _Draw:
             if name in dims and units is not None and sampler.ppf is not None:
                 u = units[:, dims.index(name)]
                 values = sampler.codes(u) if name in self.pools and sampler.codes else sampler.ppf(u)
+            elif block is not None and sampler.spare is not None:
+                row = block[kept.index(name) if name in kept else len(kept)]
+                _stream(self.root, name, 0).random(out=row)  # the unit numbers ``sampler.draw`` takes
+                values = sampler.codes(row) if name in self.pools and sampler.codes else sampler.spare(row)
+                if name not in kept:
+                    values = values.copy() if np.may_share_memory(values, block) else values
             else:
                 values = self.draw(name, _stream(self.root, name, 0), self.n)
             self.assign(name, every, values)
@@ -300,9 +312,10 @@ class _Draw:
             if not _drawn_alike(self.samplers[low], self.samplers[high]):
                 continue
             taken.update(pair)
-            smaller = np.minimum(self.columns[low], self.columns[high])
-            self.columns[high] = np.maximum(self.columns[low], self.columns[high], out=self.columns[high])
-            self.columns[low] = smaller
+            x, y = self.columns[low], self.columns[high]  # drawn here, so ours to write
+            smaller = np.minimum(x, y)
+            np.maximum(x, y, out=y)
+            x[...] = smaller
 
     def draw(self, name: str, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` draws for a column: its sampler's values, or their indexes for a coded column."""

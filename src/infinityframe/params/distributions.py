@@ -50,8 +50,10 @@ def _strata(u: np.ndarray, k: int, *, spare: bool = False) -> np.ndarray:
     ``k - 1``. With ``spare`` the scaling is done in ``u``'s memory."""
     u = np.asarray(u, dtype=np.float64)
     scaled: np.ndarray = np.multiply(u, k, out=u) if spare else np.multiply(u, k)
-    # Truncation is the floor for the non-negative numbers a unit interval holds.
-    idx = scaled.astype(np.int64)
+    # Truncation is the floor for the non-negative numbers a unit interval holds. Spare
+    # contiguous numbers become their indexes in their own memory (the cast is elementwise).
+    idx = scaled.view(np.int64) if spare and scaled.flags.c_contiguous else np.empty(scaled.shape, np.int64)
+    np.copyto(idx, scaled, casting="unsafe")
     np.minimum(idx, k - 1, out=idx)
     return idx
 

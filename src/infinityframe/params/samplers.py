@@ -56,6 +56,12 @@ class Sampler:
         strings, so a frame can carry small integers and build its string column once.
     codes : callable or None
         Unit numbers → indexes into ``pool``; set exactly when ``pool`` is.
+    spare : callable or None
+        ``ppf`` of unit numbers the caller gives up, so it may compute in their memory (the
+        same values); ``None`` exactly when ``ppf`` is.
+    in_place : bool
+        ``spare`` returns the unit numbers' own memory (a uniform float or integer range):
+        a frame can draw such columns into one block of memory it allocates once.
     """
 
     param: ParamSpec
@@ -67,6 +73,8 @@ class Sampler:
     checked: bool = False
     pool: np.ndarray | None = None
     codes: Ppf | None = None
+    spare: Ppf | None = None
+    in_place: bool = False
 
     def __repr__(self) -> str:
         return f"Sampler({self.param.name}: {self.source!r})"
@@ -150,15 +158,20 @@ def _from_ppf(param: ParamSpec, source: Any, ppf: Ppf, *, user: bool, checked: b
     # The unit numbers drawn here are used once, so a distribution may compute in their memory.
     spare = source.ppf_spare if isinstance(source, Distribution) and ppf == source.ppf else ppf
 
+    def cast_spare(u: np.ndarray) -> np.ndarray:
+        return cast_values(spare(u), param)
+
     def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-        return cast_values(spare(rng.random(n)), param)
+        return cast_spare(rng.random(n))
 
     coded = (isinstance(source, Choice) and param.type == "str" and source.ppf == ppf
              and all(type(v) is str for v in source.values))
     if coded:
         return Sampler(param, source, draw, cast_ppf, user=user, checked=checked,
-                       pool=_natural_array(source.values), codes=source.codes)
-    return Sampler(param, source, draw, cast_ppf, user=user, checked=checked)
+                       pool=_natural_array(source.values), codes=source.codes, spare=cast_spare)
+    in_place = spare is not ppf and ((isinstance(source, Uniform) and param.type == "float")
+                                     or (isinstance(source, Integers) and param.type == "int"))
+    return Sampler(param, source, draw, cast_ppf, user=user, checked=checked, spare=cast_spare, in_place=in_place)
 
 
 def _check_numeric(param: ParamSpec, dist: Distribution) -> None:
