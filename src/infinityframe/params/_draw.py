@@ -519,6 +519,8 @@ class _Draw:
                 data[name] = _decoded(values, pool, name, index)
             elif values.dtype == _NATIVE.get(self.spec[name].type):
                 data[name] = values  # already the column's dtype: no Series to build
+            elif self.samplers[name].constant and self.samplers[name].source is None and name not in self.open:
+                data[name] = values  # a constant None (``state``): already the object column of None
             else:
                 data[name] = _to_series(values, self.spec[name], index)
         # copy=False also skips consolidating same-dtype columns into blocks, a full copy of the data.
@@ -610,7 +612,9 @@ def _to_series(values: np.ndarray, param: ParamSpec, index: pd.Index | None = No
 def _decoded(codes: np.ndarray, pool: np.ndarray, name: str, index: pd.Index) -> pd.Series:
     """A ``str`` column from indexes into ``pool``: Arrow copies the strings in C."""
     # large_string: what pandas' str dtype holds, so it takes the array as it is.
-    strings = pa.array(pool, type=pa.large_string()).take(pa.array(codes))
+    # 32-bit indexes: Arrow's take runs about a third faster on them than on 64-bit ones.
+    small = codes.astype(np.int32) if len(pool) < 2**31 else codes
+    strings = pa.array(pool, type=pa.large_string()).take(pa.array(small))
     return pd.Series(pd.array(strings, dtype="str"), index=index, name=name, copy=False)
 
 
