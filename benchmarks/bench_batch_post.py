@@ -1,24 +1,42 @@
-"""Time for the local service to accept a 10,000-job batch POST (and to estimate it).
+"""Time for the local service to accept a 10,000-job batch POST (and to estimate it), against a bare echo.
 
-Run: ``python benchmarks/bench_batch_post.py [--jobs 10000] [--repeat 3]``. The service runs
-in a separate process on loopback, as a user's would; the figure is the wall time from sending
-the request to holding the 201 response (validation of every job, estimates, the SQLite
-transaction, the reservation and the response body with every job's id and parameters).
+Run: ``python benchmarks/bench_batch_post.py [--jobs 10000] [--rounds 7]``.
+
+Two servers run in processes of their own on loopback, as a user's would, each served by the
+same stack (uvicorn with the service's settings and socket, ``local/server.py``):
+
+- the local service (``infinityframe serve``), answering ``POST /api/batch/estimate/`` and
+  ``POST /api/batch/`` (validation of every job, estimates, the SQLite transaction, the
+  reservation and the 201 body with every job's id and parameters);
+- a bare FastAPI echo: ``/echo/small`` reads the JSON body and answers a small object,
+  ``/echo/body`` reads it and answers it back (a reply about as big as the request).
+
+Each round sends the same body to all four routes, in an order that rotates from round to
+round, over a fresh connection each, and times from sending to holding the whole response.
+The figures are medians over the rounds after one warm-up round; the ratios divide medians of
+the same run. Submits carry an ``Idempotency-Key``, as infinityframe's client sends one.
+
+Nothing renders while it runs: the service fails every job before it renders (``--fail-rate 1``,
+the testing aid), and each batch is cancelled as soon as it is accepted, the timing done.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 import requests
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _machine import header, publish
@@ -39,39 +57,102 @@ def random_jobs(meta: dict[str, Any], n: int, seed: int = 0) -> list[dict[str, A
     return jobs
 
 
+def echo_app() -> FastAPI:
+    """The baseline: FastAPI routes that read a JSON body (orjson, as the service does) and answer."""
+    app = FastAPI()
+
+    @app.post("/echo/small")
+    async def small(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        return Response(orjson.dumps({"received": len(body["job_runs"])}), media_type="application/json")
+
+    @app.post("/echo/body")
+    async def echo(request: Request) -> Response:
+        return Response(orjson.dumps(orjson.loads(await request.body())), media_type="application/json")
+
+    return app
+
+
+def serve_echo() -> None:
+    """Serve :func:`echo_app` on a free loopback port, as the service is served; print its URL."""
+    import uvicorn
+
+    from infinityframe.local.server import _bind, http_config
+
+    sock = _bind("127.0.0.1", 0)
+    print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(http_config(echo_app())).run(sockets=[sock])
+
+
+def start_echo() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-echo"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.post(f"{url}/echo/small", data=b'{"job_runs": []}', timeout=5).raise_for_status()
+            return proc, url
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--generator", default="stickfit-v0.1.0")
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_echo:
+        serve_echo()
+        return
 
+    kinds = ("echo (small reply)", "echo (body back)", "estimate", "submit")
+    timings: dict[str, list[float]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory() as tmp:
-        svc = start_service(Path(tmp), "--workers", "1", "--rate-limit", "0", "--balance", str(10**12))
+        svc = start_service(Path(tmp) / "data", "--workers", "1", "--rate-limit", "0", "--balance", str(10**12),
+                            "--fail-rate", "1")
+        echo, echo_url = start_echo()
         try:
             jobs = [{"name": args.generator, "is_preview": False, "param_values": p}
                     for p in random_jobs(svc.get(f"jobs/{args.generator}/").json(), args.jobs)]
             raw = orjson.dumps({"name": "bench", "job_runs": jobs})
             headers = {**svc.headers(), "Content-Type": "application/json"}
-            timings: dict[str, list[float]] = {"estimate": [], "submit": []}
-            for _ in range(args.repeat):
-                for kind, path in (("estimate", "batch/estimate/"), ("submit", "batch/")):
+            urls = dict(zip(kinds, (f"{echo_url}/echo/small", f"{echo_url}/echo/body",
+                                    f"{svc.api}/batch/estimate/", f"{svc.api}/batch/"), strict=True))
+            for round_ in range(args.rounds + 1):  # round 0 warms both servers up
+                for kind in kinds[round_ % 4:] + kinds[:round_ % 4]:
+                    sent = {**headers, "Idempotency-Key": str(uuid.uuid4())} if kind == "submit" else headers
                     t0 = time.perf_counter()
-                    r = requests.post(f"{svc.api}/{path}", data=raw, headers=headers, timeout=600)
-                    timings[kind].append(time.perf_counter() - t0)
+                    r = requests.post(urls[kind], data=raw, headers=sent, timeout=600)
+                    elapsed = time.perf_counter() - t0
                     r.raise_for_status()
+                    if round_:
+                        timings[kind].append(elapsed)
                     if kind == "submit":
                         assert len(r.json()["job_runs"]) == args.jobs
                         requests.post(f"{svc.api}/batch/{r.json()['id']}/cancel/", headers=headers, timeout=600)
+                    elif kind == "estimate":
+                        assert len(r.json()) == args.jobs
         finally:
+            echo.terminate()
+            echo.wait(timeout=30)
             svc.stop()
 
+    med = {kind: statistics.median(values) for kind, values in timings.items()}
     lines = [header(f"Accepting a {args.jobs:,}-job batch POST ({args.generator})"),
-             f"Request body: {len(raw) / 1e6:.1f} MB. Median of {args.repeat} runs (min–max).\n",
-             "| request | median (s) | min (s) | max (s) | jobs/s |", "|---|---|---|---|---|"]
+             f"Request body: {len(raw) / 1e6:.1f} MB. Medians of {args.rounds} alternating rounds over loopback "
+             "(min–max), after one warm-up round; each ratio divides two medians of this run.\n",
+             "| request | median (s) | min (s) | max (s) | jobs/s | × echo (small reply) | × echo (body back) |",
+             "|---|---|---|---|---|---|---|"]
     for kind, values in timings.items():
-        med = statistics.median(values)
-        lines.append(f"| {kind} | {med:.2f} | {min(values):.2f} | {max(values):.2f} | {args.jobs / med:,.0f} |")
+        lines.append(f"| {kind} | {med[kind]:.3f} | {min(values):.3f} | {max(values):.3f} | "
+                     f"{args.jobs / med[kind]:,.0f} | {med[kind] / med[kinds[0]]:.2f} | "
+                     f"{med[kind] / med[kinds[1]]:.2f} |")
     publish(lines, "batch_post.md")
 
 

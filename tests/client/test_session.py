@@ -153,7 +153,7 @@ class TestBatchesAndUsage:
         assert batch.get_num_jobs_remaining() == 0
         assert sesh.batch_from_api(batch.batch_id).preview
         assert sesh.validate_job_params([{"num_objects": 0}]) == [
-            "num_objects must be ≥ 1, got 0"]
+            "row 0, num_objects: must be between 1 and 20 (inclusive), got 0"]  # as df.infinity.errors() words it
         assert sesh.estimate_samples([SMALL], is_preview=True) == [1]
         assert sesh.get_batches_last_n_days(1)[0]["batch_id"] == batch.id
         assert sesh.estimate_samples([SMALL], False, "named") == sesh.estimate([SMALL])

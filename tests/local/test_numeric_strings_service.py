@@ -47,16 +47,18 @@ def test_refusals_name_the_job_and_the_parameter(service: RunningService) -> Non
     assert answer.status_code == 400, answer.text
     found = answer.json()
     assert set(found) == {"detail", "errors"}
-    assert found["detail"].startswith("5 of 6 job(s) are invalid (5 error(s)). First: job 1: num_images must be")
+    assert found["detail"].startswith("5 of 6 job(s) are invalid (5 error(s)). First: row 1, num_images: must be")
     assert [(e["job"], e["param"]) for e in found["errors"]] == [
         (1, "num_images"), (2, "num_images"), (3, "lighting_power"), (4, "num_images"), (5, "num_images")]
     messages = [e["message"] for e in found["errors"]]
-    assert messages[0] == "num_images must be an integer, got True (A valid integer is required.)"
-    assert messages[1] == "num_images must be an integer, got '2.5' (A valid integer is required.)"
-    assert messages[2] == "lighting_power must be a finite number, got 'nan' (A valid number is required.)"
-    assert messages[3].startswith("num_images must be an integer, got '1111")
+    integer = "must be an integer (3.0 and '3' count; 1.5, '1.5' and True do not)"
+    number = "must be a finite number ('0.5' counts; 'nan', 'inf' and True do not)"
+    assert messages[0] == f"row 1, num_images: {integer}, got True (A valid integer is required.)"
+    assert messages[1] == f"row 2, num_images: {integer}, got '2.5' (A valid integer is required.)"
+    assert messages[2] == f"row 3, lighting_power: {number}, got 'nan' (A valid number is required.)"
+    assert messages[3].startswith(f"row 4, num_images: {integer}, got '1111")
     assert messages[3].endswith("(1,001 characters) (String value too large.)")
-    assert messages[4] == "num_images must be ≤ 100, got 101"
+    assert messages[4] == "row 5, num_images: must be between 1 and 100 (inclusive), got '101'"  # as given
     assert service.get("batch/").json() == before  # nothing was created
 
 

@@ -99,7 +99,7 @@ class TestJobRules:
     def test_range_and_choices_apply_to_the_number(self) -> None:
         _, errors = validate_job(SHAPES_META, 4, {"num_images": "101", "image_width": "1024.0"})
         assert [(e["job"], e["param"], e["message"]) for e in errors] == [
-            (4, "num_images", "num_images must be ≤ 100, got 101")]
+            (4, "num_images", "row 4, num_images: must be between 1 and 100 (inclusive), got '101'")]
 
     @pytest.mark.parametrize(("value", "reason"), [
         (True, INVALID_INT), ("2.5", INVALID_INT), (2.5, INVALID_INT), ("1" * 1001, TOO_LARGE)])
@@ -108,14 +108,21 @@ class TestJobRules:
         assert params is None and len(errors) == 1
         assert (errors[0]["job"], errors[0]["param"]) == (3, "num_images")
         message = errors[0]["message"]
-        assert message.startswith("num_images must be an integer, got ") and message.endswith(f"({reason})")
+        assert message.startswith("row 3, num_images: must be an integer") and message.endswith(f"({reason})")
         assert len(message) < 200  # a huge string is cut short, not echoed
 
-    @pytest.mark.parametrize("value", [True, "nan", "inf", "1e999", math.nan, "x"])
+    @pytest.mark.parametrize("value", [True, "nan", "inf", "1e999", "x"])
     def test_float_refusals(self, value: Any) -> None:
         params, errors = validate_job(SHAPES_META, 0, {"lighting_power": value})
         assert params is None
         assert errors[0]["param"] == "lighting_power" and errors[0]["message"].endswith(f"({INVALID_FLOAT})")
+
+    def test_a_nan_is_a_missing_value_as_in_a_frame(self) -> None:
+        """A list of dicts is read as a frame's rows: NaN is pandas' missing value, so it is a null."""
+        params, errors = validate_job(SHAPES_META, 0, {"lighting_power": math.nan})
+        assert params is None
+        assert (errors[0]["check"], errors[0]["message"]) == (
+            "nullable", "row 0, lighting_power: is required and may not be null (type float, default 400.0)")
 
 
 class TestSamplers:

@@ -112,7 +112,7 @@ class TestRedrawStreams:
         every = _draw._units_at(12, "camera_height", 3, rows)
         some = np.array([0, 5, 6, 999])
         np.testing.assert_array_equal(_draw._units_at(12, "camera_height", 3, some), every[some])
-        assert 0.0 <= every.min() and every.max() < 1.0
+        assert every.min() >= 0.0 and every.max() < 1.0
         assert scipy.stats.kstest(every, "uniform").pvalue > P_MIN
 
     def test_streams_differ_by_seed_name_and_round(self) -> None:

@@ -14,12 +14,12 @@ import pandera.pandas as pa
 import pandera.polars as pap
 import polars as pl
 import pytest
+from pandera.errors import SchemaErrors
 
 from _frames import as_rules, to_polars
 from infinityframe.errors import ValidationError
 from infinityframe.local.generators import get
-from infinityframe.params import validation
-from infinityframe.params.rules import validate_job
+from infinityframe.params.rules import validate_job, validate_jobs
 from infinityframe.params.sampling import sample
 from infinityframe.params.schema import build_polars_schema, build_schema, failure_cases, validate_frame
 from infinityframe.params.spec import PACKAGE_COLUMNS, Constraint, GeneratorSpec, ParamSpec
@@ -156,26 +156,15 @@ class TestValidFrames:
             assert failure_cases(frame, STICKFIT).empty
 
 
-class TestQuickPass:
-    """A valid frame is judged by the vectorised pre-pass alone; pandera runs when anything fails.
-    (That the two always agree is a property test in test_schema_properties.py.)"""
+class TestOneBackend:
+    """Frames and lists of jobs go through one backend (params/checks.py); ``sesh.schema`` is
+    pandera's form of the same rules and agrees. (For every frame: test_schema_properties.py.)"""
 
-    @pytest.fixture
-    def pandera_runs(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-        calls: list[str] = []
-        for cls in (validation._PandasRun, validation._PolarsRun):
-            def spy(self: Any, clean: Any, original: Any = cls.pandera) -> Any:
-                calls.append(type(self).__name__)
-                return original(self, clean)
-
-            monkeypatch.setattr(cls, "pandera", spy)
-        return calls
-
-    def test_a_valid_sample_never_reaches_pandera(self, pandera_runs: list[str]) -> None:
+    def test_a_valid_sample(self) -> None:
         df = sample(STICKFIT, 3_000, seed=2)
         for frame in (df, pl.from_pandas(df), df.astype({"scene": "category", "gender": "category"})):
             assert failure_cases(frame, STICKFIT).empty
-        assert pandera_runs == []
+        assert all(errors == [] for _, errors in validate_jobs(STICKFIT, df.to_dict(orient="records")))
         # The schema users call themselves, pandera through and through, agrees.
         build_schema(STICKFIT).validate(df, lazy=True)
         build_polars_schema(STICKFIT).validate(pl.from_pandas(validate_frame(df, STICKFIT)), lazy=True)
@@ -183,16 +172,20 @@ class TestQuickPass:
     @pytest.mark.parametrize(("column", "value", "check"), [
         ("num_reps", 21, "in_range"), ("lighting_power", -0.5, "in_range"), ("scene", "ATTIC", "isin"),
         ("frame_rate", 25, "isin"), ("inter_rep_delay_var", 1.9, "inter_rep_delay_spread")])
-    def test_one_broken_rule_goes_to_pandera(self, pandera_runs: list[str], column: str, value: Any,
-                                             check: str) -> None:
+    def test_one_broken_rule(self, column: str, value: Any, check: str) -> None:
         df = sample(STICKFIT, 3_000, seed=2)
         df.loc[2345, column] = value
         if column == "inter_rep_delay_var":
             df.loc[2345, "inter_rep_delay_avg"] = 1.0
             column = "inter_rep_delay_avg"  # a constraint's failure names its first parameter
-        for frame in (df, pl.from_pandas(df)):
-            assert cells(failure_cases(frame, STICKFIT)) == [(2345, column, check)]
-        assert pandera_runs == ["_PandasRun", "_PolarsRun"]
+        found = failure_cases(df, STICKFIT)
+        assert cells(found) == [(2345, column, check)]
+        pd.testing.assert_frame_equal(failure_cases(pl.from_pandas(df), STICKFIT), found)
+        jobs = validate_jobs(STICKFIT, df.to_dict(orient="records"))
+        assert [(e["job"], e["param"], e["check"], e["message"]) for _, errors in jobs for e in errors] == [
+            (2345, column, check, found["message"].iloc[0])]
+        with pytest.raises(SchemaErrors):
+            build_schema(STICKFIT).validate(df, lazy=True)
 
 
 class TestCoercion:

@@ -10,14 +10,13 @@ import pandas as pd
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pandera.errors import SchemaErrors
 
 from _frames import as_rules, to_polars
 from infinityframe.local.generators import get
-from infinityframe.params.quick import pandas_passes, polars_passes
 from infinityframe.params.rules import validate_job
-from infinityframe.params.schema import failure_cases
+from infinityframe.params.schema import build_polars_schema, build_schema, failure_cases
 from infinityframe.params.spec import GeneratorSpec, ParamSpec
-from infinityframe.params.validation import run
 
 META = as_rules(get("stickfit-v0.1.0").metadata())  # its advisory constraint as a rule
 SPEC = GeneratorSpec.from_metadata(META)
@@ -124,9 +123,23 @@ def out_of_rule(param: ParamSpec) -> list[Any]:
     return out
 
 
-class TestQuickPass:
-    """The vectorised pre-pass that spares valid frames the pandera run: for every frame whose
-    cells all pass, it says "valid" exactly when the internal pandera schema passes too."""
+def pandera_cells(frame: pd.DataFrame | pl.DataFrame, schema: Any) -> set[tuple[int, str]]:
+    """The (row, column) pairs pandera's schema refuses; a joint constraint's rows under its name."""
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+        cases = cases.to_pandas() if isinstance(cases, pl.DataFrame) else cases
+        names = [c.name for c in SPEC.constraints]
+        return {(int(row), names[int(number)] if context == "DataFrameSchema" else str(column))
+                for row, column, context, number in zip(cases["index"], cases["column"], cases["schema_context"],
+                                                        cases["check_number"], strict=True)}
+    return set()
+
+
+class TestPanderaSchemaAgrees:
+    """``sesh.schema`` is pandera's form of the same declaration: for every frame whose cells are
+    well typed, it refuses exactly the cells (and constraint rows) the one backend reports."""
 
     @settings(SETTINGS, max_examples=30)
     @given(valid_frames(), st.data())
@@ -147,10 +160,15 @@ class TestQuickPass:
             avg[row] = min(avg[row], 1.5)
             df = df.assign(inter_rep_delay_var=var, inter_rep_delay_avg=avg)[
                 [n for n in SPEC.names if n in {*df.columns, "inter_rep_delay_var", "inter_rep_delay_avg"}]]
-        for frame, passes in ((df, pandas_passes), (pl.from_pandas(df), polars_passes)):
-            checked = run(frame, SPEC, ())
-            assert not {"dtype", "nullable", "finite"} & set(checked.failures["check"])  # well-typed cells only
-            _, errors = checked.pandera(checked.clean)
-            verdict = passes(checked.clean, SPEC, checked.compiled, checked.height)
-            assert verdict == (errors is None) == checked.failures.empty
-            assert verdict == (how == "none" or (how == "cell" and not breakable))
+        for frame, schema in ((df, build_schema(SPEC)), (pl.from_pandas(df), build_polars_schema(SPEC))):
+            ours = failure_cases(frame, SPEC)
+            assert not {"dtype", "nullable", "finite"} & set(ours["check"])  # well-typed cells only
+            named = {c.name for c in SPEC.constraints}
+            found = {(int(row), check if check in named else column)
+                     for row, column, check in zip(ours["row"], ours["column"], ours["check"], strict=True)}
+            # pandera judges a constraint on every row; the backend, as the service, only on rows
+            # whose cells all passed.
+            bad_rows = {row for row, name in found if name not in named}
+            assert found == {(row, name) for row, name in pandera_cells(frame, schema)
+                             if name not in named or row not in bad_rows}
+            assert ours.empty == (how == "none" or (how == "cell" and not breakable))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..params.rules import validate_job
+from ..params.rules import validate_job, validate_jobs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,11 +64,8 @@ class InfinityCoreNames:
 
     def validate_job_params(self, job_params: list[JobParams]) -> list[str | None]:
         """infinity-core: one error text per job (``None`` when valid)."""
-        texts: list[str | None] = []
-        for i, job in enumerate(job_params):
-            _, problems = validate_job(self._metadata, i, job)
-            texts.append("; ".join(p["message"] for p in problems) or None)
-        return texts
+        checked = validate_jobs(self._metadata, job_params)  # the list as one table, as a frame is checked
+        return ["; ".join(p["message"] for p in problems) or None for _, problems in checked]
 
     def estimate_samples(self, job_params: list[JobParams], is_preview: bool = False,
                          batch_name: str | None = None) -> list[int]:

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
-from ..params.rules import validate_job
+from ..params.rules import validate_jobs
 from ..params.spec import GeneratorSpec
 from ._compat import InfinityCoreNames
 from ._http import RetryPolicy, Transport
@@ -332,13 +333,9 @@ class Session(InfinityCoreNames):
         for i, job in enumerate(records):
             if not isinstance(job, Mapping):
                 raise InfinityError(f"Job {i} is a {type(job).__name__}, not a dict of parameters.")
-        completed: list[JobParams] = []
-        errors: list[dict[str, Any]] = []
-        for i, job in enumerate(records):
-            params, problems = validate_job(self._metadata, i, {k: _plain(v) for k, v in job.items()})
-            errors.extend(problems)
-            if params is not None:
-                completed.append(params)
+        checked = validate_jobs(self._metadata, [{k: _plain(v) for k, v in job.items()} for job in records])
+        errors = [e for _, problems in checked for e in problems]
+        completed: list[JobParams] = [params for params, _ in checked if params is not None]
         if errors:
             raise _validation_error(errors, len(records))
         return completed
@@ -526,15 +523,21 @@ class Session(InfinityCoreNames):
         return cls(token, generator, url, **kwargs)
 
 
-def _validation_error(errors: list[dict[str, Any]], num_jobs: int) -> ValidationError:
-    failure_cases = pd.DataFrame(
-        [{"row": e["job"], "column": e["param"], "message": e["message"]} for e in errors],
-        columns=["row", "column", "message"])
-    shown = "\n".join(f"  row {e['job']}, {e['param']}: {e['message']}" for e in errors[:5])
+def _validation_error(errors: Sequence[Mapping[str, Any]], num_jobs: int) -> ValidationError:
+    """The error for invalid jobs given as dicts: ``.failure_cases`` is the table ``df.infinity.errors()``
+    returns for the same jobs as a frame (each message already names its row and column)."""
+    failure_cases = pd.DataFrame({
+        "row": pd.Series([e["job"] for e in errors], dtype=np.int64),
+        "column": pd.Series([e["param"] or "" for e in errors], dtype="str"),
+        "check": pd.Series([e.get("check", "") for e in errors], dtype="str"),
+        "value": pd.Series([e.get("value") for e in errors], dtype=object),
+        "message": pd.Series([e["message"] for e in errors], dtype="str"),
+    })
+    shown = "\n".join(f"  {e['message']}" for e in errors[:5])
     more = f"\n  … and {len(errors) - 5} more (see .failure_cases)" if len(errors) > 5 else ""
     bad_rows = failure_cases["row"].nunique()
     return ValidationError(f"{bad_rows} of {num_jobs} job(s) are invalid:\n{shown}{more}",
-                           failure_cases=failure_cases, errors=errors)
+                           failure_cases=failure_cases, errors=[dict(e) for e in errors])
 
 
 def generators(token: str | None = None, server: str | None = None) -> pd.DataFrame:

@@ -54,24 +54,38 @@ def is_polars(df: Frame) -> bool:
     return module.startswith("polars")
 
 
-def to_pandas(df: Frame) -> pd.DataFrame:
+def is_lazy(df: Frame) -> bool:
+    return is_polars(df) and type(df).__name__ == "LazyFrame"
+
+
+def collected(df: Frame) -> Any:
+    """A pandas or polars DataFrame: a LazyFrame is collected (for the verbs that must see its rows)."""
     if isinstance(df, pd.DataFrame):
         return df
-    if is_polars(df):
-        converted: pd.DataFrame = df.to_pandas()
-        return converted
-    raise InfinityError(f"Expected a pandas or polars DataFrame, got {type(df).__name__}.")
+    if is_lazy(df):
+        return df.collect()
+    if is_polars(df) and type(df).__name__ == "DataFrame":
+        return df
+    raise InfinityError(f"Expected a pandas DataFrame or a polars DataFrame or LazyFrame, got {type(df).__name__}.")
 
 
-def like(template: Frame, result: pd.DataFrame, attrs: dict[str, Any] | None = None) -> Frame:
-    """``result`` as the same kind of frame as ``template`` (pandas keeps ``attrs``)."""
+def as_caller(template: Frame, result: Any) -> Frame:
+    """A polars result as the caller's kind: lazy again for a LazyFrame caller."""
+    return result.lazy() if is_lazy(template) else result
+
+
+def with_attrs(result: pd.DataFrame, attrs: dict[str, Any]) -> pd.DataFrame:
+    result.attrs["infinity"] = dict(attrs)
+    return result
+
+
+def failure_table(failures: pd.DataFrame, template: Frame) -> Frame:
+    """The failure table in the caller's library (polars: row Int64, value Object; see ``_polars``)."""
     if isinstance(template, pd.DataFrame):
-        if attrs is not None:
-            result.attrs["infinity"] = dict(attrs)
-        return result
-    import polars as pl
+        return failures
+    from ._polars import failure_table as to_polars
 
-    return pl.from_pandas(result)
+    return as_caller(template, to_polars(failures))
 
 
 def origin_attrs(df: Frame, session: Session) -> dict[str, Any]:
@@ -80,23 +94,37 @@ def origin_attrs(df: Frame, session: Session) -> dict[str, Any]:
 
 
 # -- the verbs ------------------------------------------------------------------------------------
+# pandas frames keep their index and gain ``attrs["infinity"]``; polars frames are built with
+# polars (``_polars``), in their own dtypes; a LazyFrame stays lazy where the verb is a plain
+# expression (with_defaults), and is collected where the verb must see its rows.
 
 def fill(df: Frame, session: Session | None, *, seed: Any = None,
          method: Literal["uniform", "lhs", "sobol"] = "uniform",
          constraints: Sequence[Any] = (), advisory: bool = True) -> Frame:
-    from ..params.sampling import fill as fill_frame
-
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    result = fill_frame(to_pandas(df), sesh.spec, seed=seed, method=method, constraints=constraints,
-                        advisory=advisory)
-    return like(df, result, origin_attrs(df, sesh))
+    if isinstance(df, pd.DataFrame):
+        from ..params.sampling import fill as fill_frame
+
+        result = fill_frame(df, sesh.spec, seed=seed, method=method, constraints=constraints, advisory=advisory)
+        return with_attrs(result, origin_attrs(df, sesh))
+    from ._polars import fill as fill_polars
+
+    # Draws depend on each row's position and on the given cells (constraints), so a LazyFrame is collected.
+    filled = fill_polars(collected(df), sesh.spec, seed=seed, method=method, constraints=constraints,
+                         advisory=advisory)
+    return as_caller(df, filled)
 
 
 def with_defaults(df: Frame, session: Session | None) -> Frame:
-    from ..params.sampling import with_defaults as defaults
-
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    return like(df, defaults(to_pandas(df), sesh.spec), origin_attrs(df, sesh))
+    if isinstance(df, pd.DataFrame):
+        from ..params.sampling import with_defaults as defaults
+
+        return with_attrs(defaults(df, sesh.spec), origin_attrs(df, sesh))
+    from ._polars import with_defaults as defaults_polars
+
+    collected(df.head(0))  # the type check, without running a lazy query
+    return defaults_polars(df, sesh.spec)
 
 
 def _check_preview(sesh: Session, preview: bool) -> None:
@@ -111,24 +139,41 @@ def validate(df: Frame, session: Session | None, *, preview: bool = False,
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
     _check_preview(sesh, preview)
-    result = validate_frame(df, sesh.spec, constraints)
+    frame = collected(df)  # checking needs the rows: a LazyFrame is collected
+    try:
+        result = validate_frame(frame, sesh.spec, constraints)
+    except ValidationError as err:
+        if err.failure_cases is not None and not isinstance(df, pd.DataFrame):
+            err.failure_cases = failure_table(err.failure_cases, frame)  # what errors() returns
+        raise
     if isinstance(result, pd.DataFrame):
-        result.attrs["infinity"] = origin_attrs(df, sesh)
-    return result
+        return with_attrs(result, origin_attrs(df, sesh))
+    return as_caller(df, result)
 
 
-def errors(df: Frame, session: Session | None, *, constraints: Sequence[Any] = ()) -> pd.DataFrame:
+def errors(df: Frame, session: Session | None, *, constraints: Sequence[Any] = ()) -> Frame:
     from ..params.schema import failure_cases
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    return failure_cases(df, sesh.spec, constraints)
+    return failure_table(failure_cases(collected(df), sesh.spec, constraints), df)
+
+
+def take(df: Any, positions: Sequence[int]) -> Any:
+    """The rows at ``positions`` of a pandas or polars DataFrame."""
+    if isinstance(df, pd.DataFrame):
+        return df.iloc[list(positions)]
+    return df[list(positions)]
 
 
 def jobs_for_service(df: Frame, sesh: Session, preview: bool) -> list[dict[str, Any]]:
     """Validated, default-completed jobs as plain dicts, in frame order."""
+    validated = validate(df, sesh, preview=preview)
+    if not isinstance(validated, pd.DataFrame):
+        from ._polars import job_records
+
+        return job_records(collected(validated), sesh.spec)
     from ..params.sampling import with_defaults as defaults
 
-    validated = to_pandas(validate(df, sesh, preview=preview))
     complete = defaults(validated, sesh.spec)[sesh.spec.names]
     records = complete.astype(object).where(complete.notna(), None).to_dict(orient="records")
     return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()} for row in records]
@@ -136,23 +181,28 @@ def jobs_for_service(df: Frame, sesh: Session, preview: bool) -> list[dict[str, 
 
 def estimate(df: Frame, session: Session | None, *, preview: bool = False) -> Frame:
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    estimates = sesh.estimate(df, preview=preview)
-    result = to_pandas(df).copy()
-    result["estimated_samples"] = np.asarray(estimates, dtype=np.int64)
-    return like(df, result, origin_attrs(df, sesh))
+    frame = collected(df)  # the service estimates rows: a LazyFrame is collected
+    estimates = np.asarray(sesh.estimate(frame, preview=preview), dtype=np.int64)
+    if isinstance(frame, pd.DataFrame):
+        return with_attrs(frame.assign(estimated_samples=estimates), origin_attrs(df, sesh))
+    import polars as pl
+
+    return as_caller(df, frame.with_columns(pl.Series("estimated_samples", estimates, dtype=pl.Int64)))
 
 
 def submit(df: Frame, session: Session | None, *, name: str | None = None, preview: bool = False,
            mode: Literal["cached", "force"] = "cached", max_samples: int | None = None) -> Batch:
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    return sesh.submit(df, preview=preview, name=name, mode=mode, max_samples=max_samples)
+    return sesh.submit(collected(df), preview=preview, name=name, mode=mode, max_samples=max_samples)
 
 
 def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: str | None = None) -> Any:
     from ..client.dryrun import as_dry_run, dry_run_frame
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    result, summary = dry_run_frame(to_pandas(df), sesh, preview=preview, name=name)
+    frame = collected(df)
+    result, summary = dry_run_frame(frame if isinstance(frame, pd.DataFrame) else frame.to_pandas(), sesh,
+                                    preview=preview, name=name)
     result.attrs["infinity"] = origin_attrs(df, sesh)
     return as_dry_run(result, summary, polars=is_polars(df))
 
@@ -191,6 +241,7 @@ def coverage(df: Frame, session: Session | None) -> pd.DataFrame:
     from ..params.coverage import coverage as measure
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
-    result = measure(to_pandas(df), sesh.spec)
+    frame = collected(df)
+    result = measure(frame if isinstance(frame, pd.DataFrame) else frame.to_pandas(), sesh.spec)
     result.attrs["infinity"] = origin_attrs(df, sesh)
     return result

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from . import generators as registry
-from .generators.base import Generator, JobError, shown, text_problem, validate_job
+from .generators.base import Generator, JobError, shown, text_problem, validate_batch
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
@@ -454,25 +454,26 @@ def create_app(state: ServiceState) -> FastAPI:
             raise ApiError(400, f"Previews are not supported for {gen.name}.",
                            errors=[JobError(0, None, f"{gen.name} has no previews")])
         errors: list[JobError] = []
-        completed: list[dict[str, Any]] = []
         for i, run in enumerate(runs):
             if not isinstance(run, dict):
-                errors.append(JobError(i, None, "each job run must be an object"))
+                errors.append(JobError(i, None, f"row {i}: each job run must be an object"))
                 continue
             if run.get("name") != gen.name:
-                errors.append(JobError(i, None, f"job generator {shown(run.get('name'))} differs from the "
+                errors.append(JobError(i, None, f"row {i}: job generator {shown(run.get('name'))} differs from the "
                                                 f"batch's {gen.name!r}; a batch holds one generator"))
             if run.get("is_preview", False) != preview:
-                errors.append(JobError(i, None, "is_preview differs from the batch's first job"))
-            params, problems = validate_job(gen, i, run.get("param_values", {}))
-            errors.extend(problems)
-            if params is not None:
-                completed.append(params)
+                errors.append(JobError(i, None, f"row {i}: is_preview differs from the batch's first job"))
+        # The whole batch's parameters as one table: the checks of a frame, worded the same.
+        checked = validate_batch(gen, [run.get("param_values", {}) if isinstance(run, dict) else {} for run in runs])
+        errors.extend(e for _, found in checked for e in found)
+        errors.sort(key=lambda e: e["job"])  # stable: a job's own errors keep their order
+        completed = [params for params, _ in checked if params is not None]
         seeds = store.seeds(account.id, (p["state"] for p in completed if p.get("state")))
         if not errors:
             for i, params in enumerate(completed):
                 if params.get("state") and params["state"] not in seeds:
-                    errors.append(JobError(i, "state", f"state {params['state']!r} is not a job of this account"))
+                    errors.append(JobError(i, "state",
+                                           f"row {i}, state: {params['state']!r} is not a job of this account"))
         if errors:
             jobs_hit = len({e["job"] for e in errors})
             listed = errors[:MAX_ERRORS]
@@ -480,7 +481,7 @@ def create_app(state: ServiceState) -> FastAPI:
                 400,
                 f"{jobs_hit} of {len(runs)} job(s) are invalid ({len(errors)} error(s)"
                 + (f", first {MAX_ERRORS} shown" if len(errors) > MAX_ERRORS else "")
-                + f"). First: job {listed[0]['job']}: {listed[0]['message']}",
+                + f"). First: {listed[0]['message']}",
                 errors=listed,
             )
         jobs = [

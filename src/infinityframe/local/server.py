@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import requests
 import uvicorn
@@ -132,6 +133,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def http_config(app: Any, forwarded_allow_ips: str | None = None) -> uvicorn.Config:
+    """The uvicorn settings the service is served with (also what ``bench_batch_post.py``'s echo uses)."""
+    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+                          proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips)
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -178,11 +185,7 @@ class Service:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}"
         self._lock.record(self.url)
-        trusted = cfg.forwarded_allow_ips
-        config = uvicorn.Config(create_app(self._state), log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=2, proxy_headers=trusted is not None,
-                                forwarded_allow_ips=trusted)
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(http_config(create_app(self._state), cfg.forwarded_allow_ips))
         self._thread: threading.Thread | None = None
         self._closed = False
 

@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import ValidationError
-from .rules import check_value
 from .distributions import Uniform
+from .rules import check_value
 from .samplers import Sampler, _param_json, default_sampler
 from .spec import CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
 

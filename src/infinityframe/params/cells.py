@@ -1,20 +1,22 @@
-"""Cell-by-cell type checks and the tidy failure table behind :mod:`infinityframe.params.schema`.
+"""How a cell is read: the one coercion table of a parameter's values, pandas, polars or plain Python.
 
-pandera checks a column's *dtype*; the service checks every *value* (``rules.py``: ``"3"`` and
-3.0 are an acceptable 3, as DRF reads them (``numeric.py``); ``True`` is not a number, ``"false"``
-is not a bool). This module
-bridges the two: it reads each parameter column, pandas or polars, as one code per cell
-(:data:`OK`, :data:`NULL`, :data:`DTYPE`, :data:`NONFINITE`) and converts it losslessly to the
-parameter's dtype, so pandera only ever sees well-typed columns and every failure points at a
-cell. It also turns failures into the one table both backends return.
+pandera checks a column's *dtype*; the service checks every *value*: ``"3"`` and 3.0 are an
+acceptable 3, as DRF reads them (:mod:`.numeric`); ``True`` is not a number, ``"false"`` is not
+a bool. This module reads each parameter column, a pandas or polars Series or the cells of a
+list of dicts, as one code per cell (:data:`OK`, :data:`NULL`, :data:`DTYPE`,
+:data:`NONFINITE`) and converts it losslessly to the parameter's dtype, so the value checks
+(:mod:`.checks`) only ever see well-typed columns and every failure points at a cell.
+
+>>> from infinityframe.params.spec import ParamSpec
+>>> cells = inspect_pandas(pd.Series([1.0, "2", True], dtype=object), ParamSpec("n", "int", 1))
+>>> cells.codes.tolist(), cells.column.tolist()
+([0, 0, 2], [1, 2, 1])
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,40 +30,29 @@ from .spec import ParamSpec
 
 __all__ = [
     "CELL_CHECKS",
-    "COLUMNS",
     "DTYPE",
     "NONFINITE",
     "NULL",
     "OK",
     "PANDAS_STR",
-    "Block",
     "Cells",
-    "assemble",
-    "cell_message",
+    "Values",
+    "classify_value",
     "default_of",
-    "duplicate_message",
-    "frame_message",
     "inspect_pandas",
     "inspect_polars",
     "pandas_dtype",
     "polars_dtype",
     "python_value",
-    "unknown_message",
-    "where",
+    "read_values",
 ]
 
 OK, NULL, DTYPE, NONFINITE = 0, 1, 2, 3
 CELL_CHECKS = {NULL: "nullable", DTYPE: "dtype", NONFINITE: "finite"}
-COLUMNS = ("row", "column", "check", "value", "message")
 
 # pandas 3's default string dtype; pandera's ``str`` resolves to exactly this one.
 PANDAS_STR = pd.StringDtype(na_value=np.nan)
 _INT64 = (-(2**63), 2**63)
-
-_EXPECTED = {"int": "an integer (3.0 and '3' count; 1.5, '1.5' and True do not)",
-             "float": "a finite number ('0.5' counts; 'nan', 'inf' and True do not)",
-             "bool": "True or False ('false', 0 and 1 do not count)",
-             "str": "a string", "uuid": "a job id string or null"}
 
 
 def python_value(value: Any) -> Any:
@@ -75,8 +66,8 @@ def python_value(value: Any) -> Any:
     return value
 
 
-def _classify_object(value: Any, kind: str) -> tuple[int, Any]:
-    """Code and converted value of one Python object for a parameter of type ``kind`` (rules.py's rules)."""
+def classify_value(value: Any, kind: str) -> tuple[int, Any]:
+    """Code and converted value of one Python object for a parameter of type ``kind``."""
     if value is None or value is pd.NA or value is pd.NaT:
         return NULL, None
     if isinstance(value, (bool, np.bool_)):  # before int: bool is an int subclass, never a number here
@@ -115,7 +106,7 @@ def default_of(param: ParamSpec) -> Any:
     pandera never reports a cell twice. A default of the wrong type (broken metadata) becomes
     a neutral value: those cells fail anyway.
     """
-    code, value = _classify_object(param.default, param.type)
+    code, value = classify_value(param.default, param.type)
     if code == OK:
         return value
     if param.nullable:
@@ -140,7 +131,7 @@ def _per_cell(values: Sequence[Any], kind: str) -> _Source:
     codes = np.zeros(n, dtype=np.uint8)
     converted: list[Any] = [None] * n
     for i, value in enumerate(values):
-        codes[i], converted[i] = _classify_object(value, kind)
+        codes[i], converted[i] = classify_value(value, kind)
     null = codes == NULL
     if kind in ("str", "uuid"):
         return _Source("str", null, strings=converted, codes=codes)
@@ -399,109 +390,51 @@ def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
     return Cells(codes, pl.Series(name, pa.array(values, mask=mask), dtype=target), True)
 
 
-# -- the failure table --------------------------------------------------------------------------
+# -- plain Python cells: a list of dicts, a request body, a CSV --------------------------------
 
-Message = Callable[[int, Any], str]
+# Below this many cells a column is read one cell at a time: building a pandas Series costs more.
+_BY_CELL = 256
 
 
 @dataclass(frozen=True)
-class Block:
-    """Failures sharing a column and a check: their rows, offending values and message builder."""
+class Values:
+    """A parameter's cells from plain Python values, classified and converted.
 
-    rows: np.ndarray
-    column: str
-    rank: int  # sort position of the column: spec order, then other columns, then constraints
-    check: str
-    values: list[Any]  # Python objects (see python_value), one per row
-    message: Message
+    ``column`` holds the converted values as numpy: numbers (missing cells neutral) or an object
+    array of ``str``/``None``; ``present`` marks the cells that passed and hold a value.
+    """
 
+    codes: np.ndarray
+    present: np.ndarray
+    column: np.ndarray
 
-def where(row: int, column: str) -> str:
-    """The start of a message: the row (or all rows) and the column."""
-    return f"all rows, {column}" if row < 0 else f"row {row}, {column}"
-
-
-def _listing(values: Sequence[Any]) -> str:
-    shown = ", ".join(repr(v) for v in values[:12])
-    return f"[{shown}{', …' if len(values) > 12 else ''}]"
-
-
-def cell_message(param: ParamSpec, check: str) -> Message:
-    """How to word a failing cell of ``param`` for a given check (rules.py's phrasing)."""
-    name, lo, hi = param.name, param.min, param.max
-    expected = _EXPECTED.get(param.type, "a value")
-    choices = _listing(param.choices or ())
-    # One flat f-string per check: a million failing cells are worded in about a second.
-    messages: dict[str, Message] = {
-        "dtype": (lambda row, v: f"row {row}, {name}: must be {expected}, got {_shown(v)}{_reason(param, v)}"),
-        "nullable": lambda row, v: f"row {row}, {name}: is required and may not be null "
-                                   f"(type {param.type}, default {param.default!r})",
-        "finite": lambda row, v: f"row {row}, {name}: must be a finite number, got {v!r}",
-        "in_range": lambda row, v: f"row {row}, {name}: must be between {lo} and {hi} (inclusive), got {v!r}",
-        "greater_than_or_equal_to": lambda row, v: f"row {row}, {name}: must be ≥ {lo}, got {v!r}",
-        "less_than_or_equal_to": lambda row, v: f"row {row}, {name}: must be ≤ {hi}, got {v!r}",
-        "isin": lambda row, v: f"row {row}, {name}: must be one of {choices}, got {v!r}",
-    }
-    return messages.get(check, lambda row, v: f"{where(row, name)}: fails the check {check}, got {v!r}")
+    def python(self) -> list[Any]:
+        """The converted values as Python objects, a missing one as ``None``."""
+        out: list[Any] = self.column.tolist()
+        if not self.present.all():
+            for i in np.flatnonzero(~self.present).tolist():
+                out[i] = None
+        return out
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, str) and len(value) > 60:
-        return f"{value[:40]!r}… ({len(value):,} characters)"
-    return repr(value)
+def read_values(values: Sequence[Any], param: ParamSpec) -> Values:
+    """Classify and convert a parameter's cells given as Python objects (the rules of :func:`classify_value`).
 
-
-def _reason(param: ParamSpec, value: Any) -> str:
-    """DRF's reason a string is not a number (" (A valid integer is required.)"), or nothing."""
-    if not isinstance(value, str) or param.type not in ("int", "float"):
-        return ""
-    try:
-        coerce_number(param.type, value)
-    except NumberError as err:
-        return f" ({err.reason})"
-    return " (beyond 64 bits)"
-
-
-def unknown_message(label: str, generator: str, names: Sequence[str], allowed: Sequence[str]) -> Message:
-    """Wording for a column that is neither a parameter nor a package column."""
-    close = difflib.get_close_matches(label, list(names), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return lambda row, value: (f"{where(row, label)}: {label!r} is not a parameter of {generator}{hint}. "
-                               f"Drop or rename the column (besides parameters, only {', '.join(allowed)} "
-                               "are allowed).")
-
-
-def duplicate_message(label: str, count: int) -> Message:
-    """Wording for a column name that appears more than once."""
-    return lambda row, value: f"{where(row, label)}: the column appears {count} times; keep one of them."
-
-
-def frame_message(column: str, check: str) -> Message:
-    """Wording for any other complaint pandera has about the frame as a whole."""
-    return lambda row, value: f"{where(row, column)}: fails {check}"
-
-
-def assemble(blocks: Sequence[Block]) -> pd.DataFrame:
-    """One row per failure, sorted by (row, column rank), insertion order breaking ties."""
-    if not blocks:  # the common case: a copy of one empty table beats building five columns
-        return _empty_table().copy()
-    rows = np.concatenate([b.rows.astype(np.int64) for b in blocks])
-    ranks = np.concatenate([np.full(len(b.rows), b.rank) for b in blocks])
-    order = np.lexsort((np.arange(len(rows)), ranks, rows))
-    columns = [b.column for b in blocks for _ in range(len(b.rows))]
-    checks = [b.check for b in blocks for _ in range(len(b.rows))]
-    values = [v for b in blocks for v in b.values]  # already Python objects
-    messages = [b.message(r, v) for b in blocks for r, v in zip(b.rows.tolist(), b.values, strict=True)]
-    picked = order.tolist()
-    return pd.DataFrame({
-        "row": pd.Series(rows[order], dtype=np.int64),
-        "column": pd.Series([columns[i] for i in picked], dtype=PANDAS_STR),
-        "check": pd.Series([checks[i] for i in picked], dtype=PANDAS_STR),
-        "value": pd.Series([values[i] for i in picked], dtype=object),
-        "message": pd.Series([messages[i] for i in picked], dtype=PANDAS_STR),
-    })
-
-
-@functools.cache
-def _empty_table() -> pd.DataFrame:
-    return assemble([Block(np.zeros(0, dtype=np.int64), "", 0, "", [], where)])
+    >>> read_values([1, "2", 2.5, None], ParamSpec("n", "int", 1)).codes.tolist()
+    [0, 0, 2, 1]
+    """
+    if len(values) < _BY_CELL:
+        source = _per_cell(values, param.type)
+    else:  # one vectorised look at the cells' types, as for an object column of a frame
+        source = _read_numeric_strings(_pandas_source(pd.Series(values, dtype=object), param.type), param)
+    codes = _classify(source, param)
+    present = (codes == OK) & ~source.null
+    if param.type in ("str", "uuid"):
+        strings = source.strings if source.kind == "str" else [None] * len(values)
+        column = np.asarray(strings.to_numpy() if isinstance(strings, pd.Series) else strings, dtype=object)
+        if not present.all():
+            column = column.copy()
+            column[~present] = None
+        return Values(codes, present, column)
+    column = _numbers(source, present, _NEUTRAL[param.type], _NUMPY[param.type])
+    return Values(codes, present, column)

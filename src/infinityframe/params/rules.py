@@ -1,79 +1,81 @@
-"""The rules a job's parameters must follow, shared by the client and the local service.
+"""The rules a job's parameters must follow, as the service and the client apply them to jobs
+given as dicts: infinity-core's names over the one backend (:mod:`.validation`).
 
 The service checks every job it receives (it never trusts the client); the client checks the
-same way before it sends anything, so a bad job fails early with the row and column named.
+same way before it sends anything, so a bad job fails early with the job and parameter named.
 Metadata is the REST API's: ``params`` (``name``, ``type``, ``default_value``, ``options``) and
-optional joint ``constraints`` (``{"name", "expr", "message"}``).
+optional joint ``constraints`` (``{"name", "expr", "message"}``). A batch is checked as one
+table, so a job gets the very failures, worded the same, as its row of a frame would.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .expressions import compile_expression
-from .numeric import MAX_NUMBER_TEXT, NumberError, coerce_number
+import numpy as np
 
-__all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "validate_job",
-           "validate_jobs"]
+from .cells import CELL_CHECKS, NULL, OK, classify_value
+from .checks import value_failures
+from .expressions import compile_expression
+from .report import cell_problem
+from .spec import GeneratorSpec, ParamSpec
+from .validation import Records
+
+__all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "generator_spec",
+           "validate_job", "validate_jobs"]
 
 JSON = dict[str, Any]
 
 
 class JobError(dict[str, Any]):
-    """One validation failure, in the DRF-style body: ``{"job", "param", "message"}``."""
+    """One validation failure, in the DRF-style body: ``{"job", "param", "message"}``, plus the
+    failure table's ``check`` and ``value``."""
 
-    def __init__(self, job: int, param: str | None, message: str) -> None:
-        super().__init__(job=job, param=param, message=message)
+    def __init__(self, job: int, param: str | None, message: str, check: str = "", value: Any = None) -> None:
+        super().__init__(job=job, param=param, message=message, check=check, value=value)
 
 
 def complete_params(generator: Any, given: JSON) -> JSON:
     """The generator's defaults overlaid with the given values, in the generator's order."""
-    out = {p["name"]: p["default_value"] for p in _spec(generator)[1]}
+    out = {p.name: p.default for p in generator_spec(generator)}
     out.update(given)
     return out
 
 
-def _spec(generator: Any) -> tuple[str, list[JSON], list[JSON]]:
-    """Name, params and binding constraints of a generator plugin or of its API metadata (a mapping).
+def generator_spec(generator: Any) -> GeneratorSpec:
+    """The :class:`GeneratorSpec` of a generator plugin or of its API metadata (a mapping).
 
-    Advisory constraints (``"advisory": true``) are left out: no job is refused for them.
+    Advisory constraints (``"advisory": true``) are not rules: no job is refused for them.
     """
+    if isinstance(generator, GeneratorSpec):
+        return generator
     if isinstance(generator, Mapping):
-        name, params, constraints = generator["name"], generator["params"], generator.get("constraints") or []
-    else:
-        name, params, constraints = generator.name, generator.params, generator.constraints
-    return name, params, [c for c in constraints if not c.get("advisory")]
+        return GeneratorSpec.from_metadata(generator)
+    cached = getattr(generator, "_generator_spec", None)
+    if cached is None:
+        cached = GeneratorSpec.from_metadata({"name": generator.name, "params": generator.params,
+                                              "constraints": generator.constraints})
+        with contextlib.suppress(AttributeError):  # a plugin's rules are fixed: read its metadata once
+            generator._generator_spec = cached
+    return cached
 
 
-def _is_anything(value: Any) -> bool:
-    return True
+@functools.lru_cache(maxsize=1024)
+def _param(name: str, kind: Any, default: Any, lo: Any, hi: Any, choices: Any) -> ParamSpec:
+    return ParamSpec(name, kind, default, min=lo, max=hi, choices=choices)
 
 
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_str(value: Any) -> bool:
-    # Text that is not valid Unicode (a lone surrogate) cannot be sent as JSON or stored.
-    if not isinstance(value, str):
-        return False
+def _param_of(spec: JSON) -> ParamSpec:
+    options = spec.get("options") or {}
+    choices = options.get("choices")
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-# Numbers are read as DRF reads them (numeric.py: "2" is a fine 2); nothing else is coerced:
-# True is not a number, "false" is not a bool, 3 is not a string.
-_NUMBERS = {"int": "an integer", "float": "a finite number"}
-_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "bool": (_is_bool, "true or false"),
-    "str": (_is_str, "a string (valid Unicode)"),
-    "uuid": (_is_str, "a job id string or null"),
-}
+        return _param(spec.get("name", "value"), spec["type"], spec.get("default_value"), options.get("min"),
+                      options.get("max"), tuple(choices) if choices is not None else None)
+    except TypeError:  # an unhashable default
+        return ParamSpec.from_metadata({**spec, "name": spec.get("name", "value")})
 
 
 def check_value(spec: JSON, value: Any) -> str | None:
@@ -90,44 +92,41 @@ def coerce_value(spec: JSON, value: Any) -> tuple[Any, str | None]:
 
     >>> coerce_value({"type": "int", "default_value": 1, "options": {"min": 1, "max": 5}}, " 2 ")
     (2, None)
+    >>> coerce_value({"type": "int", "default_value": 1, "options": {"min": 1, "max": 5}}, 9)
+    (9, 'must be between 1 and 5 (inclusive), got 9')
     """
-    kind = spec["type"]
-    if value is None:
-        if kind == "uuid" or spec.get("default_value") is None:
-            return None, None
-        return None, f"is required and may not be null (type {kind})"
-    if kind in _NUMBERS:
-        try:
-            value = coerce_number(kind, value)
-        except NumberError as err:
-            return value, f"must be {_NUMBERS[kind]}, got {_short(value)} ({err.reason})"
-    else:
-        accepts, expected = _TYPES.get(kind, (_is_anything, "a value"))
-        if not accepts(value):
-            return value, f"must be {expected}, got {value!r}"
-    options = spec.get("options") or {}
-    if "choices" in options and value not in options["choices"]:
-        shown = ", ".join(map(str, options["choices"][:12]))
-        more = "" if len(options["choices"]) <= 12 else ", …"
-        return value, f"must be one of [{shown}{more}], got {value!r}"
-    if "min" in options and value < options["min"]:
-        return value, f"must be ≥ {options['min']}, got {value!r}"
-    if "max" in options and value > options["max"]:
-        return value, f"must be ≤ {options['max']}, got {value!r}"
-    return value, None
+    param = _param_of(spec)
+    code, converted = classify_value(value, param.type)
+    if code == NULL and param.nullable:
+        return None, None
+    if code != OK:
+        return value, cell_problem(param, CELL_CHECKS[code], value)
+    column = np.array([converted], dtype=object if param.type in ("str", "uuid") else None)
+    for check, _rows in value_failures(param, column, None):
+        return value, cell_problem(param, check, value)
+    return converted, None
 
 
-def _short(value: Any) -> str:
-    """``repr`` of a refused value, a string past DRF's length limit cut short."""
-    if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
-        return f"{value[:40]!r}… ({len(value):,} characters)"
-    return repr(value)
+def validate_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
+    """Check a batch of jobs' ``param_values`` as one table: job ``i`` is numbered ``start + i``.
 
+    Returns, per job, its completed and converted parameters (``None`` when invalid) and its
+    failures, each naming the job and the parameter, worded as the frame checks word them.
 
-def _unknown(key: str, generator: str, specs: dict[str, JSON]) -> str:
-    close = difflib.get_close_matches(str(key), list(specs), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{key!r} is not a parameter of {generator}{hint}"
+    >>> meta = {"name": "g", "params": [{"name": "n", "type": "int", "default_value": 1, "options": {"max": 2}}]}
+    >>> [[e["message"] for e in errors] for _, errors in validate_jobs(meta, [{"n": 2}, {"n": "3"}])]
+    [[], ["row 1, n: must be ≤ 2, got '3'"]]
+    """
+    checked = Records(jobs, generator_spec(generator), start=start)
+    errors: list[list[JobError]] = [[] for _ in jobs]
+    table = checked.failures
+    if len(table):
+        rows = table["row"].to_numpy() - start
+        for row, column, check, value, message in zip(rows.tolist(), table["column"].tolist(),
+                                                      table["check"].tolist(), table["value"].tolist(),
+                                                      table["message"].tolist(), strict=True):
+            errors[row].append(JobError(row + start, column or None, message, check, value))
+    return [(params, found) for params, found in zip(checked.params, errors, strict=True)]
 
 
 def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:
@@ -137,45 +136,10 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
     runs it too, to fail before any request. Returns the completed parameters (``None`` when
     invalid) and the failures found, each naming the job index and the parameter.
     """
-    name, param_specs, constraints = _spec(generator)
-    if not isinstance(given, dict):
-        return None, [JobError(index, None, f"param_values must be an object, got {type(given).__name__}")]
-    specs = {p["name"]: p for p in param_specs}
-    errors = [JobError(index, key, _unknown(key, name, specs)) for key in given if key not in specs]
-    params = complete_params(generator, {k: v for k, v in given.items() if k in specs})
-    for key, spec in specs.items():
-        value, problem = coerce_value(spec, params[key])
-        if problem is not None:
-            errors.append(JobError(index, key, f"{key} {problem}"))
-        else:
-            params[key] = value  # "2" is stored, hashed and rendered as 2
-    if errors:
-        return None, errors
-    for constraint in constraints:
-        if not evaluate_constraint(constraint["expr"], params):
-            used = _names(constraint["expr"])
-            names = [k for k in specs if k in used]  # the parameters' order, as the frame checks report it
-            shown = ", ".join(f"{n}={params.get(n)!r}" for n in names)
-            errors.append(JobError(index, names[0] if names else None,
-                                   f"{constraint['message']} ({constraint['expr']}; got {shown})"))
-    return (None if errors else params), errors
-
-
-def validate_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
-    """:func:`validate_job` for a whole batch: job ``i`` is numbered ``start + i``.
-
-    >>> meta = {"name": "g", "params": [{"name": "n", "type": "int", "default_value": 1, "options": {"max": 2}}]}
-    >>> [errors for _, errors in validate_jobs(meta, [{"n": 2}, {"n": 3}])]
-    [[], [{'job': 1, 'param': 'n', 'message': 'n must be ≤ 2, got 3'}]]
-    """
-    return [validate_job(generator, start + i, given) for i, given in enumerate(jobs)]
+    return validate_jobs(generator, [given], start=index)[0]
 
 
 # -- joint constraints: one compiled evaluator (expressions.py), here on a one-row table ----------
-
-def _names(expr: str) -> set[str]:
-    return set(compile_expression(expr).names)
-
 
 def evaluate_constraint(expr: str, params: JSON) -> bool:
     """Evaluate a constraint expression for one job (see :mod:`.expressions` for the grammar).

@@ -9,8 +9,10 @@ The failure table has one row per failure and the same columns, dtypes and value
 frame and for ``pl.from_pandas`` of it:
 
 ``row``
-    0-based position in the frame (int64); ``-1`` for a problem of a whole column (an unknown or
-    duplicated column, a constraint that could not be evaluated).
+    The row's index label for a pandas frame (its position when the index is the default
+    ``RangeIndex``), its 0-based row number for a polars frame, a job's index in its batch for a
+    list of jobs; ``-1`` for a problem of a whole column (an unknown or duplicated column, a
+    constraint that could not be evaluated).
 ``column``
     The parameter, the offending column, or for a joint constraint the first of its parameters
     present in the frame (the constraint's name when none is).
@@ -27,9 +29,12 @@ Each cell fails at most once, in the service's order (null, type, choices, range
 service, joint constraints are only judged on rows whose values all pass; missing columns take
 their defaults there. Failures are sorted by row, then by column in the generator's order.
 
-The work is split by idea: ``pandera_schemas.py`` declares the schemas, ``validation.py`` runs
-one check of a frame, ``quick.py`` is its vectorised pre-pass for frames that pass, and
-``failures.py`` reads cells and words failures.
+``params/`` reads as declare, execute, report: ``spec.py`` and ``expressions.py`` declare a
+generator's rules; ``cells.py`` reads and converts cells (the one coercion table),
+``checks.py`` runs the value checks and joint constraints on whole columns, and
+``validation.py`` runs both on a frame or a list of jobs; ``report.py`` words every failure
+and builds this table. ``pandera_schemas.py`` turns the same declaration into the pandera
+schemas users get as ``sesh.schema``.
 """
 
 
@@ -138,8 +143,8 @@ def failure_cases(df: pd.DataFrame | pl.DataFrame, spec: GeneratorSpec,
     Returns
     -------
     pandas.DataFrame
-        Columns ``row`` (int64; -1 for a whole column), ``column``, ``check``, ``value`` and
-        ``message``, as described in the module docstring; empty when the frame is valid. The
+        Columns ``row`` (the index label, or the row number; -1 for a whole column), ``column``,
+        ``check``, ``value`` and ``message``, as described in the module docstring; empty when the frame is valid. The
         same table for a pandas frame and for ``pl.from_pandas`` of it.
 
     Examples

@@ -44,6 +44,16 @@ class ParamSpec:
     choices: tuple[Any, ...] | None = None
     description: str = ""
 
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, Any]) -> ParamSpec:
+        """Build from one entry of the API's ``params`` list."""
+        options = meta.get("options") or {}
+        choices = options.get("choices")
+        return cls(name=meta["name"], type=meta["type"], default=meta.get("default_value"),
+                   min=options.get("min"), max=options.get("max"),
+                   choices=tuple(choices) if choices is not None else None,
+                   description=meta.get("description") or "")
+
     @property
     def nullable(self) -> bool:
         """Null is allowed where the default is null (``state`` and other ``uuid`` parameters)."""
@@ -96,16 +106,7 @@ class GeneratorSpec:
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> GeneratorSpec:
         """Build from ``GET /api/jobs/{name}/``."""
-        params = []
-        for p in meta["params"]:
-            options = p.get("options") or {}
-            choices = options.get("choices")
-            params.append(ParamSpec(
-                name=p["name"], type=p["type"], default=p.get("default_value"),
-                min=options.get("min"), max=options.get("max"),
-                choices=tuple(choices) if choices is not None else None,
-                description=p.get("description") or "",
-            ))
+        params = [ParamSpec.from_metadata(p) for p in meta["params"]]
         declared = [Constraint(c.get("name", f"constraint_{i}"), c["expr"], c.get("message", ""),
                                bool(c.get("advisory", False)))
                     for i, c in enumerate(meta.get("constraints") or [])]

@@ -1,59 +1,52 @@
-"""One validation of a job frame against a generator's rules, pandas or polars alike.
+"""One validation of job parameters against a generator's rules: a pandas or polars frame, or
+a list of dicts (the service's request body, infinity-core's job lists, a CSV's rows).
 
-Each parameter column is read cell by cell first (``failures.py``: types, nulls, infinities;
-lossless conversion), unknown and duplicated columns are noted, then the converted columns go
-through the quick pre-pass (``quick.py``) and, unless it finds them certainly valid, through
-the internal pandera schema (``pandera_schemas.py``), whose failure cases become rows of the
-failure table described in :mod:`infinityframe.params.schema`.
+Every path runs the same three steps: :mod:`.cells` reads each parameter column cell by cell
+(types, nulls, infinities) and converts it losslessly; :mod:`.checks` finds the values outside
+the choices or range and the rows that break a joint constraint, on whole columns; and
+:mod:`.report` words each failure and builds the table described in
+:mod:`infinityframe.params.schema`. A list of dicts is an n-row table here, so the service, the
+client and the frame accessors give the same failures for the same values.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from .compiled import ConstraintLike, prepared, reads
-from .failures import (
-    CELL_CHECKS,
-    OK,
+from .cells import CELL_CHECKS, OK, Cells, Values, default_of, inspect_pandas, inspect_polars, python_value, read_values
+from .checks import constraint_failures, value_failures
+from .compiled import ConstraintLike, prepared
+from .report import (
     Block,
-    Cells,
     assemble,
     cell_message,
-    default_of,
+    constraint_message,
     duplicate_message,
-    frame_message,
-    inspect_pandas,
-    inspect_polars,
-    python_value,
+    not_an_object,
+    unevaluable_message,
+    unknown_key,
     unknown_message,
+    where,
 )
-from .quick import pandas_passes, polars_passes
-from .spec import PACKAGE_COLUMNS, CompiledConstraint, GeneratorSpec, ParamSpec
+from .spec import PACKAGE_COLUMNS, GeneratorSpec, ParamSpec
 
-if TYPE_CHECKING:
-    from pandera.errors import SchemaErrors
-
-__all__ = ["Run", "run"]
+__all__ = ["Records", "Run", "run"]
 
 
 class Run(ABC):
-    """One check of a frame: cell types first, then the rules on the losslessly converted columns.
-
-    The rules are pandera's, through the internal schema; a frame whose cells all passed goes
-    through :mod:`~infinityframe.params.quick` first, and reaches pandera only if that finds
-    (or cannot rule out) a failure.
-    """
+    """One check of a frame: cell types first, then values and joint constraints on the
+    losslessly converted columns."""
 
     def __init__(self, df: Any, spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> None:
         self.df, self.spec = df, spec
-        self.compiled, self.schemas = prepared(spec, constraints)
+        self.compiled = prepared(spec, constraints)
         self.labels: list[Any] = list(df.columns)
         self.height = len(df)
         self.blocks: list[Block] = []
@@ -67,7 +60,7 @@ class Run(ABC):
         for label in self.duplicated:
             self._add([-1], str(label), self.rank[label], "duplicate_column", [None],
                       duplicate_message(str(label), int(counts[label])))
-        clean: dict[str, Any] = {}  # the parameter columns, converted: all pandera gets to see
+        clean: dict[str, Any] = {}  # the parameter columns, converted: all the value checks see
         for pos, label in enumerate(self.labels):
             if label in self.duplicated:
                 continue
@@ -75,14 +68,15 @@ class Run(ABC):
                 self._inspect(pos, label, self._column(pos))
                 clean[label] = self.cells[pos].column
             elif label not in PACKAGE_COLUMNS:
-                # Checked here rather than by strict=True: pandera's polars backend names only the first.
                 self._add([-1], str(label), self.rank[label], "unknown_column", [None],
                           unknown_message(str(label), spec.name, spec.names, PACKAGE_COLUMNS))
         self.clean = clean
-        if self.blocks or not self._passes(clean):
-            schema, errors = self.pandera(clean)
-            self._from_pandera(schema, errors, clean)
-        self.failures = assemble(self.blocks)
+        for name, column in clean.items():
+            ok = self.taken[name]
+            self._value_failures(spec[name], column, None if not ok.any() else ~ok,
+                                 self._reader(self._column(self.labels.index(name))))
+        self._constraint_failures(clean)
+        self.failures = assemble(self.blocks, self._row_labels())
 
     # -- what differs between pandas and polars -----------------------------------------------
     @abstractmethod
@@ -97,106 +91,93 @@ class Run(ABC):
     def _values(self, column: Any, rows: np.ndarray) -> list[Any]:
         """A column's cells at some rows, as Python objects."""
 
-    @abstractmethod
-    def _passes(self, clean: dict[str, Any]) -> bool:
-        """Whether the quick pre-pass finds the converted columns certainly valid."""
-
-    @abstractmethod
-    def pandera(self, clean: dict[str, Any]) -> tuple[Any, SchemaErrors | None]:
-        """Run the internal pandera schema on the converted columns: the schema and its errors (``None``: passed)."""
-
-    @abstractmethod
-    def _failing(self, check_output: Any) -> np.ndarray:
-        """Rows where a frame-wide check's output is false."""
+    def _row_labels(self) -> pd.Index | None:
+        """What the failure table calls each row (``None``: its position)."""
+        return None
 
     # -- shared -------------------------------------------------------------------------------
     def _add(self, rows: Any, column: str, rank: int, check: str, values: list[Any],
-             message: Callable[[int, Any], str]) -> None:
+             message: Callable[[Any, Any], str]) -> None:
         self.blocks.append(Block(np.asarray(rows, dtype=np.int64), column, rank, check, values, message))
 
     def _inspect(self, pos: int, label: str, original: Any) -> None:
         param = self.spec[label]
         cells = self.cells[pos] = self._cells(original, param)
-        self.taken[label] = cells.codes != OK
-        if not self.taken[label].any():
+        self._type_failures(param, cells.codes, lambda rows: self._values(original, rows))
+
+    def _type_failures(self, param: ParamSpec, codes: np.ndarray, values: Callable[[np.ndarray], list[Any]]) -> None:
+        self.taken[param.name] = codes != OK
+        if not self.taken[param.name].any():
             return
         for code, check in CELL_CHECKS.items():
-            rows = np.flatnonzero(cells.codes == code)
+            rows = np.flatnonzero(codes == code)
             if rows.size:
-                values = [None] * rows.size if check == "nullable" else self._values(original, rows)
-                self._add(rows, label, self.rank[label], check, values, cell_message(param, check))
+                shown = [None] * rows.size if check == "nullable" else values(rows)
+                self._add(rows, param.name, self.rank[param.name], check, shown, cell_message(param, check))
 
-    def _from_pandera(self, schema: Any, errors: SchemaErrors | None, clean: dict[str, Any]) -> None:
-        if errors is None:
-            return
-        cases = errors.failure_cases
-        if isinstance(cases, pl.DataFrame):
-            cases = cases.to_pandas()
-        cases = cases.assign(index=pd.to_numeric(cases["index"], errors="coerce").fillna(-1).astype(np.int64))
-        for (context, column, check, number), group in cases.groupby(
-                ["schema_context", "column", "check", "check_number"], dropna=False, sort=False):
-            if context == "Column" and isinstance(column, str) and column in self.spec:
-                self._column_failures(column, check, number, group["index"].to_numpy())
-            elif pd.isna(number):  # any other frame-level complaint; constraint rows come from check_output
-                self._add([-1] * len(group), str(column), len(self.rank), str(check), [None] * len(group),
-                          frame_message(str(column), str(check)))
-        bad_rows = np.zeros(self.height, dtype=bool)
+    def _value_failures(self, param: ParamSpec, column: Any, eligible: np.ndarray | None,
+                        values: Callable[[np.ndarray], list[Any]]) -> None:
+        taken = self.taken[param.name]
+        for check, rows in value_failures(param, column, eligible):
+            taken[rows] = True
+            self._add(rows, param.name, self.rank[param.name], check, values(rows), cell_message(param, check))
+
+    def _judged(self) -> np.ndarray | None:
+        """Rows a joint constraint is judged on: those whose cells all passed (``None``: every row)."""
+        bad = np.zeros(self.height, dtype=bool)
         for taken in self.taken.values():
-            bad_rows |= taken
-        constraint_of = {id(check): i for i, check in enumerate(schema.checks)}
-        for error in errors.schema_errors:
-            if id(error.check) in constraint_of:
-                i = constraint_of[id(error.check)]
-                self._constraint_failures(i, self.compiled[i], error, bad_rows, clean)
+            bad |= taken
+        return ~bad if bad.any() else None
 
-    def _column_failures(self, column: str, check: str, number: Any, rows: np.ndarray) -> None:
-        param = self.spec[column]
-        if pd.isna(number):
-            name = "nullable" if check == "not_nullable" else "dtype" if str(check).startswith("dtype") else check
-        else:
-            import pandera.pandas as pa
+    def _constraint_failures(self, clean: Mapping[str, Any]) -> None:
+        judged = self._judged()
+        compiled = [c for c in self.compiled if not any(n in self.duplicated for n in (c.columns or self.spec.names))]
+        for i, broken in enumerate(constraint_failures(compiled, self.spec, clean, self.height, judged)):
+            constraint = broken.constraint
+            present = [n for n in constraint.columns if n in clean]
+            column = present[0] if present else constraint.name
+            rank = self.rank.get(column, len(self.rank) + i)
+            if broken.reason is not None:
+                self._add([-1], column, rank, constraint.name, [None],
+                          unevaluable_message(constraint, column, broken.reason))
+                continue
+            rows = broken.rows
+            values: list[Any] = [None] * rows.size
+            if constraint.columns:
+                read = {n: self._converted(clean[n], rows) if n in clean else [default_of(self.spec[n])] * rows.size
+                        for n in constraint.columns}
+                values = [", ".join(f"{n}={read[n][k]!r}" for n in constraint.columns) for k in range(rows.size)]
+            self._add(rows, column, rank, constraint.name, values, constraint_message(constraint, column))
 
-            from .pandera_schemas import value_checks
+    def _converted(self, column: Any, rows: np.ndarray) -> list[Any]:
+        return self._values(column, rows)
 
-            name = value_checks(param, pa)[int(number)].name
-        taken = self.taken.setdefault(column, np.zeros(self.height, dtype=bool))
-        rows = rows[rows >= 0]
-        rows = rows[~taken[rows]]
-        if rows.size:
-            taken[rows] = True  # one failure per cell: the first check in the service's order wins
-            pos = self.labels.index(column)
-            self._add(rows, column, self.rank[column], name, self._values(self._column(pos), rows),
-                      cell_message(param, name))
+    def _reader(self, column: Any) -> Callable[[np.ndarray], list[Any]]:
+        """A column's cells at some rows, as Python objects (for the failure table's ``value``)."""
+        def read(rows: np.ndarray) -> list[Any]:
+            return self._values(column, rows)
+        return read
 
-    def _constraint_failures(self, i: int, constraint: CompiledConstraint, error: Any, bad_rows: np.ndarray,
-                             clean: dict[str, Any]) -> None:
-        present = [n for n in reads(constraint, self.spec) if n in clean]
-        if any(n in self.duplicated for n in reads(constraint, self.spec)):
-            return  # which of the duplicates would it read? the duplicate_column failure says enough
-        column = present[0] if present and constraint.columns else constraint.name
-        rank = self.rank[column] if column in self.rank else len(self.rank) + i
-        if error.check_output is None:  # the check raised: say so once, for the whole frame
-            cases = getattr(error, "failure_cases", None)
-            reason = cases if isinstance(cases, str) else str(error).splitlines()[0]
-            self._add([-1], column, rank, constraint.name, [None], lambda row, value:
-                      f"all rows, {column}: constraint {constraint.name} ({constraint.description}) could not be "
-                      f"evaluated: {reason}")
-            return
-        rows = self._failing(error.check_output)
-        rows = rows[~bad_rows[rows]]
-        if not rows.size:
-            return
-        values: list[Any] = [None] * rows.size
-        if constraint.columns:
-            read = {n: self._values(clean[n], rows) if n in clean else [default_of(self.spec[n])] * rows.size
-                    for n in constraint.columns}
-            values = [", ".join(f"{n}={read[n][k]!r}" for n in constraint.columns)
-                      for k in range(rows.size)]
-        what = constraint.message or "the condition is false"
-        self._add(rows, column, rank, constraint.name, values, lambda row, value:
-                  f"row {row}, {column}: breaks constraint {constraint.name}: {what} "
-                  + (f"({constraint.description}; got {value})" if value is not None
-                     else "(the callable returned False for this row)"))
+
+def _picker(cells: Sequence[Any]) -> Callable[[np.ndarray], list[Any]]:
+    """Some of a list of cells, as Python objects."""
+    def pick(rows: np.ndarray) -> list[Any]:
+        return [python_value(cells[r]) for r in rows.tolist()]
+    return pick
+
+
+def _about_job(problem: str) -> Callable[[Any, Any], str]:
+    """Wording for a problem of a whole job (a row)."""
+    def message(row: Any, value: Any) -> str:
+        return f"row {row}: {problem}"
+    return message
+
+
+def _about_cell(column: str, problem: str) -> Callable[[Any, Any], str]:
+    """Wording for a problem of one cell."""
+    def message(row: Any, value: Any) -> str:
+        return f"{where(row, column)}: {problem}"
+    return message
 
 
 class _PandasRun(Run):
@@ -212,22 +193,11 @@ class _PandasRun(Run):
     def _values(self, column: pd.Series, rows: np.ndarray) -> list[Any]:
         return [python_value(v) for v in column.iloc[rows].tolist()]
 
-    def _passes(self, clean: dict[str, Any]) -> bool:
-        return pandas_passes(clean, self.spec, self.compiled, self.height)
-
-    def pandera(self, clean: dict[str, Any]) -> tuple[Any, SchemaErrors | None]:
-        frame = pd.DataFrame(clean, index=pd.RangeIndex(self.height), copy=False)
-        schema = self.schemas.pandas()
-        from pandera.errors import SchemaErrors  # loaded with the schema, only when a frame needs pandera
-
-        try:
-            schema.validate(frame, lazy=True, inplace=True)
-        except SchemaErrors as errors:
-            return schema, errors
-        return schema, None
-
-    def _failing(self, check_output: Any) -> np.ndarray:
-        return np.flatnonzero(~np.asarray(check_output, dtype=bool))
+    def _row_labels(self) -> pd.Index | None:
+        index = self.df.index
+        if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+            return None
+        return index
 
 
 class _PolarsRun(Run):
@@ -241,27 +211,78 @@ class _PolarsRun(Run):
     def _values(self, column: pl.Series, rows: np.ndarray) -> list[Any]:
         return [python_value(v) for v in column.gather(rows).to_list()]
 
-    def _passes(self, clean: dict[str, Any]) -> bool:
-        return polars_passes(clean, self.spec, self.compiled, self.height)
 
-    def pandera(self, clean: dict[str, Any]) -> tuple[Any, SchemaErrors | None]:
-        frame = pl.DataFrame(list(clean.values()))
-        if not clean and self.height:
-            # A polars frame without columns has no rows, yet constraints must see every row (all
-            # defaults); a column of nulls under a package name, which the schema allows, keeps them.
-            holder = next(name for name in PACKAGE_COLUMNS if name not in self.spec)
-            frame = pl.DataFrame({holder: pl.Series([None] * self.height)})
-        schema = self.schemas.polars()
-        from pandera.errors import SchemaErrors
+class Records(Run):
+    """One check of a list of jobs, each a mapping of parameter values: an n-row table whose
+    missing keys hold the defaults. Rows are numbered from ``start`` (a job's index in its batch).
 
-        try:
-            schema.validate(frame, lazy=True)
-        except SchemaErrors as errors:
-            return schema, errors
-        return schema, None
+    ``.params`` holds each valid job's parameters, completed and converted (``None`` for an
+    invalid job); ``.failures`` the failure table.
+    """
 
-    def _failing(self, check_output: Any) -> np.ndarray:
-        return np.flatnonzero(~check_output["check_output"].fill_null(False).to_numpy())
+    def __init__(self, jobs: Sequence[Any], spec: GeneratorSpec, constraints: Sequence[ConstraintLike] = (),
+                 start: int = 0) -> None:
+        self.jobs, self.spec, self.start = jobs, spec, start
+        self.compiled = prepared(spec, constraints)
+        self.height = len(jobs)
+        self.blocks, self.taken, self.duplicated = [], {}, set()
+        self.rank = {name: i for i, name in enumerate(spec.names)}
+        unknown = len(self.rank)
+        defaults = {p.name: p.default for p in spec}
+        rows: list[Mapping[str, Any]] = []
+        for i, given in enumerate(jobs):
+            if not isinstance(given, Mapping):
+                self._add([i], "", -1, "param_values", [None], _about_job(not_an_object(given)))
+                rows.append(defaults)
+                continue
+            for key in given:
+                if key not in self.rank:
+                    self._add([i], str(key), unknown, "unknown_column", [None],
+                              _about_cell(str(key), unknown_key(key, spec.name, spec.names)))
+            rows.append(given)
+        self.read: dict[str, Values] = {}
+        raw: dict[str, list[Any]] = {}
+        for param in spec:
+            name, default = param.name, param.default
+            raw[name] = cells = [job.get(name, default) for job in rows]
+            read = self.read[name] = read_values(cells, param)
+            self._type_failures(param, read.codes, _picker(cells))
+        whole = np.zeros(self.height, dtype=bool)  # rows refused as a whole (not an object, unknown keys)
+        for block in self.blocks:
+            if block.check in ("param_values", "unknown_column"):
+                whole[block.rows] = True
+        for param in spec:
+            read, cells = self.read[param.name], raw[param.name]
+            self._value_failures(param, read.column, read.present, _picker(cells))
+        self.taken["(job)"] = whole
+        self.clean = {name: self._constraint_column(read) for name, read in self.read.items()}
+        self._constraint_failures(self.clean)
+        bad = self._judged()
+        self.failures = assemble(self.blocks, pd.RangeIndex(start, start + self.height) if start else None)
+        valid = np.ones(self.height, dtype=bool) if bad is None else bad
+        columns = {name: read.python() for name, read in self.read.items()}
+        names = spec.names
+        self.params: list[dict[str, Any] | None] = [
+            dict(zip(names, (columns[n][i] for n in names), strict=True)) if ok else None
+            for i, ok in enumerate(valid.tolist())]
+
+    @staticmethod
+    def _constraint_column(read: Values) -> np.ndarray:
+        """What a constraint reads: the converted values, a missing one as ``None``."""
+        if read.present.all():
+            return read.column
+        column = read.column.astype(object)
+        column[~read.present] = None
+        return column
+
+    def _column(self, pos: int) -> Any:
+        raise NotImplementedError  # a list of jobs has no input columns: each check is given its cells
+
+    def _cells(self, column: Any, param: ParamSpec) -> Cells:
+        raise NotImplementedError
+
+    def _values(self, column: np.ndarray, rows: np.ndarray) -> list[Any]:
+        return [python_value(v) for v in column[rows].tolist()]
 
 
 def run(df: Any, spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> Run:
@@ -272,4 +293,3 @@ def run(df: Any, spec: GeneratorSpec, constraints: Sequence[ConstraintLike]) -> 
     if isinstance(df, pl.DataFrame):
         return _PolarsRun(df, spec, constraints)
     raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
-

@@ -45,6 +45,7 @@ __all__ = [
     "evaluate_constraint",
     "shown",
     "text_problem",
+    "validate_batch",
     "validate_job",
 ]
 
@@ -155,8 +156,64 @@ def _shape_problem(value: Any) -> str | None:
     return None
 
 
+def _shape_errors(index: int, given: JSON) -> tuple[JSON, list[JobError]]:
+    """The keys and values of one job that pass the shape checks, and the failures of the others."""
+    errors: list[JobError] = []
+    kept: JSON = {}
+    for key, value in given.items():
+        problem = text_problem(key, MAX_TEXT)
+        if problem is not None:
+            errors.append(JobError(index, key[:MAX_TEXT], f"row {index}, {shown(key)}: the parameter name {problem}"))
+            continue
+        problem = _shape_problem(value)
+        if problem is not None:
+            errors.append(JobError(index, key, f"row {index}, {key}: {problem}"))
+            continue
+        kept[key] = value
+    return kept, errors
+
+
+def validate_batch(generator: Any, jobs: list[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
+    """Check a batch's ``param_values`` as the service does: each job's shape, then the shared
+    rules over the whole batch as one table (:func:`infinityframe.params.rules.validate_jobs`).
+
+    Returns, per job (numbered ``start`` + its position), its completed parameters (``None`` when
+    invalid) and its failures, each naming the job and the parameter.
+
+    Examples
+    --------
+    >>> from infinityframe.local import generators
+    >>> checked = validate_batch(generators.get("shapes-v0.1.0"), [{"num_images": 2}, {"num_images": 0}])
+    >>> [[e["message"] for e in errors] for _, errors in checked]
+    [[], ['row 1, num_images: must be between 1 and 100 (inclusive), got 0']]
+    """
+    kept: list[Any] = []
+    shape: list[list[JobError]] = []
+    for index, given in enumerate(jobs, start):
+        if isinstance(given, dict):
+            clean, errors = _shape_errors(index, given)
+            kept.append(clean)
+            shape.append(errors)
+        else:  # the rules word it ("param_values must be an object")
+            kept.append(given)
+            shape.append([])
+    out: list[tuple[JSON | None, list[JobError]]] = []
+    checked = zip(rules.validate_jobs(generator, kept, start), shape, strict=True)
+    for index, ((params, found), errors) in enumerate(checked, start):
+        errors = errors + found
+        if params is not None and not errors:
+            for key, value in params.items():
+                try:
+                    orjson.dumps(value)
+                except orjson.JSONEncodeError as err:  # e.g. an integer past 64 bits (3e30 taken as an int)
+                    errors.append(JobError(index, key, f"row {index}, {key}: cannot be stored as JSON ({err}), "
+                                                       f"got {shown(value)}"))
+        out.append((None if errors else params, errors))
+    return out
+
+
 def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:
-    """Check one job's ``param_values`` as the service does: its shape, then the shared rules.
+    """Check one job's ``param_values`` as the service does (:func:`validate_batch` of one job).
 
     Parameters
     ----------
@@ -177,30 +234,7 @@ def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, l
     --------
     >>> from infinityframe.local import generators
     >>> params, errors = validate_job(generators.get("shapes-v0.1.0"), 3, {"num_images": "\\x00"})
-    >>> errors
-    [{'job': 3, 'param': 'num_images', 'message': 'num_images holds a control character (U+0000 at position 0)'}]
+    >>> [e["message"] for e in errors]
+    ['row 3, num_images: holds a control character (U+0000 at position 0)']
     """
-    if not isinstance(given, dict):
-        return rules.validate_job(generator, index, given)
-    errors: list[JobError] = []
-    kept: JSON = {}
-    for key, value in given.items():
-        problem = text_problem(key, MAX_TEXT)
-        if problem is not None:
-            errors.append(JobError(index, key[:MAX_TEXT], f"the parameter name {shown(key)} {problem}"))
-            continue
-        problem = _shape_problem(value)
-        if problem is not None:
-            errors.append(JobError(index, key, f"{key} {problem}"))
-            continue
-        kept[key] = value
-    params, found = rules.validate_job(generator, index, kept)
-    errors.extend(found)
-    if errors or params is None:
-        return None, errors
-    for key, value in params.items():
-        try:
-            orjson.dumps(value)
-        except orjson.JSONEncodeError as err:  # e.g. an integer past 64 bits (3e30 taken as an int)
-            errors.append(JobError(index, key, f"{key} cannot be stored as JSON ({err}), got {shown(value)}"))
-    return (None if errors else params), errors
+    return validate_batch(generator, [given], index)[0]

@@ -1,0 +1,235 @@
+"""The value checks and joint constraints, run on whole columns: the one backend of every path.
+
+A frame (pandas or polars), a list of dicts, a CSV and a request body all reach here the same
+way: :mod:`.cells` has read each parameter column and converted it losslessly, so a column
+holds the parameter's dtype and a mask says which cells passed the type checks. This module
+then finds, in the service's order, the cells outside the choices (``isin``), then outside the
+range (``in_range``, ``greater_than_or_equal_to``, ``less_than_or_equal_to``) — each cell fails
+at most once — and the rows that break a joint constraint among those whose cells all passed.
+Numbers are compared in numpy, strings with one Arrow ``is_in``; nothing is looked at cell by
+cell.
+
+>>> import pandas as pd
+>>> from infinityframe.params.spec import ParamSpec
+>>> param = ParamSpec("n", "int", 1, min=1, max=3)
+>>> [(check, rows.tolist()) for check, rows in value_failures(param, pd.Series([1, 5, 0]), None)]
+[('in_range', [1, 2])]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .cells import default_of, pandas_dtype
+from .spec import CompiledConstraint, GeneratorSpec, ParamSpec
+
+__all__ = ["Broken", "complete_frame", "constraint_failures", "range_check", "value_checks", "value_failures"]
+
+# Up to this many choices, ``==`` per choice beats np.isin's sort or table.
+_FEW_CHOICES = 8
+_NUMPY = {"int": np.int64, "float": np.float64, "bool": np.bool_}
+_NEUTRAL = {"int": 0, "float": np.nan, "bool": False}
+
+
+def range_check(param: ParamSpec) -> str | None:
+    """The name of a parameter's range check: both bounds, a lower or an upper one (``None``: no range)."""
+    if param.type not in ("int", "float") or (param.min is None and param.max is None):
+        return None
+    if param.min is not None and param.max is not None:
+        return "in_range"
+    return "greater_than_or_equal_to" if param.min is not None else "less_than_or_equal_to"
+
+
+def value_checks(param: ParamSpec) -> list[str]:
+    """The value checks of a parameter, in the order a cell meets them."""
+    checks = ["isin"] if param.choices is not None else []
+    ranged = range_check(param)
+    return [*checks, ranged] if ranged else checks
+
+
+def _numbers(column: Any, param: ParamSpec) -> np.ndarray:
+    """A converted number or bool column as numpy, missing cells filled with a neutral value."""
+    if isinstance(column, np.ndarray):
+        return column if column.dtype != object else np.asarray(column, dtype=_NUMPY[param.type])
+    if isinstance(column, pl.Series):
+        filled = column.cast(pl.Float64) if param.type == "float" else column.fill_null(_NEUTRAL[param.type])
+        as_numpy: np.ndarray = filled.to_numpy()
+        return as_numpy
+    values: np.ndarray = column.to_numpy(dtype=_NUMPY[param.type], na_value=_NEUTRAL[param.type])
+    return values
+
+
+def _strings(column: Any) -> pa.Array | pa.ChunkedArray:
+    """A converted string column as Arrow: the data behind pandas' str dtype and polars, not a copy."""
+    if isinstance(column, pl.Series):
+        return column.to_arrow()
+    if isinstance(column, np.ndarray):
+        return pa.array(column, type=pa.large_string(), from_pandas=True)
+    if column.dtype == object:  # job ids: str or None
+        return pa.array(column.to_numpy(), type=pa.large_string(), from_pandas=True)
+    return pa.array(column.array)
+
+
+def _allowed_numbers(param: ParamSpec, values: np.ndarray) -> np.ndarray:
+    """Which values are among the choices, as the service's ``value in choices`` decides for numbers."""
+    choices: list[Any]
+    if param.type == "bool":
+        choices = [c for c in param.choices or () if isinstance(c, (bool, np.bool_))]
+    else:
+        choices = [c for c in param.choices or () if isinstance(c, Real) and not isinstance(c, bool)]
+    if not choices:
+        return np.zeros(len(values), dtype=bool)
+    allowed = np.asarray(choices)
+    if len(allowed) > _FEW_CHOICES:
+        return np.isin(values, allowed)
+    ok = values == allowed[0]
+    for choice in allowed[1:]:
+        ok |= values == choice
+    return np.asarray(ok, dtype=bool)
+
+
+def _allowed_strings(param: ParamSpec, strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    choices = [c for c in param.choices or () if isinstance(c, str)]
+    if not choices:
+        return np.zeros(len(strings), dtype=bool)
+    found = pc.is_in(strings, value_set=pa.array(choices, type=strings.type))
+    return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def value_failures(param: ParamSpec, column: Any, eligible: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """The rows failing each value check of ``param``, in order; each row fails at most once.
+
+    ``column`` is converted (the parameter's dtype, pandas or polars); ``eligible`` marks the
+    cells that passed the type checks and hold a value (``None``: every cell does).
+    """
+    checks = value_checks(param)
+    if not checks or not len(column):
+        return []
+    present = _present(column)
+    if present is not None:
+        eligible = present if eligible is None else eligible & present
+    if param.type in ("str", "uuid"):
+        return _found("isin", ~_allowed_strings(param, _strings(column)), eligible)
+    values = _numbers(column, param)
+    failures: list[tuple[str, np.ndarray]] = []
+    if param.choices is not None:
+        bad = ~_allowed_numbers(param, values)
+        failures += _found("isin", bad, eligible)
+        if failures:
+            eligible = (np.ones(len(values), dtype=bool) if eligible is None else eligible.copy())
+            eligible[failures[0][1]] = False
+    ranged = range_check(param)
+    if ranged is not None:
+        bad = np.zeros(len(values), dtype=bool)
+        if param.min is not None:
+            bad |= values < param.min
+        if param.max is not None:
+            bad |= values > param.max
+        failures += _found(ranged, bad, eligible)
+    return failures
+
+
+def _present(column: Any) -> np.ndarray | None:
+    """Which cells of a converted column hold a value (``None``: all of them)."""
+    if isinstance(column, np.ndarray):
+        if column.dtype == object:
+            missing = np.fromiter((v is None for v in column.tolist()), dtype=bool, count=len(column))
+        elif column.dtype.kind == "f":
+            missing = np.isnan(column)
+        else:
+            return None
+        return ~missing if missing.any() else None
+    if isinstance(column, pl.Series):
+        if column.dtype.is_float():
+            return None if not column.is_nan().any() and not column.null_count() else ~(
+                column.is_null() | column.is_nan()).to_numpy()
+        return None if not column.null_count() else ~column.is_null().to_numpy()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
+        return None  # numpy integers and bools hold no missing values
+    missing = column.isna().to_numpy()
+    return ~missing if missing.any() else None
+
+
+def _found(check: str, bad: np.ndarray, eligible: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    if eligible is not None:
+        bad &= eligible
+    rows = np.flatnonzero(bad)
+    return [(check, rows)] if rows.size else []
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A joint constraint some rows break (``rows``), or that could not be evaluated (``reason``)."""
+
+    constraint: CompiledConstraint
+    rows: np.ndarray
+    reason: str | None = None
+
+
+def _as_array(column: Any) -> np.ndarray:
+    if isinstance(column, np.ndarray):
+        return column
+    values: np.ndarray = column.to_numpy()
+    return values
+
+
+def constraint_failures(compiled: Sequence[CompiledConstraint], spec: GeneratorSpec, columns: Mapping[str, Any],
+                        height: int, judged: np.ndarray | None) -> list[Broken]:
+    """The constraints broken by rows where ``judged`` (``None``: every row), on converted columns.
+
+    A parameter without a column takes its default. An expression reads its columns as numpy;
+    a callable gets a pandas frame of the parameters (polars columns cross over for it).
+    """
+    out: list[Broken] = []
+    for constraint in compiled:
+        try:
+            holds = _holds(constraint, spec, columns, height)
+        except Exception as exc:  # a callable that raised, a result of the wrong length
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            out.append(Broken(constraint, np.array([-1], dtype=np.int64), reason))
+            continue
+        bad = ~holds if judged is None else ~holds & judged
+        rows = np.flatnonzero(bad)
+        if rows.size:
+            out.append(Broken(constraint, rows))
+    return out
+
+
+def _holds(constraint: CompiledConstraint, spec: GeneratorSpec, columns: Mapping[str, Any], height: int) -> np.ndarray:
+    if constraint.expression is not None:
+        arrays = {name: _as_array(columns[name]) if name in columns else np.full(height, default_of(spec[name]))
+                  for name in constraint.columns}
+        held = constraint.expression(arrays) if arrays else np.broadcast_to(constraint.expression({}), (height,))
+        return np.asarray(held, dtype=bool)
+    frame = complete_frame(spec, columns, height, constraint.columns or tuple(spec.names))
+    held = np.asarray(constraint.check(frame), dtype=bool)
+    if held.shape != (height,):
+        raise ValueError(f"it returned {held.size} values for {height} rows")
+    return held
+
+
+def complete_frame(spec: GeneratorSpec, columns: Mapping[str, Any], height: int, names: Sequence[str],
+                   index: pd.Index | None = None) -> pd.DataFrame:
+    """A pandas frame of the ``names`` parameters: their converted columns, a missing one holding its default."""
+    data = {}
+    for name in names:
+        column = columns.get(name)
+        if column is None:
+            data[name] = pd.Series(default_of(spec[name]), index=pd.RangeIndex(height),
+                                   dtype=pandas_dtype(spec[name])).array
+        elif isinstance(column, pl.Series):
+            data[name] = column.to_pandas().array
+        elif isinstance(column, np.ndarray):  # a list of jobs' values
+            data[name] = pd.array(column.tolist()) if column.dtype == object else column
+        else:
+            data[name] = column.array
+    return pd.DataFrame(data, index=pd.RangeIndex(height) if index is None else index)
