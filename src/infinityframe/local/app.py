@@ -91,16 +91,21 @@ def _unavailable(reason: str, retry_after: int) -> Response:
 
 def _integral(value: Any) -> Any:
     """``value`` with every integral float as an int (500.0 → 500), in lists and objects too."""
+    if type(value) is dict:  # leaves are handled in place: a batch has a hundred thousand of them
+        return {k: (int(v) if type(v) is float and v.is_integer() else
+                    _integral(v) if type(v) in (dict, list) else v) for k, v in value.items()}
+    if type(value) is list:
+        return [int(v) if type(v) is float and v.is_integer() else
+                _integral(v) if type(v) in (dict, list) else v for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
     return value
 
 
-def _request_hash(raw: bytes) -> str:
+_UNPARSED = object()
+
+
+def _request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
     """What makes two batch POSTs the same request: their JSON content, whatever its key order or spacing.
 
     A replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
@@ -110,7 +115,7 @@ def _request_hash(raw: bytes) -> str:
     """
     # Not JSON, or nested too deep to walk or re-encode: hashed as it came, and parse_batch answers 400.
     with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
-        raw = orjson.dumps(_integral(orjson.loads(raw)), option=orjson.OPT_SORT_KEYS)
+        raw = orjson.dumps(_integral(orjson.loads(raw) if body is _UNPARSED else body), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).hexdigest()
 
 
@@ -424,9 +429,9 @@ def create_app(state: ServiceState) -> FastAPI:
 
     # -- batches ---------------------------------------------------------------------------------
 
-    def parse_batch(raw: bytes, account: Account) -> tuple[str, Generator, bool, list[NewJob]]:
+    def parse_batch(raw: bytes, account: Account, body: Any = _UNPARSED) -> tuple[str, Generator, bool, list[NewJob]]:
         try:
-            body = orjson.loads(raw)
+            body = orjson.loads(raw) if body is _UNPARSED else body
         except orjson.JSONDecodeError as err:
             raise ApiError(400, f"JSON parse error: {err}") from err
         if not isinstance(body, dict):
@@ -526,13 +531,16 @@ def create_app(state: ServiceState) -> FastAPI:
         base = base_url(request)
 
         def work() -> Response:
+            body: Any = _UNPARSED
+            with contextlib.suppress(orjson.JSONDecodeError):  # parse_batch answers 400 for it
+                body = orjson.loads(raw)  # once, for the hash and the jobs
             # Re-encoding the whole body costs as much as parsing it: only a keyed request needs it.
-            request_hash = _request_hash(raw) if idempotency_key is not None else None
+            request_hash = _request_hash(raw, body) if idempotency_key is not None else None
             if idempotency_key is not None:
                 seen = store.find_idempotent(account.id, idempotency_key)
                 if seen is not None:
                     return replay(seen[0], seen[1], request_hash)
-            name, gen, preview, jobs = parse_batch(raw, account)
+            name, gen, preview, jobs = parse_batch(raw, account, body)
             check_name(name)
             batch_id, outcome = store.create_batch(
                 account.id, name, gen.name, preview, jobs,
