@@ -253,10 +253,10 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
     return result, summary
 
 
-def as_dry_run(result: pd.DataFrame, summary: DryRunSummary, polars: bool) -> Any:
-    """The dry run as a :class:`DryRunFrame`, or a :class:`PolarsDryRunFrame` for a polars caller."""
-    if polars:
-        converted = PolarsDryRunFrame(pl.from_pandas(result))
+def as_dry_run(result: pd.DataFrame | pl.DataFrame, summary: DryRunSummary) -> Any:
+    """The dry run as a :class:`DryRunFrame`, or a :class:`PolarsDryRunFrame` for a polars frame."""
+    if isinstance(result, pl.DataFrame):
+        converted = PolarsDryRunFrame(result)
         converted.summary = summary
         return converted
     frame = DryRunFrame(result)

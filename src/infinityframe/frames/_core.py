@@ -197,14 +197,23 @@ def submit(df: Frame, session: Session | None, *, name: str | None = None, previ
 
 
 def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: str | None = None) -> Any:
-    from ..client.dryrun import as_dry_run, dry_run_frame
+    from ..client.dryrun import DRY_RUN_COLUMNS, as_dry_run, dry_run_frame
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
     frame = collected(df)
-    result, summary = dry_run_frame(frame if isinstance(frame, pd.DataFrame) else frame.to_pandas(), sesh,
-                                    preview=preview, name=name)
-    result.attrs["infinity"] = origin_attrs(df, sesh)
-    return as_dry_run(result, summary, polars=is_polars(df))
+    if isinstance(frame, pd.DataFrame):
+        result, summary = dry_run_frame(frame, sesh, preview=preview, name=name)
+        return as_dry_run(with_attrs(result, origin_attrs(df, sesh)), summary)
+    # polars: the rows are read through pandas, the answer is the caller's frame, its columns and
+    # dtypes as they were, with the dry run's columns added.
+    checked, summary = dry_run_frame(frame.to_pandas(), sesh, preview=preview, name=name)
+    import polars as pl
+
+    stale = [c for c in DRY_RUN_COLUMNS if c in frame.columns and c not in sesh.spec.names]
+    native = frame.drop(stale).hstack(pl.from_pandas(checked[list(DRY_RUN_COLUMNS)]))
+    if is_lazy(df):  # a lazy answer holds no summary: print the eager frame's dry run to see it
+        return native.lazy()
+    return as_dry_run(native, summary)
 
 
 def join(df: Frame, results: Results, *, level: str = "objects", on: str | Sequence[str] | None = None,
@@ -217,8 +226,9 @@ def join(df: Frame, results: Results, *, level: str = "objects", on: str | Seque
     """
     from ..results.join import join as join_table
 
-    spec = None if on is not None or "job_id" in df.columns else _join_spec(df, session)
-    return join_table(df, results, level=level, on=on, spec=spec)
+    frame = collected(df)  # the rows are matched to jobs: a LazyFrame is collected
+    spec = None if on is not None or "job_id" in frame.columns else _join_spec(frame, session)
+    return as_caller(df, join_table(frame, results, level=level, on=on, spec=spec))
 
 
 def _join_spec(df: Frame, session: Session | None) -> GeneratorSpec | None:
@@ -237,11 +247,20 @@ def _join_spec(df: Frame, session: Session | None) -> GeneratorSpec | None:
     return None  # the results' generator, if known here (never "whichever session was made last")
 
 
-def coverage(df: Frame, session: Session | None) -> pd.DataFrame:
+def coverage(df: Frame, session: Session | None) -> Frame:
     from ..params.coverage import coverage as measure
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
     frame = collected(df)
-    result = measure(frame if isinstance(frame, pd.DataFrame) else frame.to_pandas(), sesh.spec)
-    result.attrs["infinity"] = origin_attrs(df, sesh)
-    return result
+    if isinstance(frame, pd.DataFrame):
+        return with_attrs(measure(frame, sesh.spec), origin_attrs(df, sesh))
+    import polars as pl
+
+    # The measure reads each parameter column as numpy; only the parameter columns cross over.
+    present = [name for name in sesh.spec.names if name in frame.columns]
+    table = measure(frame.select(present).to_pandas(), sesh.spec)
+    # A polars list holds one type: the missing choices (text, numbers or booleans) as text.
+    missing = [None if m is None else [str(v) for v in m] for m in table["missing_choices"].tolist()]
+    result = pl.from_pandas(table.drop(columns="missing_choices")).insert_column(
+        table.columns.get_loc("missing_choices"), pl.Series("missing_choices", missing, dtype=pl.List(pl.String)))
+    return as_caller(df, result)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PandasInfinity", "PolarsInfinity"]
 
-F = TypeVar("F", pd.DataFrame, pl.DataFrame)
+F = TypeVar("F", pd.DataFrame, pl.DataFrame, pl.LazyFrame)
 Method = Literal["uniform", "lhs", "sobol"]
 
 
@@ -62,9 +62,14 @@ class _Infinity(Generic[F]):
         result: F = _core.validate(self._df, session, preview=preview, constraints=constraints)
         return result
 
-    def errors(self, session: Session | None = None, *, constraints: Sequence[Any] = ()) -> pd.DataFrame:
-        """One row per failure: ``row``, ``column``, ``check``, ``value``, ``message`` (empty when valid)."""
-        return _core.errors(self._df, session, constraints=constraints)
+    def errors(self, session: Session | None = None, *, constraints: Sequence[Any] = ()) -> F:
+        """One row per failure: ``row``, ``column``, ``check``, ``value``, ``message`` (empty when valid).
+
+        In the frame's own library: pandas for pandas (``row`` is the index label), polars for
+        polars (``row`` is the row number, ``value`` an Object column holding the cells as given).
+        """
+        result: F = _core.errors(self._df, session, constraints=constraints)
+        return result
 
     def estimate(self, session: Session | None = None, *, preview: bool = False) -> F:
         """The frame with ``estimated_samples``, the samples each job will cost (nothing is created)."""
@@ -121,9 +126,13 @@ class _Infinity(Generic[F]):
         result: F = _core.join(self._df, results, level=level, on=on, session=session)
         return result
 
-    def coverage(self, session: Session | None = None) -> pd.DataFrame:
-        """How well the frame covers each parameter's range or choices (and the centred L2 discrepancy)."""
-        return _core.coverage(self._df, session)
+    def coverage(self, session: Session | None = None) -> F:
+        """How well the frame covers each parameter's range or choices (and the centred L2 discrepancy).
+
+        See :func:`infinityframe.params.coverage.coverage`; a polars frame gets a polars table.
+        """
+        result: F = _core.coverage(self._df, session)
+        return result
 
     def plot(self, session: Session | None = None) -> Figure:
         """A seaborn grid of each parameter's distribution; see :func:`infinityframe.plots.params_figure`.
@@ -134,7 +143,8 @@ class _Infinity(Generic[F]):
         """
         from ..plots import params_figure
 
-        return params_figure(self._df, _core.resolve_session(session, getattr(self._df, "attrs", None)).spec)
+        return params_figure(_core.collected(self._df),
+                             _core.resolve_session(session, getattr(self._df, "attrs", None)).spec)
 
 
 @pd.api.extensions.register_dataframe_accessor("infinity")
@@ -152,4 +162,20 @@ class PolarsInfinity(_Infinity[pl.DataFrame]):
     """``polars.DataFrame.infinity``: the pandas verbs, on polars frames.
 
     Polars frames carry no ``attrs``, so ``session=None`` means the most recent Session.
+    """
+
+
+@pl.api.register_lazyframe_namespace("infinity")
+class PolarsLazyInfinity(_Infinity[pl.LazyFrame]):
+    """``polars.LazyFrame.infinity``: the same verbs on a lazy query, answering lazily.
+
+    ``with_defaults`` adds expressions to the query and runs nothing; the verbs that must see
+    the rows (``validate``, ``errors``, ``fill``, ``estimate``, ``dry_run``, ``join``,
+    ``coverage``) collect it once and return their result as a LazyFrame; ``submit`` returns
+    its Batch and ``plot`` its figure.
+
+    Examples
+    --------
+    >>> lazy = pl.LazyFrame({"num_objects": [2, 3]}).infinity.with_defaults(sesh)  # doctest: +SKIP
+    >>> lazy.infinity.validate().collect()                                           # doctest: +SKIP
     """

@@ -358,6 +358,18 @@ def _polars_passes_as_is(series: pl.Series, param: ParamSpec, target: Any) -> bo
     return target != pl.Float64 or bool(series.is_finite().all())  # all() skips the nulls
 
 
+def _polars_kept(dtype: Any, param: ParamSpec, target: Any) -> bool:
+    """Whether a valid column keeps the caller's dtype: the parameter's own, or one that holds its
+    values exactly (Categorical or Enum text, a narrower or unsigned integer, Float32)."""
+    if dtype == target:
+        return True
+    if param.type in ("str", "uuid"):
+        return isinstance(dtype, (pl.Categorical, pl.Enum))
+    if param.type == "int":
+        return bool(dtype.is_integer())
+    return param.type == "float" and dtype == pl.Float32
+
+
 def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
     """Classify a polars column for ``param`` and convert it losslessly."""
     target = polars_dtype(param)
@@ -368,7 +380,7 @@ def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
     name = series.name
     valid = bool((codes == OK).all())
     # A NaN is a null here (as pl.from_pandas makes it), so a float column holding one is rebuilt.
-    if valid and series.dtype == target and not (param.type == "float" and series.is_nan().any()):
+    if valid and _polars_kept(series.dtype, param, target) and not (param.type == "float" and series.is_nan().any()):
         return Cells(codes, series, False)
     keep = (codes == OK) & ~source.null
     fill = default_of(param)

@@ -71,7 +71,7 @@ def _numbers(column: Any, param: ParamSpec) -> np.ndarray:
 def _strings(column: Any) -> pa.Array | pa.ChunkedArray:
     """A converted string column as Arrow: the data behind pandas' str dtype and polars, not a copy."""
     if isinstance(column, pl.Series):
-        return column.to_arrow()
+        return (column if column.dtype == pl.String else column.cast(pl.String)).to_arrow()
     if isinstance(column, np.ndarray):
         return pa.array(column, type=pa.large_string(), from_pandas=True)
     if column.dtype == object:  # job ids: str or None
