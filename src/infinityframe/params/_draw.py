@@ -28,6 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import ValidationError
+from .cells import OK, read_values
+from .checks import value_failures
 from .distributions import Uniform
 from .rules import check_value
 from .samplers import Sampler, _param_json, default_sampler
@@ -538,21 +540,17 @@ def _python(value: Any) -> Any:
 
 
 def _valid(values: np.ndarray, param: ParamSpec) -> np.ndarray:
-    """Which values the service would accept (the vectorised form of the rules' value check)."""
-    kind = values.dtype.kind
-    if param.type in ("int", "float") and kind in "iuf":
-        ok = np.isfinite(values) if kind == "f" else np.ones(len(values), dtype=bool)
-        if param.min is not None:
-            ok &= values >= param.min
-        if param.max is not None:
-            ok &= values <= param.max
-        if param.choices:
-            ok &= np.isin(values, np.asarray(param.choices))
-        return np.asarray(ok, dtype=bool)
-    if param.type == "bool" and kind == "b" and not param.choices:
-        return np.ones(len(values), dtype=bool)
-    spec_json = _param_json(param)
-    return np.array([check_value(spec_json, _python(v)) is None for v in values], dtype=bool)
+    """Which drawn values the service would accept: the one engine's cell reading (:mod:`.cells`)
+    and value checks (:mod:`.checks`), on the whole column."""
+    if param.type in ("int", "float", "bool") and values.dtype.kind in ("iuf" if param.type != "bool" else "b"):
+        ok = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), dtype=bool)
+        column = values
+    else:  # drawn text, or numbers held as Python objects: read as the service reads a job's cells
+        read = read_values(values.tolist(), param)
+        ok, column = read.codes == OK, read.column
+    for _check, rows in value_failures(param, column, ok):
+        ok[rows] = False
+    return ok
 
 
 def _shared_sampler(leader: ParamSpec, follower: ParamSpec, constraint: CompiledConstraint) -> Sampler:

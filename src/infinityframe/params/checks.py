@@ -32,7 +32,8 @@ import pyarrow.compute as pc
 from .cells import default_of, pandas_dtype
 from .spec import CompiledConstraint, GeneratorSpec, ParamSpec
 
-__all__ = ["Broken", "complete_frame", "constraint_failures", "range_check", "value_checks", "value_failures"]
+__all__ = ["Broken", "complete_frame", "constraint_failures", "range_check", "suspect_columns", "value_checks",
+           "value_failures"]
 
 # Up to this many choices, ``==`` per choice beats np.isin's sort or table.
 _FEW_CHOICES = 8
@@ -136,6 +137,58 @@ def value_failures(param: ParamSpec, column: Any, eligible: np.ndarray | None) -
             bad |= values > param.max
         failures += _found(ranged, bad, eligible)
     return failures
+
+
+def _as_polars(column: Any) -> pl.Series:
+    """A converted pandas or polars column as a polars Series, without copying numbers."""
+    if isinstance(column, pl.Series):
+        categorical = isinstance(column.dtype, (pl.Categorical, pl.Enum))
+        return column.cast(pl.String) if categorical else column
+    if isinstance(column.dtype, np.dtype) and column.dtype != object:
+        return pl.Series(values=column.to_numpy())
+    if isinstance(column.dtype, pd.StringDtype):
+        return pl.Series(values=pa.array(column.array))
+    return pl.Series(values=pa.array(column.array, from_pandas=True))
+
+
+def _bad_anywhere(param: ParamSpec, name: str, dtype: Any) -> pl.Expr:
+    """Whether any value of a column falls outside the choices or the range (nulls never do)."""
+    column = pl.col(name)
+    bad = pl.lit(False)
+    if param.choices is not None:
+        if param.type in ("str", "uuid"):
+            allowed = pl.Series([c for c in param.choices if isinstance(c, str)], dtype=pl.String)
+        elif param.type == "bool":
+            allowed = pl.Series([c for c in param.choices if isinstance(c, (bool, np.bool_))], dtype=pl.Boolean)
+        else:
+            allowed = pl.Series([c for c in param.choices if isinstance(c, Real) and not isinstance(c, bool)],
+                                dtype=pl.Float64).cast(dtype, strict=False)
+        bad = bad | ~column.is_in(allowed.drop_nulls().implode())
+    if range_check(param) is not None:
+        if param.min is not None:
+            bad = bad | (column < param.min)
+        if param.max is not None:
+            bad = bad | (column > param.max)
+    return bad.fill_null(False).any().alias(name)
+
+
+def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]:
+    """The columns that may hold a value outside their choices or range: one polars query over
+    them all, run across the machine's cores, so a valid frame is judged in one pass.
+
+    ``columns`` are converted columns whose cells all passed the type checks. A column named here
+    is then checked row by row (:func:`value_failures`); one not named has no value failure.
+    Anything this pass cannot judge (a dtype polars will not compare) is named.
+    """
+    checked = {name: column for name, column in columns.items() if value_checks(spec[name])}
+    if not checked:
+        return set()
+    try:
+        frame = pl.DataFrame([_as_polars(column).alias(name) for name, column in checked.items()])
+        found = frame.select([_bad_anywhere(spec[name], name, frame.schema[name]) for name in checked]).row(0)
+    except Exception:  # never a missed failure: judge every column the slow way
+        return set(checked)
+    return {name for name, bad in zip(checked, found, strict=True) if bad is not False}
 
 
 def _present(column: Any) -> np.ndarray | None:

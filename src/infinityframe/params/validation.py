@@ -21,7 +21,7 @@ import pandas as pd
 import polars as pl
 
 from .cells import CELL_CHECKS, OK, Cells, Values, default_of, inspect_pandas, inspect_polars, python_value, read_values
-from .checks import constraint_failures, value_failures
+from .checks import constraint_failures, suspect_columns, value_failures
 from .compiled import ConstraintLike, prepared
 from .report import (
     Block,
@@ -71,8 +71,13 @@ class Run(ABC):
                 self._add([-1], str(label), self.rank[label], "unknown_column", [None],
                           unknown_message(str(label), spec.name, spec.names, PACKAGE_COLUMNS))
         self.clean = clean
+        # Columns whose cells all passed are judged together first; only a suspect one is read row by row.
+        suspects = suspect_columns(spec, {name: column for name, column in clean.items()
+                                          if not self.taken[name].any()})
         for name, column in clean.items():
             ok = self.taken[name]
+            if not ok.any() and name not in suspects:
+                continue
             self._value_failures(spec[name], column, None if not ok.any() else ~ok,
                                  self._reader(self._column(self.labels.index(name))))
         self._constraint_failures(clean)
