@@ -39,6 +39,7 @@ __all__ = [
     "Values",
     "classify_value",
     "default_of",
+    "finite_floats",
     "inspect_pandas",
     "inspect_polars",
     "pandas_dtype",
@@ -351,11 +352,16 @@ def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
     return Cells(codes, pd.Series(values, index), True)
 
 
-def _polars_passes_as_is(series: pl.Series, param: ParamSpec, target: Any) -> bool:
-    """:func:`_passes_as_is` for polars, where a NaN counts as a null and is rebuilt as one."""
+def _polars_passes_as_is(series: pl.Series, param: ParamSpec, target: Any, finite: bool | None) -> bool:
+    """:func:`_passes_as_is` for polars, where a NaN counts as a null and is rebuilt as one.
+
+    ``finite``: whether every value of a float column is finite, when the caller already knows.
+    """
     if series.dtype != target or (series.null_count() and not param.nullable):
         return False
-    return target != pl.Float64 or bool(series.is_finite().all())  # all() skips the nulls
+    if target != pl.Float64:
+        return True
+    return bool(series.is_finite().all()) if finite is None else finite  # all() skips the nulls
 
 
 def _polars_kept(dtype: Any, param: ParamSpec, target: Any) -> bool:
@@ -370,10 +376,20 @@ def _polars_kept(dtype: Any, param: ParamSpec, target: Any) -> bool:
     return param.type == "float" and dtype == pl.Float32
 
 
-def inspect_polars(series: pl.Series, param: ParamSpec) -> Cells:
-    """Classify a polars column for ``param`` and convert it losslessly."""
+def finite_floats(df: pl.DataFrame) -> dict[str, bool]:
+    """For each Float64 column, whether every value is finite (nulls skipped): one query for them all."""
+    names = [name for name, dtype in df.schema.items() if dtype == pl.Float64]
+    if not names:
+        return {}
+    found = df.select([pl.col(name).is_finite().all() for name in names]).row(0)
+    return dict(zip(names, (bool(v) for v in found), strict=True))
+
+
+def inspect_polars(series: pl.Series, param: ParamSpec, finite: bool | None = None) -> Cells:
+    """Classify a polars column for ``param`` and convert it losslessly (``finite``: see
+    :func:`finite_floats`)."""
     target = polars_dtype(param)
-    if _polars_passes_as_is(series, param, target):
+    if _polars_passes_as_is(series, param, target, finite):
         return Cells(np.zeros(len(series), dtype=np.uint8), series, False)
     source = _read_numeric_strings(_polars_source(series, param.type), param)
     codes = _classify(source, param)

@@ -20,7 +20,18 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from .cells import CELL_CHECKS, OK, Cells, Values, default_of, inspect_pandas, inspect_polars, python_value, read_values
+from .cells import (
+    CELL_CHECKS,
+    OK,
+    Cells,
+    Values,
+    default_of,
+    finite_floats,
+    inspect_pandas,
+    inspect_polars,
+    python_value,
+    read_values,
+)
 from .checks import constraint_failures, suspect_columns, value_failures
 from .compiled import ConstraintLike, prepared
 from .report import (
@@ -50,7 +61,7 @@ class Run(ABC):
         self.labels: list[Any] = list(df.columns)
         self.height = len(df)
         self.blocks: list[Block] = []
-        self.taken: dict[str, np.ndarray] = {}  # per parameter: cells that already failed
+        self.taken: dict[str, np.ndarray | None] = {}  # per parameter: cells that already failed (None: none)
         self.cells: dict[int, Cells] = {}  # by column position
         order = {name: i for i, name in enumerate(spec.names)}
         self.rank = {label: order.get(label, len(order) + pos) if isinstance(label, str) else len(order) + pos
@@ -73,12 +84,12 @@ class Run(ABC):
         self.clean = clean
         # Columns whose cells all passed are judged together first; only a suspect one is read row by row.
         suspects = suspect_columns(spec, {name: column for name, column in clean.items()
-                                          if not self.taken[name].any()})
+                                          if self.taken[name] is None})
         for name, column in clean.items():
-            ok = self.taken[name]
-            if not ok.any() and name not in suspects:
+            taken = self.taken[name]
+            if taken is None and name not in suspects:
                 continue
-            self._value_failures(spec[name], column, None if not ok.any() else ~ok,
+            self._value_failures(spec[name], column, None if taken is None else ~taken,
                                  self._reader(self._column(self.labels.index(name))))
         self._constraint_failures(clean)
         self.failures = assemble(self.blocks, self._row_labels())
@@ -111,9 +122,10 @@ class Run(ABC):
         self._type_failures(param, cells.codes, lambda rows: self._values(original, rows))
 
     def _type_failures(self, param: ParamSpec, codes: np.ndarray, values: Callable[[np.ndarray], list[Any]]) -> None:
-        self.taken[param.name] = codes != OK
-        if not self.taken[param.name].any():
+        if not codes.any():  # every cell OK (OK is 0): nothing taken, nothing allocated
+            self.taken[param.name] = None
             return
+        self.taken[param.name] = codes != OK
         for code, check in CELL_CHECKS.items():
             rows = np.flatnonzero(codes == code)
             if rows.size:
@@ -122,16 +134,19 @@ class Run(ABC):
 
     def _value_failures(self, param: ParamSpec, column: Any, eligible: np.ndarray | None,
                         values: Callable[[np.ndarray], list[Any]]) -> None:
-        taken = self.taken[param.name]
         for check, rows in value_failures(param, column, eligible):
+            taken = self.taken[param.name]
+            if taken is None:
+                taken = self.taken[param.name] = np.zeros(self.height, dtype=bool)
             taken[rows] = True
             self._add(rows, param.name, self.rank[param.name], check, values(rows), cell_message(param, check))
 
     def _judged(self) -> np.ndarray | None:
         """Rows a joint constraint is judged on: those whose cells all passed (``None``: every row)."""
-        bad = np.zeros(self.height, dtype=bool)
-        for taken in self.taken.values():
-            bad |= taken
+        found = [taken for taken in self.taken.values() if taken is not None]
+        if not found:
+            return None
+        bad = np.logical_or.reduce(found) if len(found) > 1 else found[0]
         return ~bad if bad.any() else None
 
     def _constraint_failures(self, clean: Mapping[str, Any]) -> None:
@@ -211,7 +226,9 @@ class _PolarsRun(Run):
         return column
 
     def _cells(self, column: pl.Series, param: ParamSpec) -> Cells:
-        return inspect_polars(column, param)
+        if not hasattr(self, "_finite"):
+            self._finite = finite_floats(self.df)  # every float column in one query
+        return inspect_polars(column, param, self._finite.get(column.name))
 
     def _values(self, column: pl.Series, rows: np.ndarray) -> list[Any]:
         return [python_value(v) for v in column.gather(rows).to_list()]
