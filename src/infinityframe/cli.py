@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,19 +258,15 @@ def read_jobs(path: Path, spec: GeneratorSpec) -> pd.DataFrame:
 
 
 def _problems(exc: Exception, path: Path | None) -> str:
-    """A ValidationError as one line: its first problems, by row (and CSV line)."""
+    """A ValidationError as one line: its first problems, each the message ``df.infinity.errors()``
+    gives for the same frame, after the CSV line it is on."""
     cases = getattr(exc, "failure_cases", None)
     if cases is None or len(cases) == 0:
         return str(exc)
-    import re
-
-    shown = []
-    for case in cases.head(3).itertuples(index=False):
-        where = "all rows" if case.row < 0 else f"row {case.row}"
-        if path is not None and path.suffix.lower() == ".csv" and case.row >= 0:
-            where += f" (line {case.row + 2})"
-        what = re.sub(r"^(row \d+|all rows), [^:]+: ", "", str(case.message))
-        shown.append(f"{where}, column {case.column}: {what}")
+    csv = path is not None and path.suffix.lower() == ".csv"
+    shown = [f"line {int(case.row) + 2}: {case.message}"
+             if csv and isinstance(case.row, Integral) and int(case.row) >= 0 else str(case.message)
+             for case in cases.head(3).itertuples(index=False)]
     more = f"; … and {len(cases) - 3} more" if len(cases) > 3 else ""
     name = f"{path.name}: " if path is not None else ""
     return f"{name}{len(cases)} problem(s): " + "; ".join(shown) + more

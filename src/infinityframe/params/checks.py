@@ -172,23 +172,56 @@ def _bad_anywhere(param: ParamSpec, name: str, dtype: Any) -> pl.Expr:
     return bad.fill_null(False).any().alias(name)
 
 
-def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]:
-    """The columns that may hold a value outside their choices or range: one polars query over
-    them all, run across the machine's cores, so a valid frame is judged in one pass.
+def _outside_range(param: ParamSpec, column: Any) -> bool | None:
+    """Whether a ranged number column may hold a value out of range, from its minimum and maximum
+    (``None``: not a plain numpy or polars number column; ask the polars query)."""
+    low: Any
+    high: Any
+    if isinstance(column, pl.Series):
+        if not column.dtype.is_numeric():
+            return None
+        low, high = column.min(), column.max()
+        if low is None:  # every cell null: nothing to judge
+            return False
+    elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+        values = column.to_numpy()
+        if not len(values):
+            return False
+        low, high = values.min(), values.max()
+    else:
+        return None
+    # Written so that a NaN bound (a missing value in a float column) counts as suspect.
+    return bool(not (param.min is None or low >= param.min) or not (param.max is None or high <= param.max))
 
-    ``columns`` are converted columns whose cells all passed the type checks. A column named here
-    is then checked row by row (:func:`value_failures`); one not named has no value failure.
-    Anything this pass cannot judge (a dtype polars will not compare) is named.
+
+def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]:
+    """The columns that may hold a value outside their choices or range; a column not named
+    here has no value failure, one named is then checked row by row (:func:`value_failures`).
+
+    ``columns`` are converted columns whose cells all passed the type checks. A ranged number
+    column is judged by its minimum and maximum; the others (choices, text) by one polars query
+    over them all, run across the machine's cores. Anything this pass cannot judge (a dtype
+    polars will not compare) is named.
     """
-    checked = {name: column for name, column in columns.items() if value_checks(spec[name])}
-    if not checked:
-        return set()
+    suspects: set[str] = set()
+    queried: dict[str, Any] = {}
+    for name, column in columns.items():
+        param = spec[name]
+        if not value_checks(param):
+            continue
+        outside = _outside_range(param, column) if param.choices is None else None
+        if outside is None:
+            queried[name] = column
+        elif outside:
+            suspects.add(name)
+    if not queried:
+        return suspects
     try:
-        frame = pl.DataFrame([_as_polars(column).alias(name) for name, column in checked.items()])
-        found = frame.select([_bad_anywhere(spec[name], name, frame.schema[name]) for name in checked]).row(0)
+        frame = pl.DataFrame([_as_polars(column).alias(name) for name, column in queried.items()])
+        found = frame.select([_bad_anywhere(spec[name], name, frame.schema[name]) for name in queried]).row(0)
     except Exception:  # never a missed failure: judge every column the slow way
-        return set(checked)
-    return {name for name, bad in zip(checked, found, strict=True) if bad is not False}
+        return suspects | set(queried)
+    return suspects | {name for name, bad in zip(queried, found, strict=True) if bad is not False}
 
 
 def _present(column: Any) -> np.ndarray | None:
