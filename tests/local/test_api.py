@@ -109,6 +109,15 @@ class TestBatches:
         assert data["job_runs"][0]["param_values"]["background"]
         assert datetime.fromisoformat(data["created"]).tzinfo is not None
         assert data["created"][-6] in "+-" and data["created"][-3] == ":"
+        # The reply is built from the rows as written: what the batch detail reads back, but for
+        # how far the jobs have got since (and the result URLs of any that finished).
+        detail = service.get(f"batch/{data['id']}/").json()
+        moving = ("state", "in_progress", "result_url", "samples", "finished", "error")
+        assert {k: v for k, v in detail.items() if k != "job_runs"} == {
+            k: v for k, v in data.items() if k != "job_runs"}
+        assert [{k: v for k, v in run.items() if k not in moving} for run in detail["job_runs"]] == [
+            {k: v for k, v in run.items() if k not in moving} for run in data["job_runs"]]
+        assert {run["state"] for run in data["job_runs"]} == {"queued"}
 
     def test_empty_param_values_accepted(self, service: RunningService) -> None:
         r = service.post("batch/estimate/", {"name": "", "job_runs": [{"name": SHAPES, "is_preview": True,

@@ -40,7 +40,7 @@ from .generators.base import Generator, JobError, shown, text_problem, validate_
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
-from .store import Account, NewJob, Store, StoreUnavailable, isoformat
+from .store import Account, Created, NewJob, Store, StoreUnavailable, isoformat
 
 __all__ = ["ServiceState", "create_app", "job_seed"]
 
@@ -392,7 +392,8 @@ def create_app(state: ServiceState) -> FastAPI:
             "error": row["error"],
         }
 
-    def batch_body(batch: Any, base: str) -> dict[str, Any]:
+    def batch_body(batch: Any, base: str, jobs: Any = None) -> dict[str, Any]:
+        """A batch and its jobs as the API answers them; ``jobs``: its job rows when already at hand."""
         return {
             "id": batch["id"],
             "name": batch["name"],
@@ -400,7 +401,7 @@ def create_app(state: ServiceState) -> FastAPI:
             "generator": batch["generator"],
             "is_preview": bool(batch["is_preview"]),
             "num_jobs": batch["num_jobs"],
-            "job_runs": [job_run(row, base) for row in store.jobs_of_batch(batch["id"])],
+            "job_runs": [job_run(row, base) for row in (store.jobs_of_batch(batch["id"]) if jobs is None else jobs)],
         }
 
     def owned_batch(account: Account, batch_id: str) -> Any:
@@ -542,10 +543,15 @@ def create_app(state: ServiceState) -> FastAPI:
                     return replay(seen[0], seen[1], request_hash)
             name, gen, preview, jobs = parse_batch(raw, account, body)
             check_name(name)
-            batch_id, outcome = store.create_batch(
+            created = store.insert_batch(
                 account.id, name, gen.name, preview, jobs,
                 idempotency_key=idempotency_key, request_hash=request_hash,
             )
+            if isinstance(created, Created):  # answered from the rows just written, not read back
+                if state.runner is not None:
+                    state.runner.wake()
+                return _json(batch_body(created.batch, base, created.jobs), 201)
+            batch_id, outcome = created
             if batch_id is None:
                 required = sum(j.estimated_samples for j in jobs)
                 raise ApiError(
@@ -554,12 +560,9 @@ def create_app(state: ServiceState) -> FastAPI:
                     f"short by {required - outcome}.",
                     required=required, balance=outcome, shortfall=required - outcome,
                 )
-            if outcome is True:  # a concurrent request with the same key won the race: was it this request?
-                seen = store.find_idempotent(account.id, idempotency_key) if idempotency_key is not None else None
-                return replay(batch_id, seen[1] if seen is not None else request_hash, request_hash)
-            if state.runner is not None:
-                state.runner.wake()
-            return _json(batch_body(owned_batch(account, batch_id), base), 201)
+            # A concurrent request with the same key won the race: was it this request?
+            seen = store.find_idempotent(account.id, idempotency_key) if idempotency_key is not None else None
+            return replay(batch_id, seen[1] if seen is not None else request_hash, request_hash)
 
         def replay(batch_id: str, first_hash: str | None, request_hash: str | None) -> Response:
             if first_hash != request_hash:

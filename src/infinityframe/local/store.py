@@ -129,6 +129,14 @@ class NewJob:
     estimated_samples: int
 
 
+@dataclass(frozen=True)
+class Created:
+    """A batch just stored: its row and its jobs' rows (the columns a reply reads), as written."""
+
+    batch: dict[str, Any]
+    jobs: list[dict[str, Any]]
+
+
 # SQLite's primary result codes (sqlite3 names them only from Python 3.11 on).
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
 
@@ -343,6 +351,25 @@ class Store:
         The balance check and the reservation happen in one transaction, so two concurrent
         batches cannot both spend the same samples.
         """
+        outcome = self.insert_batch(account_id, name, generator, is_preview, jobs,
+                                    idempotency_key=idempotency_key, request_hash=request_hash)
+        if isinstance(outcome, Created):
+            return outcome.batch["id"], False
+        return outcome
+
+    def insert_batch(
+        self,
+        account_id: int,
+        name: str,
+        generator: str,
+        is_preview: bool,
+        jobs: Sequence[NewJob],
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+    ) -> Created | tuple[str, bool] | tuple[None, int]:
+        """:meth:`create_batch`, answering a new batch with its rows as they were written
+        (:class:`Created`), so a reply needs no second read of them."""
         required = sum(j.estimated_samples for j in jobs)
         now_ts = time.time()
         now = isoformat(now_ts)
@@ -366,20 +393,27 @@ class Store:
                 (batch_id, account_id, name, generator, int(is_preview), len(jobs), now, now_ts,
                  idempotency_key, request_hash),
             )
+            rows = [
+                (str(uuid.uuid4()), batch_id, account_id, i, generator, int(is_preview),
+                 orjson.dumps(job.params).decode(), job.seed, job.estimated_samples, now)
+                for i, job in enumerate(jobs)
+            ]
             db.executemany(
                 "INSERT INTO jobs (id, batch_id, account_id, position, generator, is_preview, params, seed, "
                 "state, estimated_samples, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                [
-                    (str(uuid.uuid4()), batch_id, account_id, i, generator, int(is_preview),
-                     orjson.dumps(job.params).decode(), job.seed, job.estimated_samples, now)
-                    for i, job in enumerate(jobs)
-                ],
+                rows,
             )
             db.execute(
                 "INSERT INTO ledger (account_id, batch_id, kind, amount, created) VALUES (?, ?, 'reserve', ?, ?)",
                 (account_id, batch_id, -required, now),
             )
-        return batch_id, False
+        batch = {"id": batch_id, "name": name, "created": now, "generator": generator, "is_preview": int(is_preview),
+                 "num_jobs": len(jobs)}
+        return Created(batch, [
+            {"id": row[0], "batch_id": batch_id, "generator": generator, "is_preview": row[5], "params": row[6],
+             "state": "queued", "estimated_samples": row[8], "samples": None, "created": now, "finished": None,
+             "error": None}
+            for row in rows])
 
     def batch(self, account_id: int, batch_id: str) -> sqlite3.Row | None:
         rows = self._query("SELECT * FROM batches WHERE id = ? AND account_id = ?", (batch_id, account_id))
