@@ -180,24 +180,6 @@ def _reattach(args: argparse.Namespace, batch_id: str) -> Any:
 
 
 _KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false"}
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
-
-
-def _parse_cell(text: str, kind: str) -> Any:
-    """One CSV cell as the parameter's type (``kind``); ``ValueError`` when it is not one."""
-    if kind in ("int", "float"):
-        from .params.numeric import coerce_number
-
-        return coerce_number(kind, text)  # the service's reading ("3.0" is a 3); NumberError is a ValueError
-    if kind == "bool":
-        lowered = text.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        raise ValueError(text)
-    return text
 
 
 def read_jobs(path: Path, spec: GeneratorSpec) -> pd.DataFrame:
@@ -218,6 +200,7 @@ def read_jobs(path: Path, spec: GeneratorSpec) -> pd.DataFrame:
     import pandas as pd
 
     from .errors import ValidationError
+    from .params.cells import read_text
     from .params.numeric import NumberError
     from .params.sampling import with_defaults
 
@@ -247,7 +230,7 @@ def read_jobs(path: Path, spec: GeneratorSpec) -> pd.DataFrame:
                 values.append(None)
                 continue
             try:
-                values.append(_parse_cell(text.strip() if kind != "str" else text, kind))
+                values.append(read_text(text.strip() if kind != "str" else text, kind))
             except ValueError as err:
                 reason = f" ({err.reason})" if isinstance(err, NumberError) else ""
                 raise ValidationError(

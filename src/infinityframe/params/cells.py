@@ -45,6 +45,7 @@ __all__ = [
     "pandas_dtype",
     "polars_dtype",
     "python_value",
+    "read_text",
     "read_values",
 ]
 
@@ -416,6 +417,36 @@ def inspect_polars(series: pl.Series, param: ParamSpec, finite: bool | None = No
     # pyarrow carries the null mask polars needs.
     mask = ~keep if fill is None else None
     return Cells(codes, pl.Series(name, pa.array(values, mask=mask), dtype=target), True)
+
+
+# -- text cells: a CSV's, or a value an older output stored as a string ----------------------
+
+TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0"})
+
+
+def read_text(text: str, kind: str) -> Any:
+    """A cell of text as a value of a parameter of type ``kind``, or ``ValueError``.
+
+    Text has no types, so where a job's values arrive as text (a CSV, an older ``job.json``)
+    this is how they are read: numbers as the service reads them (:func:`.numeric.coerce_number`,
+    whose :class:`~.numeric.NumberError` is a ``ValueError``), booleans from true/false, yes/no,
+    t/f, y/n or 1/0 in any case, and text as it is. (A job given as values, not text, is never
+    read this way: ``"false"`` is no bool there.)
+
+    >>> read_text(" 3.0 ", "int"), read_text("Yes", "bool"), read_text("GYM_1", "str")
+    (3, True, 'GYM_1')
+    """
+    if kind in ("int", "float"):
+        return coerce_number(kind, text)
+    if kind == "bool":
+        lowered = text.strip().lower()
+        if lowered in TRUE_TEXTS:
+            return True
+        if lowered in FALSE_TEXTS:
+            return False
+        raise ValueError(f"{text!r} is not true or false")
+    return text
 
 
 # -- plain Python cells: a list of dicts, a request body, a CSV --------------------------------

@@ -10,12 +10,10 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ValidationError
-from .numeric import NumberError, coerce_number
+from .cells import read_text
 from .spec import GeneratorSpec
 
 __all__ = ["cast_params", "expand_reruns"]
-
-_TRUE, _FALSE = {"true", "True", "1"}, {"false", "False", "0"}
 
 
 def cast_params(spec: GeneratorSpec, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -26,14 +24,10 @@ def cast_params(spec: GeneratorSpec, params: Mapping[str, Any]) -> dict[str, Any
     """
     out = dict(params)
     for name, value in params.items():
-        if name not in spec or not isinstance(value, str):
+        if name not in spec or not isinstance(value, str) or spec[name].type not in ("int", "float", "bool"):
             continue
-        kind = spec[name].type
-        if kind in ("int", "float"):
-            with contextlib.suppress(NumberError):
-                out[name] = coerce_number(kind, value)  # the service's own reading of "14" and "0.0"
-        elif kind == "bool" and value in _TRUE | _FALSE:
-            out[name] = value in _TRUE
+        with contextlib.suppress(ValueError):  # not a lossless reading: left for validation to report
+            out[name] = read_text(value, spec[name].type)
     return out
 
 
