@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import frames as frames  # importing it registers DataFrame.infinity (pandas) and the polars namespace
 from .client import DEFAULT_SERVER, Batch, Session, generators
+from .client.session import use
 from .errors import (
     AuthenticationError,
     BatchNotFoundError,
@@ -61,6 +62,7 @@ __all__ = [
     "read_results",
     "serve",
     "uniform",
+    "use",
 ]
 
 

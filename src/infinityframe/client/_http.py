@@ -217,6 +217,7 @@ class Transport:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
+        self.closed = False
         self._http = _Session()
         self._http.headers.update({
             "Authorization": f"Token {token.strip()}",
@@ -238,6 +239,8 @@ class Transport:
         return f"Transport(server={self.server!r})"
 
     def close(self) -> None:
+        """Close both connection pools; any later request raises :class:`InfinityError`."""
+        self.closed = True
         self._http.close()
         self._bare.close()
 
@@ -263,6 +266,8 @@ class Transport:
         ValidationError, 402 → InsufficientSamplesError, 429 → RateLimitError, other →
         ServiceError; a reply past :class:`Limits` or a failed transport → ServiceError.
         """
+        if self.closed:
+            raise InfinityError(f"This session to {self.server} is closed: make a new one to talk to the service.")
         url = self.url(path)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         retriable = method.upper() in ("GET", "HEAD", "OPTIONS") or idempotency_key is not None

@@ -6,6 +6,7 @@ The constructor makes exactly one request (the generator's metadata), as infinit
 from __future__ import annotations
 
 import atexit
+import contextvars
 import functools
 import os
 import threading
@@ -33,7 +34,7 @@ from .records import JobRecord, SubmissionRecords, content_key, job_key, origin
 if TYPE_CHECKING:
     from ..local.server import Service
 
-__all__ = ["DEFAULT_SERVER", "Session", "generators", "latest_session"]
+__all__ = ["DEFAULT_SERVER", "Session", "current_session", "generators", "latest_session", "use"]
 
 DEFAULT_SERVER = "https://api.toinfinity.ai"
 JobParams = dict[str, Any]
@@ -89,14 +90,52 @@ def local_endpoint(root: Path, executor: str = "process") -> tuple[str, str, boo
             return service.url, service.token, True
 
 
+_current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("infinityframe_session", default=None)
+
+
+class use:
+    """Make ``session`` the default of the ``.infinity`` verbs, for the rest of this context or,
+    as a ``with`` block, until it ends.
+
+    A verb uses its ``session=``, else the session its frame came from, else this one; only
+    then, for the verbs that spend nothing, the most recently created Session. ``submit``
+    never falls back that far: it would spend samples on whichever service was met last.
+
+    Examples
+    --------
+    >>> with inf.use(sesh):                                     # doctest: +SKIP
+    ...     batch = pl.from_pandas(jobs).infinity.submit(name="sweep")
+    """
+
+    def __init__(self, session: Session) -> None:
+        if not isinstance(session, Session):
+            raise TypeError(f"inf.use() takes a Session, not {type(session).__name__}")
+        self.session = session
+        self._token = _current.set(session)
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self._token)
+
+
+def current_session() -> Session | None:
+    """The session :func:`use` made the default here, if any (and still open)."""
+    found = _current.get()
+    return found if found is not None and not found.closed else None
+
+
 def latest_session() -> Session | None:
-    """The most recently created Session still alive, if any."""
-    return _latest() if _latest is not None else None
+    """The most recently created Session still alive and open, if any."""
+    found = _latest() if _latest is not None else None
+    return found if found is not None and not found.closed else None
 
 
 def find_session(server: str, generator: str) -> Session | None:
-    """The most recent live Session for this server and generator, if any."""
-    return _by_origin.get((server.rstrip("/"), generator))
+    """The most recent live, open Session for this server and generator, if any."""
+    found = _by_origin.get((server.rstrip("/"), generator))
+    return found if found is not None and not found.closed else None
 
 
 def _resolve_token(token: str | None) -> str:
@@ -171,7 +210,37 @@ class Session(InfinityCoreNames):
         _by_origin[(self.server, self.generator)] = self
 
     def __repr__(self) -> str:
-        return f"Session(generator={self.generator!r}, server={self.server!r})"
+        closed = ", closed" if self.closed else ""
+        return f"Session(generator={self.generator!r}, server={self.server!r}{closed})"
+
+    # -- lifetime ---------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: a closed session sends nothing more."""
+        return self._transport.closed
+
+    def close(self) -> None:
+        """Close the session's connections; it is no longer anyone's default.
+
+        Safe to call twice. Batches it made keep their ids; reattach with a new session
+        (``sesh.batch(batch_id)``). The embedded service of :meth:`local` is shared by every
+        session on its data dir and keeps running until the interpreter exits.
+
+        Examples
+        --------
+        >>> with inf.Session.local("stickfit-v0.1.0") as sesh:   # doctest: +SKIP
+        ...     batch = sesh.sample(4, seed=0).infinity.submit()
+        >>> sesh.closed                                          # doctest: +SKIP
+        True
+        """
+        self._transport.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def token(self) -> str:

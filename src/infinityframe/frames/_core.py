@@ -4,8 +4,10 @@ The pandas accessor and the polars namespace only adapt their frame type to thes
 and back; they hold no logic and no state. Every verb returns a new frame.
 
 Session resolution (DESIGN.md): the explicit ``session=``; else the live session that
-produced the frame (frames carry ``server`` and ``generator`` in ``attrs["infinity"]``, never
-the token); else the most recently created Session; else a clear error.
+produced the frame (pandas frames carry ``server`` and ``generator`` in ``attrs["infinity"]``,
+never the token); else the default set by ``inf.use(sesh)``; else, for the verbs that spend
+nothing, the most recently created Session; else a clear error. ``submit`` spends samples, so
+it never takes the most recent Session on trust.
 """
 
 from __future__ import annotations
@@ -30,23 +32,44 @@ __all__ = ["resolve_session"]
 Frame = Any  # pandas or polars DataFrame
 
 
-def resolve_session(session: Session | None, attrs: dict[str, Any] | None = None) -> Session:
-    """The session a verb should use; see the module docstring."""
-    from ..client.session import find_session, latest_session
+def resolve_session(session: Session | None, attrs: dict[str, Any] | None = None, *,
+                    spending: bool = False) -> Session:
+    """The session a verb should use; see the module docstring.
+
+    ``spending``: the verb spends samples (``submit``), so it takes only a session it was
+    given, the one its frame came from, or the one :func:`~infinityframe.use` made the default,
+    never whichever Session happened to be created last.
+    """
+    from ..client.session import current_session, find_session, latest_session
 
     if session is not None:
+        if session.closed:
+            raise InfinityError(f"{session!r} is closed: pass an open session.")
         return session
     origin = (attrs or {}).get("infinity") or {}
     if origin.get("server") and origin.get("generator"):
         found = find_session(origin["server"], origin["generator"])
         if found is not None:
             return found
+        if spending:
+            raise InfinityError(
+                f"This frame came from {origin['generator']} at {origin['server']}, and no open session to it "
+                "is left: pass session=... (or inf.use(sesh)) to say where to submit, so that nothing is spent "
+                "on another service by mistake.")
+    chosen = current_session()
+    if chosen is not None:
+        return chosen
     latest = latest_session()
-    if latest is not None:
+    if latest is not None and not spending:
         return latest
+    if latest is not None:
+        raise InfinityError(
+            f"Submitting spends samples, so it needs to be told where: pass session=..., or make one the "
+            f"default with inf.use(sesh) (the most recent session, {latest!r}, is not assumed). Frames made by "
+            "a session's sample/grid/rerun (pandas) remember it.")
     raise InfinityError(
-        "No session for this frame: pass session=..., or create one first, e.g. "
-        "sesh = inf.Session.local('stickfit-v0.1.0') or inf.Session(token, generator, server).")
+        "No session for this frame: pass session=... or make one the default with inf.use(sesh), after "
+        "creating it, e.g. sesh = inf.Session.local('stickfit-v0.1.0') or inf.Session(token, generator, server).")
 
 
 def is_polars(df: Frame) -> bool:
@@ -192,7 +215,7 @@ def estimate(df: Frame, session: Session | None, *, preview: bool = False) -> Fr
 
 def submit(df: Frame, session: Session | None, *, name: str | None = None, preview: bool = False,
            mode: Literal["cached", "force"] = "cached", max_samples: int | None = None) -> Batch:
-    sesh = resolve_session(session, getattr(df, "attrs", None))
+    sesh = resolve_session(session, getattr(df, "attrs", None), spending=True)
     return sesh.submit(collected(df), preview=preview, name=name, mode=mode, max_samples=max_samples)
 
 
