@@ -12,7 +12,7 @@ import pytest
 from results_helpers import FIXTURE_JOBS
 
 from infinityframe.results import Results, read_results
-from infinityframe.results.cache import CACHE_DIR
+from infinityframe.results.cache import cache_folder
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +61,16 @@ class TestShape:
     def test_repr_summarises(self, res: Results) -> None:
         assert "2 jobs" in repr(res) and "136 frames" in repr(res) and "2312 keypoints" in repr(res)
 
-    def test_read_only_folder_is_read_without_a_cache(self, fixture_copy: Path) -> None:
+    def test_read_only_folder_is_read_and_left_as_it_was(self, fixture_copy: Path) -> None:
         # A copy, never the shared fixture: a superuser could write into it despite its mode.
         for path in (fixture_copy, *fixture_copy.iterdir()):
             path.chmod(0o555 if path.is_dir() else 0o444)
         try:
-            again = read_results(fixture_copy)  # caching into a read-only folder is skipped silently
+            before = sorted(p.name for p in fixture_copy.iterdir())
+            again = read_results(fixture_copy)
             assert len(again.objects) == 136
-            assert not (fixture_copy / CACHE_DIR).exists()
+            assert sorted(p.name for p in fixture_copy.iterdir()) == before  # the cache lives elsewhere
+            assert (cache_folder(fixture_copy) / "manifest.json").is_file()
         finally:
             fixture_copy.chmod(0o755)
 

@@ -18,7 +18,7 @@ import pytest
 from results_helpers import FIXTURE_JOBS, copy_writable
 
 from infinityframe.results import Results, ResultsWarning, read_results
-from infinityframe.results.cache import CACHE_DIR
+from infinityframe.results.cache import cache_folder
 
 TABLES = ("jobs", "frames", "objects", "keypoints")
 ParamsShape = Literal["bare", "job", "strings"]
@@ -116,7 +116,7 @@ class TestSameAsNested:
 
     def test_cached_and_invalidated(self, flat: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         first = read_results(flat)
-        assert (flat / CACHE_DIR / "manifest.json").is_file()
+        assert (cache_folder(flat) / "manifest.json").is_file()
         job_id = next(iter(FIXTURE_JOBS))
         params_file = flat / f"{job_id}_params.json"
         params = json.loads(params_file.read_text())

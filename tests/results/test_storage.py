@@ -14,7 +14,7 @@ import pytest
 from results_helpers import copy_writable
 
 from infinityframe.results import Results, read_results
-from infinityframe.results.cache import CACHE_DIR
+from infinityframe.results.cache import cache_folder
 
 TABLES = ("jobs", "frames", "objects", "keypoints")
 
@@ -66,8 +66,10 @@ class TestPolars:
 
 class TestCache:
     def test_second_read_parses_nothing(self, fixture_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        before = sorted(p.name for p in fixture_copy.iterdir())
         first = read_results(fixture_copy)
-        assert (fixture_copy / CACHE_DIR / "manifest.json").is_file()
+        assert (cache_folder(fixture_copy) / "manifest.json").is_file()
+        assert sorted(p.name for p in fixture_copy.iterdir()) == before  # nothing added to the user's folder
         forbid_parsing(monkeypatch)
         second = read_results(fixture_copy)
         assert_same(first, second)
@@ -99,12 +101,31 @@ class TestCache:
 
     def test_cache_false_writes_nothing(self, fixture_copy: Path) -> None:
         read_results(fixture_copy, cache=False)
-        assert not (fixture_copy / CACHE_DIR).exists()
+        assert not cache_folder(fixture_copy).exists()
 
     def test_damaged_cache_is_ignored(self, fixture_copy: Path) -> None:
         read_results(fixture_copy)
-        (fixture_copy / CACHE_DIR / "objects.parquet").write_bytes(b"not parquet")
+        (cache_folder(fixture_copy) / "objects.parquet").write_bytes(b"not parquet")
         assert len(read_results(fixture_copy).objects) == 136
+
+    def test_a_read_only_folder_is_cached_elsewhere(self, fixture_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        modes = {p: p.stat().st_mode for p in [fixture_copy, *fixture_copy.rglob("*")]}
+        for path in modes:
+            path.chmod(modes[path] & ~0o222)
+        try:
+            first = read_results(fixture_copy)
+            forbid_parsing(monkeypatch)
+            assert_same(first, read_results(fixture_copy))
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+
+    def test_two_folders_two_caches(self, fixture_copy: Path, tmp_path: Path) -> None:
+        other = copy_writable(fixture_copy, tmp_path / "other")
+        read_results(fixture_copy)
+        read_results(other)
+        assert cache_folder(fixture_copy) != cache_folder(other)
+        assert (cache_folder(other) / "manifest.json").is_file()
 
     def test_problems_warn_from_the_cache_too(self, fixture_copy: Path) -> None:
         (fixture_copy / "empty-job").mkdir()

@@ -21,7 +21,6 @@ it retries). That is what ``dry_run`` reads to say a job was already submitted, 
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
+from .._paths import cache_dir
 from .._sqlite import connect
 
 __all__ = ["JobRecord", "SubmissionRecords", "account_digest", "cache_dir", "content_key", "job_key",
@@ -62,13 +62,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (job_key, created);
 CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent_job_id);
 """
-
-
-def cache_dir() -> Path:
-    """``$INFINITYFRAME_CACHE_DIR``, else ``$XDG_CACHE_HOME/infinityframe`` (``~/.cache/infinityframe``)."""
-    if env := os.environ.get("INFINITYFRAME_CACHE_DIR"):
-        return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "infinityframe"
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -1,15 +1,17 @@
 """A parquet cache of a batch folder's tables, reused while no job file has changed.
 
-After a batch folder is read, its four tables are written to ``<batch>/.infinityframe-cache/``
-with a manifest: every job folder and the size and ``mtime_ns`` of every file in it (plus
-``batch_id.txt``). The next read of that folder compares a fresh manifest and, when it is the
-same, loads the parquet files instead of parsing any JSON. Any difference (a file touched,
-added or removed, another package version, ``armature`` toggled, the folder moved) re-reads
-the whole batch and rewrites the cache.
+After a batch folder is read, its four tables are written to the user's cache dir
+(``$INFINITYFRAME_CACHE_DIR``, else ``~/.cache/infinityframe``), under
+``results/<key>/``, the key a hash of the folder's absolute path: never inside the user's
+data, where any tool listing job folders would meet it. A manifest goes with them: every job
+folder and the size and ``mtime_ns`` of every file in it (plus ``batch_id.txt``). The next
+read of that folder compares a fresh manifest and, when it is the same, loads the parquet
+files instead of parsing any JSON. Any difference (a file touched, added or removed, another
+package version, ``armature`` toggled, the folder moved) re-reads the whole batch and
+rewrites the cache.
 
 Writes are atomic: the cache is built in a temporary sibling folder and renamed into place,
-so a reader never sees half a cache. A folder we may not write to, or whose mode says it is
-read-only, is simply not cached.
+so a reader never sees half a cache. When the cache dir cannot be written, nothing is cached.
 
 Examples
 --------
@@ -20,10 +22,10 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import stat
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,12 +34,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._paths import cache_dir
 from .._version import __version__
 from .tables import TABLES
 
-__all__ = ["CACHE_DIR", "load", "manifest", "save"]
-
-CACHE_DIR = ".infinityframe-cache"
+__all__ = ["cache_folder", "load", "manifest", "save"]
 # Bump when the tables' columns or types change, so that old caches are not served.
 CACHE_FORMAT = 1
 _MANIFEST = "manifest.json"
@@ -66,9 +67,15 @@ def manifest(root: Path, folders: Sequence[Path], *, armature: bool) -> dict[str
             "files": files}
 
 
+def cache_folder(root: Path) -> Path:
+    """Where the tables of the batch folder ``root`` are cached (see the module docstring)."""
+    key = hashlib.sha256(str(root.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir() / "results" / key
+
+
 def load(root: Path, expected: Mapping[str, Any]) -> dict[str, pa.Table] | None:
     """The cached tables when the stored manifest equals ``expected``; else ``None``."""
-    folder = root / CACHE_DIR
+    folder = cache_folder(root)
     try:
         # the standard library, not orjson: the manifest is tiny, and "no orjson call" is how
         # tests tell a cache hit from a read
@@ -80,26 +87,13 @@ def load(root: Path, expected: Mapping[str, Any]) -> dict[str, pa.Table] | None:
         return None  # no cache, or a damaged one: read the JSON instead
 
 
-def _writable(root: Path) -> bool:
-    """Whether we may add the cache to ``root``: its mode must allow writing, even for root.
-
-    A superuser can write anywhere, so the mode bits are the only sign that a folder (a shared
-    fixture, a published dataset) was meant to stay as it is.
-    """
-    try:
-        mode = root.stat().st_mode
-    except OSError:
-        return False
-    return bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(root, os.W_OK)
-
-
 def save(root: Path, expected: Mapping[str, Any], tables: Mapping[str, pa.Table]) -> bool:
-    """Write the cache atomically; ``False`` (and nothing left behind) when the folder is not writable."""
-    if not _writable(root):
-        return False
+    """Write the cache atomically; ``False`` (and nothing left behind) when the cache dir is not writable."""
     tag = uuid.uuid4().hex
-    target, building, retired = root / CACHE_DIR, root / f"{CACHE_DIR}.tmp-{tag}", root / f"{CACHE_DIR}.old-{tag}"
+    target = cache_folder(root)
+    building, retired = target.with_name(f"{target.name}.tmp-{tag}"), target.with_name(f"{target.name}.old-{tag}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         building.mkdir()
         for name in TABLES:
             pq.write_table(tables[name], building / f"{name}.parquet")

@@ -407,8 +407,10 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
         Worker processes for parsing. Default: this process alone, or up to 8 processes for
         batches with more than 1 GiB of labels on a machine with at least 4 CPUs.
     cache : bool
-        Reuse (and write) the parquet cache in ``<batch folder>/.infinityframe-cache/``; it is
-        used only while every job file still has the size and modification time it had.
+        Reuse (and write) the parquet cache of this folder's tables, kept in the user's cache
+        dir (``$INFINITYFRAME_CACHE_DIR``, else ``~/.cache/infinityframe``), never in the
+        folder; it is used only while every job file still has the size and modification
+        time it had.
     armature : bool
         Also read the armature and vertex keypoints (VisionFit's SMPL-X joints).
 
