@@ -14,15 +14,13 @@ import pandas as pd
 
 from ..errors import BatchNotFoundError, ServiceError, WaitInterrupted, WaitTimeoutError
 from .progress import Progress
+from .states import STATES, job_state
 
 if TYPE_CHECKING:
     from ..results import Results
     from .session import Session
 
 __all__ = ["Batch"]
-
-STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-
 
 def _checked_runs(runs: Any, batch_id: str) -> list[dict[str, Any]]:
     """``runs`` if it is what the contract promises (a list of job objects with string ids); else ServiceError."""
@@ -51,15 +49,6 @@ def _timestamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(value) if isinstance(value, str) and value else None
     except ValueError:
         return None
-
-
-def _state(run: dict[str, Any]) -> str:
-    """A job's state; the cloud reports only ``in_progress`` and ``result_url``."""
-    if run.get("state") in STATES:
-        return str(run["state"])
-    if run.get("in_progress"):
-        return "running"
-    return "succeeded" if run.get("result_url") else "failed"
 
 
 class Batch:
@@ -135,7 +124,7 @@ class Batch:
         runs = self._summary()
         frame = pd.DataFrame({
             "job_id": [r["id"] for r in runs],
-            "state": pd.Categorical([_state(r) for r in runs], categories=STATES),
+            "state": pd.Categorical([job_state(r) for r in runs], categories=STATES),
             "in_progress": [bool(r.get("in_progress")) for r in runs],
             "result_url": [r.get("result_url") for r in runs],
             "samples": pd.array([r.get("samples") for r in runs], dtype="Int64"),
@@ -180,7 +169,7 @@ class Batch:
         try:
             while True:
                 runs = self._summary()
-                counts = Counter(_state(r) for r in runs)
+                counts = Counter(job_state(r) for r in runs)
                 done = sum(not r.get("in_progress") for r in runs)
                 bar.update(done, {s: counts[s] for s in STATES})
                 if done == len(runs):

@@ -29,9 +29,10 @@ import pandas as pd
 import polars as pl
 
 from ..errors import BatchNotFoundError, InfinityError, ValidationError
-from .batch import _state
+from ..params.jobs import service_jobs
 from .caps import Cap, resolve_cap
 from .records import content_key, job_key
+from .states import job_state
 
 if TYPE_CHECKING:
     from .session import Session
@@ -177,7 +178,7 @@ def _batch_states(sesh: Session, batch_ids: set[str]) -> dict[str, dict[str, str
                                            not_found=lambda detail: BatchNotFoundError(detail))
         except BatchNotFoundError:  # gone from the service: its jobs no longer count as submitted
             continue
-        found[batch_id] = {run["id"]: _state(run) for run in data["job_runs"]}
+        found[batch_id] = {run["id"]: job_state(run) for run in data["job_runs"]}
     return found
 
 
@@ -193,14 +194,12 @@ def _balance(sesh: Session) -> int | None:
 def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
                   name: str | None = None) -> tuple[pd.DataFrame, DryRunSummary]:
     """The dry run of a pandas frame: the frame with the columns above, and its summary."""
-    from ..frames._core import jobs_for_service
-
     stale = [c for c in DRY_RUN_COLUMNS if c in df.columns and c not in sesh.spec.names]
     params = df.drop(columns=stale)
     n = len(params)
     problems = _problems(params, sesh, preview)
     positions = [i for i in range(n) if problems[i] is None]
-    jobs = jobs_for_service(params.iloc[positions], sesh, preview) if positions else []
+    jobs = service_jobs(params.iloc[positions], sesh.spec) if positions else []
     by_position = dict(zip(positions, jobs, strict=True))
     estimates = _estimate(sesh, jobs, preview, positions, problems)
     positions = [i for i in positions if problems[i] is None]

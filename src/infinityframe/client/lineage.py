@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BatchNotFoundError, InfinityError
-from .batch import STATES, Batch, _state
 from .progress import format_counts
+from .states import STATES, job_state
 
 if TYPE_CHECKING:
+    from .batch import Batch
     from .records import JobRecord
     from .session import Session
 
@@ -59,7 +60,7 @@ def _chosen_ids(batch: Batch, rows: Any) -> list[str] | None:
 
 
 def _states(batch: Batch) -> dict[str, str]:
-    return {run["id"]: _state(run) for run in batch._summary()}
+    return {run["id"]: job_state(run) for run in batch._summary()}
 
 
 def promote(batch: Batch, rows: Any = None, *, name: str | None = None, max_samples: int | None = None) -> Batch:

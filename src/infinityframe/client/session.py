@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
+from ..params.jobs import service_jobs
 from ..params.rules import validate_jobs
 from ..params.spec import GeneratorSpec
 from ._compat import InfinityCoreNames
@@ -388,11 +390,11 @@ class Session(InfinityCoreNames):
             raise ValidationError(f"{self.generator} does not render previews; submit with preview=False "
                                   "(nothing was sent to the service).")
         if isinstance(jobs, pd.DataFrame) or type(jobs).__module__.startswith("polars"):
-            from ..frames._core import jobs_for_service
-
+            if isinstance(jobs, pl.LazyFrame):
+                jobs = jobs.collect()
             if len(jobs) == 0:
                 raise ValidationError("There are no jobs to submit: the frame is empty.")
-            return jobs_for_service(jobs, self, preview)
+            return service_jobs(jobs, self.spec)
         if isinstance(jobs, Mapping):
             raise InfinityError("`jobs` must be a list of parameter dicts or a DataFrame, not one dict: "
                                 "wrap it in a list.")

@@ -188,20 +188,6 @@ def take(df: Any, positions: Sequence[int]) -> Any:
     return df[list(positions)]
 
 
-def jobs_for_service(df: Frame, sesh: Session, preview: bool) -> list[dict[str, Any]]:
-    """Validated, default-completed jobs as plain dicts, in frame order."""
-    validated = validate(df, sesh, preview=preview)
-    if not isinstance(validated, pd.DataFrame):
-        from ._polars import job_records
-
-        return job_records(collected(validated), sesh.spec)
-    from ..params.sampling import with_defaults as defaults
-
-    complete = defaults(validated, sesh.spec)[sesh.spec.names]
-    records = complete.astype(object).where(complete.notna(), None).to_dict(orient="records")
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()} for row in records]
-
-
 def estimate(df: Frame, session: Session | None, *, preview: bool = False) -> Frame:
     sesh = resolve_session(session, getattr(df, "attrs", None))
     frame = collected(df)  # the service estimates rows: a LazyFrame is collected

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import polars as pl
@@ -19,7 +19,7 @@ import polars as pl
 if TYPE_CHECKING:
     from ..params.spec import GeneratorSpec, ParamSpec
 
-__all__ = ["FAILURE_SCHEMA", "NATURAL", "failure_table", "fill", "job_records", "with_defaults"]
+__all__ = ["FAILURE_SCHEMA", "NATURAL", "failure_table", "fill", "with_defaults"]
 
 # The dtype a parameter gets when we make its column (what ``sesh.sample(backend="polars")`` gives).
 NATURAL: dict[str, pl.DataType] = {"int": pl.Int64(), "float": pl.Float64(), "bool": pl.Boolean(),
@@ -110,9 +110,3 @@ def with_defaults(df: pl.DataFrame | pl.LazyFrame, spec: GeneratorSpec) -> pl.Da
     """
     schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
     return df.with_columns([_default_expr(param, schema.get(param.name)) for param in spec])
-
-
-def job_records(df: pl.DataFrame, spec: GeneratorSpec) -> list[dict[str, Any]]:
-    """A valid polars frame's jobs as plain dicts, completed with the defaults, in frame order."""
-    complete = cast(pl.DataFrame, with_defaults(df, spec)).select(spec.names)
-    return complete.to_dicts()

@@ -2,7 +2,7 @@
 
 The :class:`~infinityframe.local.runner.Runner` owns the queue (the database), the job
 states, the ledger and the recovery rules; an executor only renders. Whatever runs a job, it
-renders through :func:`~infinityframe.local.runner.rendered`, with the seed the service
+renders through :func:`~infinityframe.local.rendering.rendered`, with the seed the service
 stored for it, so its output depends only on its parameters (and ``state``).
 
 ``"process"``
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InfinityError
-from .runner import execute_job, process_pool, rendered, write_bytes_atomically, zip_bytes
+from .rendering import execute_job, process_pool, rendered, write_bytes_atomically, zip_bytes
 
 __all__ = [
     "DaskExecutor",

@@ -33,10 +33,6 @@ import numpy as np
 
 __all__ = ["Choice", "Distribution", "Integers", "Normal", "Uniform", "choice", "integers", "normal", "uniform"]
 
-# The resolver lived here before it got a module of its own; ``from .distributions import
-# as_sampler`` keeps working through ``__getattr__`` below.
-_MOVED = ("Sampler", "as_sampler", "cast_values", "check_scalar", "default_sampler")
-
 # ppf(0) of an unbounded distribution is -inf; numpy's random() can return exactly 0.0.
 _U_LOW, _U_HIGH = 2.0**-54, 1.0 - 2.0**-53
 
@@ -361,11 +357,3 @@ def choice(values: Sequence[Any], p: Sequence[float] | None = None) -> Choice:
     if isinstance(values, (str, bytes)):
         raise ValueError(f"choice needs a list of values, got the string {values!r}; wrap it in a list")
     return Choice(tuple(values), None if p is None else tuple(p))
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from . import samplers
-
-        return getattr(samplers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

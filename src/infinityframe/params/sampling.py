@@ -109,7 +109,7 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
         Joint constraints on top of the generator's own (``"trim_start + trim_end <= 0.9"``;
         a callable takes a frame and returns one boolean per row).
     fixed : mapping, optional
-        Per-parameter overrides, anything :func:`~infinityframe.params.distributions.as_sampler`
+        Per-parameter overrides, anything :func:`~infinityframe.params.samplers.as_sampler`
         accepts: a scalar, a list (uniform choice), ``inf.uniform`` / ``integers`` / ``normal``
         / ``choice``, a frozen ``scipy.stats`` distribution or a callable ``(rng, n)``.
     max_rounds : int

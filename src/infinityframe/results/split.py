@@ -84,8 +84,6 @@ def split(results: Results, fractions: Mapping[str, float], *, by: str | Sequenc
     >>> parts.jobs[["job_id", "split"]]                                                 # doctest: +SKIP
     >>> split(res, {"train": .5, "test": .5}, by="avatar_identity", stratify="exercise")  # doctest: +SKIP
     """
-    from .core import Results
-
     names = _check_fractions(fractions)
     by_cols = [by] if isinstance(by, str) else list(by)
     if not by_cols:
@@ -115,7 +113,8 @@ def split(results: Results, fractions: Mapping[str, float], *, by: str | Sequenc
         _warn_leakage(tables[base], base_codes, by_cols)
     out = {name: frame.assign(split=pd.Categorical.from_codes(codes[name], categories=names))
            for name, frame in tables.items()}
-    return Results(out, path=results.path, backend="pandas").to_backend(results.backend)
+    # The results' own class builds the answer: split depends on the Results it is given, not on core.
+    return type(results)(out, path=results.path, backend="pandas").to_backend(results.backend)
 
 
 def _check_fractions(fractions: Mapping[str, float]) -> list[str]:
