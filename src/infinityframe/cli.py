@@ -158,14 +158,16 @@ def _session(args: argparse.Namespace, generator: str) -> Any:
 def _reattach(args: argparse.Namespace, batch_id: str) -> Any:
     """The batch, on a session for its own generator (read from the batch itself)."""
     from .client import Batch, Session
+    from .client._api import Api
     from .client._http import Transport
     from .errors import BatchNotFoundError
 
     server, token, where = _endpoint(args)
     args.where = where
     transport = Transport(server, token)
+    api = Api(transport)
     try:
-        data = transport.request("GET", f"api/batch/{batch_id}/", not_found=lambda detail: BatchNotFoundError(
+        data = api.batch(batch_id, not_found=lambda detail: BatchNotFoundError(
             f"No batch {batch_id} for this token at {where} ({detail}); `infinityframe {args.command}` takes a "
             "batch id that `infinityframe submit` printed."))
         runs = data.get("job_runs") or []
@@ -173,7 +175,7 @@ def _reattach(args: argparse.Namespace, batch_id: str) -> Any:
             raise BatchNotFoundError(f"Batch {batch_id} at {where} has no jobs.")
         generator = runs[0].get("name")
         if not generator:  # the contract promises the generator's name in the summary, not the detail
-            generator = transport.request("GET", f"api/batch/{batch_id}/summary/")["job_runs"][0]["name"]
+            generator = api.batch_summary(batch_id)["job_runs"][0]["name"]
     finally:
         transport.close()
     return Batch(Session(token, str(generator), server), data)

@@ -295,7 +295,7 @@ class Transport:
         def stream(response: requests.Response, deadline: Deadline) -> int:
             if not response.ok:
                 reply = self._read(response, ERROR_BODY_BYTES, deadline, truncate=True)
-                detail, _ = _detail(reply, self._token)
+                detail, _ = _detail(reply, self.token)
                 raise ServiceError(f"GET {redact_url(url)} failed with HTTP {reply.status}: {detail}",
                                    status=reply.status)
             return self._stream_into(response, dest, chunk, deadline, url)
@@ -311,7 +311,8 @@ class Transport:
     # -- internals ------------------------------------------------------------------------------
 
     @property
-    def _token(self) -> str:
+    def token(self) -> str:
+        """The API key this transport sends (never in its repr)."""
         return str(self._http.headers["Authorization"]).removeprefix("Token ")
 
     def _stream_into(self, response: requests.Response, dest: Any, chunk: int, deadline: Deadline,
@@ -456,7 +457,7 @@ class Transport:
     def _error(self, method: str, url: str, reply: Reply,
                not_found: Callable[[str], InfinityError] | None) -> InfinityError:
         status = reply.status
-        detail, body = _detail(reply, self._token)
+        detail, body = _detail(reply, self.token)
         where = f"{method} {redact_url(url)}"
         if status in (401, 403):
             return AuthenticationError(f"The service refused the token ({status}: {detail}). Check the token "

@@ -112,9 +112,8 @@ class Batch:
         return frame
 
     def _summary(self) -> list[dict[str, Any]]:
-        data = self.session._transport.request(
-            "GET", f"api/batch/{self.id}/summary/", not_found=lambda detail: BatchNotFoundError(
-                f"Batch {self.id} is gone from {self.session.server} ({detail})."))
+        data = self.session.api.batch_summary(self.id, not_found=lambda detail: BatchNotFoundError(
+            f"Batch {self.id} is gone from {self.session.server} ({detail})."))
         if not isinstance(data, dict):
             raise ServiceError(f"Batch {self.id}: the service's summary is a {type(data).__name__}, not an object.")
         return _checked_runs(data.get("job_runs"), self.id)
@@ -283,9 +282,8 @@ class Batch:
 
     def cancel(self) -> int:
         """Cancel the jobs not started yet (local service extension); returns how many."""
-        data = self.session._transport.request(
-            "POST", f"api/batch/{self.id}/cancel/", json={}, idempotency_key=f"cancel-{self.id}",
-            not_found=lambda detail: BatchNotFoundError(f"Batch {self.id} not found ({detail})."))
+        data = self.session.api.cancel(
+            self.id, not_found=lambda detail: BatchNotFoundError(f"Batch {self.id} not found ({detail})."))
         return int(data.get("cancelled", 0))
 
     # -- infinity-core's names ------------------------------------------------------------------

@@ -257,7 +257,7 @@ def download_batch(batch: Batch, folder: Path, *, overwrite: bool = False, progr
     folder = Path(folder)
     _check_marker(folder, batch.id)
     ready = _finished_jobs(batch)
-    transport = batch.session._transport
+    transport = batch.session.api.transport
     limits = transport.limits
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()

@@ -174,8 +174,7 @@ def _batch_states(sesh: Session, batch_ids: set[str]) -> dict[str, dict[str, str
     found: dict[str, dict[str, str]] = {}
     for batch_id in sorted(batch_ids):
         try:
-            data = sesh._transport.request("GET", f"api/batch/{batch_id}/summary/",
-                                           not_found=lambda detail: BatchNotFoundError(detail))
+            data = sesh.api.batch_summary(batch_id)
         except BatchNotFoundError:  # gone from the service: its jobs no longer count as submitted
             continue
         found[batch_id] = {run["id"]: job_state(run) for run in data["job_runs"]}
@@ -184,7 +183,7 @@ def _batch_states(sesh: Session, batch_ids: set[str]) -> dict[str, dict[str, str
 
 def _balance(sesh: Session) -> int | None:
     try:
-        data = sesh._transport.request("GET", "api/account/", not_found=lambda d: BatchNotFoundError(d))
+        data = sesh.api.account()
     except InfinityError:  # the cloud has no balance endpoint
         return None
     balance = data.get("balance") if isinstance(data, dict) else None

@@ -165,10 +165,9 @@ class _Family:
 
     def _find_job(self, job_id: str) -> tuple[str | None, bool]:
         """A job's batch (when the service says it; the local service does) and whether it is a preview."""
-        for path, preview in ((f"api/job_previews/{job_id}/", True), (f"api/job_runs/{job_id}/", False)):
+        for preview in (True, False):
             try:
-                data = self.session._transport.request(
-                    "GET", path, not_found=lambda detail: BatchNotFoundError(detail))
+                data = self.session.api.job(job_id, preview)
             except BatchNotFoundError:
                 continue
             batch_id = data.get("batch_id") if isinstance(data, dict) else None

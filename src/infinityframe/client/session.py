@@ -26,6 +26,7 @@ from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, 
 from ..params.jobs import service_jobs
 from ..params.rules import validate_jobs
 from ..params.spec import GeneratorSpec
+from ._api import Api
 from ._compat import InfinityCoreNames
 from ._http import RetryPolicy, Transport
 from ._limits import Limits
@@ -201,8 +202,9 @@ class Session(InfinityCoreNames):
         self.generator = generator
         self.server = (server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER).rstrip("/")
         self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry, limits=limits)
-        self._metadata: dict[str, Any] = self._transport.request(
-            "GET", f"api/jobs/{generator}/", not_found=lambda detail: GeneratorNotFoundError(
+        self.api = Api(self._transport)  # the REST contract, one method per endpoint
+        self._metadata: dict[str, Any] = self.api.generator(
+            generator, not_found=lambda detail: GeneratorNotFoundError(
                 f"No generator {generator!r} at {self.server} ({detail}). inf.generators(token, server) "
                 "lists the ones this token may use."))
         self.records = SubmissionRecords()
@@ -247,7 +249,7 @@ class Session(InfinityCoreNames):
     @property
     def token(self) -> str:
         """The API key (infinity-core compatibility; kept out of every repr)."""
-        return str(self._transport._http.headers["Authorization"]).split(" ", 1)[1]
+        return self._transport.token
 
     # -- the generator ---------------------------------------------------------------------------
 
@@ -422,8 +424,7 @@ class Session(InfinityCoreNames):
         estimates: list[int] = []
         for start in range(0, len(completed), ESTIMATE_CHUNK):
             body = self._body(completed[start : start + ESTIMATE_CHUNK], preview, "")
-            chunk = self._transport.request("POST", "api/batch/estimate/", json=body,
-                                            idempotency_key=str(uuid.uuid4()))
+            chunk = self.api.estimate(body, idempotency_key=str(uuid.uuid4()))
             estimates.extend(int(e) for e in chunk)
         return estimates
 
@@ -498,8 +499,7 @@ class Session(InfinityCoreNames):
                                      f"{'s' if len(completed) != 1 else ''})")
         # A forced submission still needs a key of its own, so its retries stay idempotent.
         idempotency_key = key if mode == "cached" else f"{key[:32]}-{uuid.uuid4().hex}"
-        data = self._transport.request("POST", "api/batch/", json=self._body(completed, preview, name),
-                                       idempotency_key=idempotency_key)
+        data = self.api.submit(self._body(completed, preview, name), idempotency_key=idempotency_key)
         batch = Batch(self, data)
         if mode == "cached":
             self.records.put(key, batch.id, origin=self._origin, generator=self.generator, name=name,
@@ -522,10 +522,8 @@ class Session(InfinityCoreNames):
     # -- batches and usage --------------------------------------------------------------------------
 
     def _batch_data(self, batch_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = self._transport.request(
-            "GET", f"api/batch/{batch_id}/", not_found=lambda detail: BatchNotFoundError(
-                f"No batch {batch_id} for this token at {self.server} ({detail})."))
-        return data
+        return self.api.batch(batch_id, not_found=lambda detail: BatchNotFoundError(
+            f"No batch {batch_id} for this token at {self.server} ({detail})."))
 
     def batch(self, batch_id: str) -> Batch:
         """Reattach to an earlier batch by id."""
@@ -537,7 +535,7 @@ class Session(InfinityCoreNames):
 
     def batches(self, days: float = 30) -> pd.DataFrame:
         """The account's batches of the last ``days`` days, newest first."""
-        listed = self._transport.request("GET", "api/batch/", params=self._window(days))
+        listed = self.api.batches(self._window(days))
         frame = pd.DataFrame(listed)
         if frame.empty:
             frame = pd.DataFrame(columns=["id", "name", "created"])
@@ -549,7 +547,7 @@ class Session(InfinityCoreNames):
 
     def usage(self, days: float = 30) -> pd.DataFrame:
         """Samples rendered per generator in the last ``days`` days (previews and full jobs)."""
-        data = self._transport.request("GET", "api/job_runs/counts/", params=self._window(days))
+        data = self.api.usage(self._window(days))
         columns = ["generator", "preview_samples_rendered", "non_preview_samples_rendered"]
         frame = pd.DataFrame(data.get("counts_by_generator", []), columns=columns)
         frame.attrs["infinity"] = {**self._attrs(), "start_time": data.get("start_time"),
@@ -560,10 +558,9 @@ class Session(InfinityCoreNames):
         """Parameters of earlier jobs (previews or standard), by id."""
         found: dict[str, JobParams] = {}
         for job_id in job_ids:
-            for path in (f"api/job_previews/{job_id}/", f"api/job_runs/{job_id}/"):
+            for preview in (True, False):
                 try:
-                    found[job_id] = dict(self._transport.request(
-                        "GET", path, not_found=lambda detail: BatchNotFoundError(detail))["param_values"])
+                    found[job_id] = dict(self.api.job(job_id, preview)["param_values"])
                     break
                 except BatchNotFoundError:
                     continue
@@ -620,7 +617,7 @@ def generators(token: str | None = None, server: str | None = None) -> pd.DataFr
     """
     transport = Transport((server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER), _resolve_token(token))
     try:
-        listed = transport.request("GET", "api/jobs/")
+        listed = Api(transport).generators()
     finally:
         transport.close()
     rows = [{"name": g["name"], "version": g.get("version"), "description": g.get("description", ""),
