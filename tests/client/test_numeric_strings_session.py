@@ -28,7 +28,7 @@ def test_a_string_and_a_number_are_the_same_content(sesh: inf.Session) -> None:
     as_text = sesh.complete([{"num_images": "2", **SMALL}], preview=True)
     as_number = sesh.complete([{"num_images": 2, **SMALL}], preview=True)
     assert as_text == as_number
-    assert content_key(sesh._origin, SHAPES, True, "n", as_text) == content_key(sesh._origin, SHAPES, True, "n",
+    assert content_key(sesh.origin, SHAPES, True, "n", as_text) == content_key(sesh.origin, SHAPES, True, "n",
                                                                                   as_number)
 
 

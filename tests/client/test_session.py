@@ -146,10 +146,10 @@ class TestBatchesAndUsage:
         assert batch.preview and batch.name == "aliases"
         completed = batch.await_completion(polling_interval=0.2, timeout=60)
         assert [c.job_id for c in completed] == batch.job_ids
-        assert all(c.result_url and c.generator == SHAPES and c.params == batch._params[c.job_id] for c in completed)
+        assert all(c.result_url and c.generator == SHAPES and c.params == batch.params[c.job_id] for c in completed)
         assert batch.get_completed_jobs() == completed
         assert batch.get_job_params_seeded_for_rerun() == [
-            {**batch._params[job_id], "state": job_id} for job_id in batch.job_ids]
+            {**batch.params[job_id], "state": job_id} for job_id in batch.job_ids]
         assert batch.get_num_jobs_remaining() == 0
         assert sesh.batch_from_api(batch.batch_id).preview
         assert sesh.validate_job_params([{"num_objects": 0}]) == [

@@ -101,6 +101,11 @@ class Batch:
         return list(self._params)
 
     @property
+    def params(self) -> dict[str, dict[str, Any]]:
+        """Each job's parameters as the service stored them (completed with the defaults), by job id."""
+        return self._params
+
+    @property
     def num_jobs(self) -> int:
         return len(self._params)
 
@@ -108,10 +113,10 @@ class Batch:
     def jobs(self) -> pd.DataFrame:
         """One row per job: ``job_id`` and its parameters, in submission order."""
         frame = pd.DataFrame([{"job_id": job_id, **params} for job_id, params in self._params.items()])
-        frame.attrs["infinity"] = {**self.session._attrs(), "batch_id": self.id, "preview": self.preview}
+        frame.attrs["infinity"] = {**self.session.frame_attrs(), "batch_id": self.id, "preview": self.preview}
         return frame
 
-    def _summary(self) -> list[dict[str, Any]]:
+    def job_runs(self) -> list[dict[str, Any]]:
         data = self.session.api.batch_summary(self.id, not_found=lambda detail: BatchNotFoundError(
             f"Batch {self.id} is gone from {self.session.server} ({detail})."))
         if not isinstance(data, dict):
@@ -120,7 +125,7 @@ class Batch:
 
     def status(self) -> pd.DataFrame:
         """One row per job: ``job_id``, ``state``, ``in_progress``, ``result_url`` (and ``samples``)."""
-        runs = self._summary()
+        runs = self.job_runs()
         frame = pd.DataFrame({
             "job_id": [r["id"] for r in runs],
             "state": pd.Categorical([job_state(r) for r in runs], categories=STATES),
@@ -128,12 +133,12 @@ class Batch:
             "result_url": [r.get("result_url") for r in runs],
             "samples": pd.array([r.get("samples") for r in runs], dtype="Int64"),
         })
-        frame.attrs["infinity"] = {**self.session._attrs(), "batch_id": self.id}
+        frame.attrs["infinity"] = {**self.session.frame_attrs(), "batch_id": self.id}
         return frame
 
     def remaining(self) -> int:
         """Jobs not finished yet (queued or running)."""
-        return sum(bool(r.get("in_progress")) for r in self._summary())
+        return sum(bool(r.get("in_progress")) for r in self.job_runs())
 
     def wait(self, timeout: float | None = None, poll: float | None = None, progress: bool = True) -> pd.DataFrame:
         """Wait until every job has finished; returns :meth:`status`.
@@ -167,7 +172,7 @@ class Batch:
         done = 0
         try:
             while True:
-                runs = self._summary()
+                runs = self.job_runs()
                 counts = Counter(job_state(r) for r in runs)
                 done = sum(not r.get("in_progress") for r in runs)
                 bar.update(done, {s: counts[s] for s in STATES})
@@ -292,13 +297,13 @@ class Batch:
         return self.remaining()
 
     def get_batch_data(self) -> dict[str, Any]:
-        return self.session._batch_data(self.id)
+        return self.session.batch_detail(self.id)
 
     def get_batch_summary_data(self) -> dict[str, Any]:
-        return {"job_runs": self._summary()}
+        return {"job_runs": self.job_runs()}
 
     def get_job_summary_data(self, job_id: str) -> dict[str, Any]:
-        for run in self._summary():
+        for run in self.job_runs():
             if run["id"] == job_id:
                 return run
         raise BatchNotFoundError(f"Job {job_id} is not in batch {self.id}.")
@@ -306,7 +311,7 @@ class Batch:
     def get_completed_jobs(self) -> list[CompletedJob]:
         """Every finished job, failed ones included (``result_url`` None), in submission order."""
         return [CompletedJob(r["id"], r.get("name") or self.generator, self._params.get(r["id"], {}),
-                             r.get("result_url")) for r in self._summary() if not r.get("in_progress")]
+                             r.get("result_url")) for r in self.job_runs() if not r.get("in_progress")]
 
     def get_valid_completed_jobs(self) -> list[CompletedJob]:
         """The finished jobs that have results (a ``result_url``)."""

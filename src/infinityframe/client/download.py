@@ -236,7 +236,7 @@ def _finished_jobs(batch: Batch) -> list[tuple[str, Any]]:
     """(job id, result URL) of each finished job in the summary, every id checked; nothing is written."""
     seen: set[str] = set()
     ready: list[tuple[str, Any]] = []  # the URL as sent: get_bytes checks it, per job
-    for run in batch._summary():  # a list of objects with ids, or a ServiceError
+    for run in batch.job_runs():  # a list of objects with ids, or a ServiceError
         url = run.get("result_url")
         try:
             job_id = check_id(run["id"], "a job")

@@ -156,7 +156,7 @@ def _estimate(sesh: Session, jobs: list[dict[str, Any]], preview: bool,
         if not jobs:
             return {}
         try:
-            return dict(zip(positions, sesh._estimate_completed(jobs, preview), strict=True))
+            return dict(zip(positions, sesh.estimate_completed(jobs, preview), strict=True))
         except ValidationError as err:
             refused = {int(e["job"]): str(e["message"]) for e in err.errors if isinstance(e.get("job"), int)}
             if not refused:  # the request as a whole: every job shares the reason
@@ -203,7 +203,7 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
     estimates = _estimate(sesh, jobs, preview, positions, problems)
     positions = [i for i in positions if problems[i] is None]
 
-    keys = {i: job_key(sesh._origin, sesh.generator, preview, by_position[i]) for i in positions}
+    keys = {i: job_key(sesh.origin, sesh.generator, preview, by_position[i]) for i in positions}
     first: dict[str, int] = {}
     duplicate_of: list[int | None] = [None] * n
     for i in positions:
@@ -237,7 +237,7 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
     new_positions = [i for i in positions if duplicate_of[i] is None and i not in submitted]
     reattach = None
     if not invalid and n:
-        reattach = sesh.records.get(content_key(sesh._origin, sesh.generator, preview, name or "",
+        reattach = sesh.records.get(content_key(sesh.origin, sesh.generator, preview, name or "",
                                                 [by_position[i] for i in range(n)]))
         if reattach is not None and reattach not in states and not _batch_states(sesh, {reattach}):
             reattach = None

@@ -50,7 +50,7 @@ def _chosen_ids(batch: Batch, rows: Any) -> list[str] | None:
                                 "job(s): build it from batch.jobs, e.g. batch.jobs['camera_distance'] > 3.")
         return [job_id for job_id, keep in zip(ids, values, strict=True) if keep]
     if all(isinstance(v, str) for v in values):
-        unknown = [v for v in values if v not in batch._params]
+        unknown = [v for v in values if v not in batch.params]
         if unknown:
             raise BatchNotFoundError(f"Job(s) {', '.join(unknown[:5])} are not in batch {batch.id}; "
                                      "pick ids from batch.job_ids.")
@@ -60,7 +60,7 @@ def _chosen_ids(batch: Batch, rows: Any) -> list[str] | None:
 
 
 def _states(batch: Batch) -> dict[str, str]:
-    return {run["id"]: job_state(run) for run in batch._summary()}
+    return {run["id"]: job_state(run) for run in batch.job_runs()}
 
 
 def promote(batch: Batch, rows: Any = None, *, name: str | None = None, max_samples: int | None = None) -> Batch:
@@ -84,9 +84,9 @@ def promote(batch: Batch, rows: Any = None, *, name: str | None = None, max_samp
         raise InfinityError(f"Only previews that succeeded can become videos; {len(unfinished)} chosen did not: "
                             f"{shown}. Wait for them (batch.wait()) or retry them (batch.retry_failed()) first.")
     session = batch.session
-    jobs = [{**batch._params[job_id], "state": job_id} for job_id in chosen]
+    jobs = [{**batch.params[job_id], "state": job_id} for job_id in chosen]
     default = f"{batch.name} (videos)" if batch.name else "videos"
-    return session._submit(session.complete(jobs, preview=False), preview=False,
+    return session.submit_completed(session.complete(jobs, preview=False), preview=False,
                            name=default if name is None else name, mode="cached", max_samples=max_samples,
                            parents=[(job_id, batch.id) for job_id in chosen], relation="promoted")
 
@@ -98,9 +98,9 @@ def retry_failed(batch: Batch, *, name: str | None = None, max_samples: int | No
     if not failed:
         raise InfinityError(f"Batch {batch.id} has no failed jobs to retry ({_counts(states)}).")
     session = batch.session
-    jobs = [dict(batch._params[job_id]) for job_id in failed]
+    jobs = [dict(batch.params[job_id]) for job_id in failed]
     default = f"{batch.name} (retry)" if batch.name else "retry"
-    return session._submit(session.complete(jobs, preview=batch.preview), preview=batch.preview,
+    return session.submit_completed(session.complete(jobs, preview=batch.preview), preview=batch.preview,
                            name=default if name is None else name, mode="cached", max_samples=max_samples,
                            parents=[(job_id, batch.id) for job_id in failed], relation="retried")
 
@@ -148,7 +148,7 @@ class _Family:
         record = self.record(job_id)
         if record is not None and record.parent_job_id:
             return record.parent_job_id, record.parent_batch_id, record.relation
-        seed = loaded.batch._params.get(job_id, {}).get("state")
+        seed = loaded.batch.params.get(job_id, {}).get("state")
         if not seed:
             return None
         seed_record = self.record(seed)
@@ -238,5 +238,5 @@ def lineage(batch: Batch) -> pd.DataFrame:
         frame[column] = frame[column].astype("str")
     frame["state"] = pd.Categorical(frame["state"], categories=STATES)
     frame["generation"] = frame["generation"].astype(np.int64)
-    frame.attrs["infinity"] = {**batch.session._attrs(), "batch_id": batch.id}
+    frame.attrs["infinity"] = {**batch.session.frame_attrs(), "batch_id": batch.id}
     return frame

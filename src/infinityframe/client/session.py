@@ -209,7 +209,7 @@ class Session(InfinityCoreNames):
                 "lists the ones this token may use."))
         self.records = SubmissionRecords()
         # What makes this the same service and account after a restart on another port (never the token).
-        self._origin = origin(self.server, self.token, self._metadata.get("service_id"))
+        self.origin = origin(self.server, self.token, self._metadata.get("service_id"))
         _latest = weakref.ref(self)
         _by_origin[(self.server, self.generator)] = self
 
@@ -285,7 +285,7 @@ class Session(InfinityCoreNames):
                          "min": options.get("min"), "max": options.get("max"),
                          "choices": options.get("choices"), "description": p.get("description", "")})
         frame = pd.DataFrame(rows, columns=["name", "type", "default", "min", "max", "choices", "description"])
-        frame.attrs["infinity"] = self._attrs()
+        frame.attrs["infinity"] = self.frame_attrs()
         return frame
 
     @functools.cached_property
@@ -305,7 +305,7 @@ class Session(InfinityCoreNames):
         return build_schema(self.spec)
 
     def _frame(self, frame: pd.DataFrame, backend: str) -> Any:
-        frame.attrs["infinity"] = self._attrs()
+        frame.attrs["infinity"] = self.frame_attrs()
         if backend == "polars":
             import polars as pl
 
@@ -374,7 +374,7 @@ class Session(InfinityCoreNames):
         ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
         return self._frame(expand_reruns(self.spec, self.job_params(ids), overrides), backend)
 
-    def _attrs(self) -> dict[str, str]:
+    def frame_attrs(self) -> dict[str, str]:
         """What a frame may carry about its origin: never the token."""
         return {"server": self.server, "generator": self.generator}
 
@@ -418,9 +418,9 @@ class Session(InfinityCoreNames):
 
         Large job lists are sent in chunks of 5,000.
         """
-        return self._estimate_completed(self.complete(jobs, preview=preview), preview)
+        return self.estimate_completed(self.complete(jobs, preview=preview), preview)
 
-    def _estimate_completed(self, completed: Sequence[JobParams], preview: bool) -> list[int]:
+    def estimate_completed(self, completed: Sequence[JobParams], preview: bool) -> list[int]:
         estimates: list[int] = []
         for start in range(0, len(completed), ESTIMATE_CHUNK):
             body = self._body(completed[start : start + ESTIMATE_CHUNK], preview, "")
@@ -475,14 +475,14 @@ class Session(InfinityCoreNames):
             raise ValidationError(f"The batch name is not valid text (a lone surrogate at position {err.start}); "
                                   "nothing was sent.") from None
         completed = self.complete(job_params, preview=preview)
-        return self._submit(completed, preview=preview, name=name, mode=mode, max_samples=max_samples)
+        return self.submit_completed(completed, preview=preview, name=name, mode=mode, max_samples=max_samples)
 
-    def _submit(self, completed: Sequence[JobParams], *, preview: bool, name: str,
+    def submit_completed(self, completed: Sequence[JobParams], *, preview: bool, name: str,
                 mode: Literal["cached", "force"], max_samples: int | None = None,
                 parents: Sequence[tuple[str, str]] | None = None, relation: str = "submitted") -> Batch:
         """Submit completed, valid jobs; ``parents`` (job id, batch id) per job for promotions and retries."""
         derived_from = {"relation": relation, "parents": [p[0] for p in parents]} if parents else None
-        key = content_key(self._origin, self.generator, preview, name, completed, derived_from)
+        key = content_key(self.origin, self.generator, preview, name, completed, derived_from)
         cap = resolve_cap(max_samples, self.max_samples)
         if mode == "cached" and (batch_id := self.records.get(key)) is not None:
             try:
@@ -493,7 +493,7 @@ class Session(InfinityCoreNames):
                 self._record_jobs(batch, completed, parents, relation)
                 return batch
         if cap is not None:
-            estimate = sum(self._estimate_completed(completed, preview))
+            estimate = sum(self.estimate_completed(completed, preview))
             label = f"Batch {name!r}" if name else "This batch"
             check_cap(cap, estimate, f"{label} ({len(completed)} {'preview' if preview else 'job'}"
                                      f"{'s' if len(completed) != 1 else ''})")
@@ -502,7 +502,7 @@ class Session(InfinityCoreNames):
         data = self.api.submit(self._body(completed, preview, name), idempotency_key=idempotency_key)
         batch = Batch(self, data)
         if mode == "cached":
-            self.records.put(key, batch.id, origin=self._origin, generator=self.generator, name=name,
+            self.records.put(key, batch.id, origin=self.origin, generator=self.generator, name=name,
                              num_jobs=batch.num_jobs)
         self._record_jobs(batch, completed, parents, relation)
         return batch
@@ -514,20 +514,20 @@ class Session(InfinityCoreNames):
             return
         origins: Sequence[tuple[str | None, str | None]] = parents or [(None, None)] * len(completed)
         self.records.put_jobs(
-            (JobRecord(job_id, batch.id, job_key(self._origin, self.generator, batch.preview, params),
+            (JobRecord(job_id, batch.id, job_key(self.origin, self.generator, batch.preview, params),
                        batch.preview, parent_job, parent_batch, relation if parent_job else "submitted")
              for job_id, params, (parent_job, parent_batch) in zip(batch.job_ids, completed, origins, strict=True)),
-            origin=self._origin)
+            origin=self.origin)
 
     # -- batches and usage --------------------------------------------------------------------------
 
-    def _batch_data(self, batch_id: str) -> dict[str, Any]:
+    def batch_detail(self, batch_id: str) -> dict[str, Any]:
         return self.api.batch(batch_id, not_found=lambda detail: BatchNotFoundError(
             f"No batch {batch_id} for this token at {self.server} ({detail})."))
 
     def batch(self, batch_id: str) -> Batch:
         """Reattach to an earlier batch by id."""
-        return Batch(self, self._batch_data(batch_id))
+        return Batch(self, self.batch_detail(batch_id))
 
     def _window(self, days: float) -> dict[str, str]:
         end = datetime.now().astimezone()
@@ -542,7 +542,7 @@ class Session(InfinityCoreNames):
         frame = frame.rename(columns={"id": "batch_id"})
         frame["created"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
         frame = frame.sort_values("created", ascending=False, kind="stable", ignore_index=True)
-        frame.attrs["infinity"] = self._attrs()
+        frame.attrs["infinity"] = self.frame_attrs()
         return frame
 
     def usage(self, days: float = 30) -> pd.DataFrame:
@@ -550,7 +550,7 @@ class Session(InfinityCoreNames):
         data = self.api.usage(self._window(days))
         columns = ["generator", "preview_samples_rendered", "non_preview_samples_rendered"]
         frame = pd.DataFrame(data.get("counts_by_generator", []), columns=columns)
-        frame.attrs["infinity"] = {**self._attrs(), "start_time": data.get("start_time"),
+        frame.attrs["infinity"] = {**self.frame_attrs(), "start_time": data.get("start_time"),
                                    "end_time": data.get("end_time")}
         return frame
 

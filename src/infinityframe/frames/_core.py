@@ -113,7 +113,7 @@ def failure_table(failures: pd.DataFrame, template: Frame) -> Frame:
 
 def origin_attrs(df: Frame, session: Session) -> dict[str, Any]:
     kept = dict(getattr(df, "attrs", {}).get("infinity", {})) if isinstance(df, pd.DataFrame) else {}
-    return {**kept, **session._attrs()}
+    return {**kept, **session.frame_attrs()}
 
 
 # -- the verbs ------------------------------------------------------------------------------------
