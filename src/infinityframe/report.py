@@ -22,7 +22,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -140,7 +140,7 @@ def render_report(title: str, sections: Sequence[Section], *, subtitle: str = ""
     --------
     >>> page = render_report("Sweep", [Section("Jobs", tables={"jobs": batch.jobs})])  # doctest: +SKIP
     """
-    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = "\n".join(_section_html(s, dpi) for s in sections)
     sub = f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else ""
     return f"""<!DOCTYPE html>

@@ -127,7 +127,7 @@ def test_the_service_id_survives_a_restart_on_another_port(tmp_path: Path) -> No
     with inf.serve(tmp_path) as second:
         two = inf.Session(second.token, "shapes-v0.1.0", server=second.url)
         assert second.url != url
-    assert one._origin == two._origin
+    assert one.origin == two.origin
     assert one.metadata["service_id"] == (tmp_path / "service_id").read_text().strip()
 
 
@@ -158,7 +158,7 @@ def test_wait_interrupted_is_a_keyboard_interrupt_naming_the_batch(tmp_path: Pat
         sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
         batch = sesh.submit([{"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128,
                               "camera_distance": d} for d in (2.0, 3.0, 4.0)], name="interrupted")
-        polls, real_summary = [], batch._summary
+        polls, real_summary = [], batch.job_runs
 
         def summary() -> list[dict[str, object]]:  # Ctrl-C at the second poll, after one that saw jobs out
             polls.append(1)
@@ -166,7 +166,7 @@ def test_wait_interrupted_is_a_keyboard_interrupt_naming_the_batch(tmp_path: Pat
                 raise KeyboardInterrupt
             return real_summary()
 
-        monkeypatch.setattr(batch, "_summary", summary)
+        monkeypatch.setattr(batch, "job_runs", summary)
         with pytest.raises(KeyboardInterrupt) as caught:
             batch.wait(progress=False, poll=0.05)
         monkeypatch.undo()

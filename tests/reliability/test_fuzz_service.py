@@ -27,7 +27,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_from_bytes
@@ -163,7 +163,7 @@ def test_deeply_nested_parameters_are_400_naming_the_job(service: RunningService
 
 # -- time windows at the ends of the calendar -----------------------------------------------------
 
-OFFSETS = st.one_of(st.none(), st.just(timezone.utc), st.integers(-1439, 1439).map(
+OFFSETS = st.one_of(st.none(), st.just(UTC), st.integers(-1439, 1439).map(
     lambda minutes: timezone(timedelta(minutes=minutes))))
 EXTREMES = ["9999-12-31T00:00:00+00:00", "9999-12-31T23:59:59.999999-23:59", "9999-12-31T23:59:59",
             "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00", "0001-01-01",

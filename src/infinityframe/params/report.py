@@ -34,6 +34,8 @@ __all__ = [
     "cell_problem",
     "constraint_message",
     "duplicate_message",
+    "job_message",
+    "key_message",
     "not_an_object",
     "unevaluable_message",
     "unknown_key",
@@ -142,6 +144,16 @@ def unknown_message(label: str, generator: str, names: Sequence[str], allowed: S
 def unknown_key(key: str, generator: str, names: Sequence[str]) -> str:
     """Wording for one job's key that is not a parameter (a list of dicts, a request body)."""
     return f"{key!r} is not a parameter of {generator}{_hint(str(key), names)}"
+
+
+def job_message(problem: str) -> Message:
+    """Wording for a problem of a whole job (a row of a list of jobs)."""
+    return lambda row, value: f"row {row}: {problem}"
+
+
+def key_message(key: str, problem: str) -> Message:
+    """Wording for a problem of one key of one job (a cell of a list of jobs)."""
+    return lambda row, value: f"{where(row, key)}: {problem}"
 
 
 def not_an_object(given: Any) -> str:

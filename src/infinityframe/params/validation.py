@@ -40,18 +40,106 @@ from .report import (
     cell_message,
     constraint_message,
     duplicate_message,
+    job_message,
+    key_message,
     not_an_object,
     unevaluable_message,
     unknown_key,
     unknown_message,
-    where,
 )
 from .spec import PACKAGE_COLUMNS, GeneratorSpec, ParamSpec
 
 __all__ = ["Records", "Run", "run"]
 
 
-class Run(ABC):
+class _Checks(ABC):
+    """What every check shares, a frame's or a list of jobs': failures collected as blocks,
+    type then value failures per column, and the joint constraints on the rows that passed."""
+
+    spec: GeneratorSpec
+    compiled: list[Any]
+    height: int
+    blocks: list[Block]
+    taken: dict[str, np.ndarray | None]
+    rank: dict[Any, int]
+    duplicated: set[Any]
+
+    @abstractmethod
+    def _values(self, column: Any, rows: np.ndarray) -> list[Any]:
+        """A column's cells at some rows, as Python objects."""
+
+    def _row_labels(self) -> pd.Index | None:
+        """What the failure table calls each row (``None``: its position)."""
+        return None
+
+    # -- shared -------------------------------------------------------------------------------
+    def _add(self, rows: Any, column: str, rank: int, check: str, values: list[Any],
+             message: Callable[[Any, Any], str]) -> None:
+        self.blocks.append(Block(np.asarray(rows, dtype=np.int64), column, rank, check, values, message))
+
+    def _type_failures(self, param: ParamSpec, codes: np.ndarray, values: Callable[[np.ndarray], list[Any]]) -> None:
+        if not codes.any():  # every cell OK (OK is 0): nothing taken, nothing allocated
+            self.taken[param.name] = None
+            return
+        self.taken[param.name] = codes != OK
+        for code, check in CELL_CHECKS.items():
+            rows = np.flatnonzero(codes == code)
+            if rows.size:
+                shown = [None] * rows.size if check == "nullable" else values(rows)
+                self._add(rows, param.name, self.rank[param.name], check, shown, cell_message(param, check))
+
+    def _value_failures(self, param: ParamSpec, column: Any, eligible: np.ndarray | None,
+                        values: Callable[[np.ndarray], list[Any]]) -> None:
+        for check, rows in value_failures(param, column, eligible):
+            taken = self.taken[param.name]
+            if taken is None:
+                taken = self.taken[param.name] = np.zeros(self.height, dtype=bool)
+            taken[rows] = True
+            self._add(rows, param.name, self.rank[param.name], check, values(rows), cell_message(param, check))
+
+    def _judged(self) -> np.ndarray | None:
+        """Rows a joint constraint is judged on: those whose cells all passed (``None``: every row)."""
+        found = [taken for taken in self.taken.values() if taken is not None]
+        if not found:
+            return None
+        bad = np.logical_or.reduce(found) if len(found) > 1 else found[0]
+        return ~bad if bad.any() else None
+
+    def _constraint_failures(self, clean: Mapping[str, Any]) -> None:
+        judged = self._judged()
+        compiled = [c for c in self.compiled if not any(n in self.duplicated for n in (c.columns or self.spec.names))]
+        for i, broken in enumerate(constraint_failures(compiled, self.spec, clean, self.height, judged)):
+            constraint = broken.constraint
+            present = [n for n in constraint.columns if n in clean]
+            column = present[0] if present else constraint.name
+            rank = self.rank.get(column, len(self.rank) + i)
+            if broken.reason is not None:
+                self._add([-1], column, rank, constraint.name, [None],
+                          unevaluable_message(constraint, column, broken.reason))
+                continue
+            rows = broken.rows
+            values: list[Any] = [None] * rows.size
+            if constraint.columns:
+                read = {n: self._values(clean[n], rows) if n in clean else [default_of(self.spec[n])] * rows.size
+                        for n in constraint.columns}
+                values = [", ".join(f"{n}={read[n][k]!r}" for n in constraint.columns) for k in range(rows.size)]
+            self._add(rows, column, rank, constraint.name, values, constraint_message(constraint, column))
+
+    def _reader(self, column: Any) -> Callable[[np.ndarray], list[Any]]:
+        """A column's cells at some rows, as Python objects (for the failure table's ``value``)."""
+        def read(rows: np.ndarray) -> list[Any]:
+            return self._values(column, rows)
+        return read
+
+
+def _picker(cells: Sequence[Any]) -> Callable[[np.ndarray], list[Any]]:
+    """Some of a list of cells, as Python objects."""
+    def pick(rows: np.ndarray) -> list[Any]:
+        return [python_value(cells[r]) for r in rows.tolist()]
+    return pick
+
+
+class Run(_Checks):
     """One check of a frame: cell types first, then values and joint constraints on the
     losslessly converted columns."""
 
@@ -103,101 +191,10 @@ class Run(ABC):
     def _cells(self, column: Any, param: ParamSpec) -> Cells:
         """Type codes and the losslessly converted column."""
 
-    @abstractmethod
-    def _values(self, column: Any, rows: np.ndarray) -> list[Any]:
-        """A column's cells at some rows, as Python objects."""
-
-    def _row_labels(self) -> pd.Index | None:
-        """What the failure table calls each row (``None``: its position)."""
-        return None
-
-    # -- shared -------------------------------------------------------------------------------
-    def _add(self, rows: Any, column: str, rank: int, check: str, values: list[Any],
-             message: Callable[[Any, Any], str]) -> None:
-        self.blocks.append(Block(np.asarray(rows, dtype=np.int64), column, rank, check, values, message))
-
     def _inspect(self, pos: int, label: str, original: Any) -> None:
         param = self.spec[label]
         cells = self.cells[pos] = self._cells(original, param)
         self._type_failures(param, cells.codes, lambda rows: self._values(original, rows))
-
-    def _type_failures(self, param: ParamSpec, codes: np.ndarray, values: Callable[[np.ndarray], list[Any]]) -> None:
-        if not codes.any():  # every cell OK (OK is 0): nothing taken, nothing allocated
-            self.taken[param.name] = None
-            return
-        self.taken[param.name] = codes != OK
-        for code, check in CELL_CHECKS.items():
-            rows = np.flatnonzero(codes == code)
-            if rows.size:
-                shown = [None] * rows.size if check == "nullable" else values(rows)
-                self._add(rows, param.name, self.rank[param.name], check, shown, cell_message(param, check))
-
-    def _value_failures(self, param: ParamSpec, column: Any, eligible: np.ndarray | None,
-                        values: Callable[[np.ndarray], list[Any]]) -> None:
-        for check, rows in value_failures(param, column, eligible):
-            taken = self.taken[param.name]
-            if taken is None:
-                taken = self.taken[param.name] = np.zeros(self.height, dtype=bool)
-            taken[rows] = True
-            self._add(rows, param.name, self.rank[param.name], check, values(rows), cell_message(param, check))
-
-    def _judged(self) -> np.ndarray | None:
-        """Rows a joint constraint is judged on: those whose cells all passed (``None``: every row)."""
-        found = [taken for taken in self.taken.values() if taken is not None]
-        if not found:
-            return None
-        bad = np.logical_or.reduce(found) if len(found) > 1 else found[0]
-        return ~bad if bad.any() else None
-
-    def _constraint_failures(self, clean: Mapping[str, Any]) -> None:
-        judged = self._judged()
-        compiled = [c for c in self.compiled if not any(n in self.duplicated for n in (c.columns or self.spec.names))]
-        for i, broken in enumerate(constraint_failures(compiled, self.spec, clean, self.height, judged)):
-            constraint = broken.constraint
-            present = [n for n in constraint.columns if n in clean]
-            column = present[0] if present else constraint.name
-            rank = self.rank.get(column, len(self.rank) + i)
-            if broken.reason is not None:
-                self._add([-1], column, rank, constraint.name, [None],
-                          unevaluable_message(constraint, column, broken.reason))
-                continue
-            rows = broken.rows
-            values: list[Any] = [None] * rows.size
-            if constraint.columns:
-                read = {n: self._converted(clean[n], rows) if n in clean else [default_of(self.spec[n])] * rows.size
-                        for n in constraint.columns}
-                values = [", ".join(f"{n}={read[n][k]!r}" for n in constraint.columns) for k in range(rows.size)]
-            self._add(rows, column, rank, constraint.name, values, constraint_message(constraint, column))
-
-    def _converted(self, column: Any, rows: np.ndarray) -> list[Any]:
-        return self._values(column, rows)
-
-    def _reader(self, column: Any) -> Callable[[np.ndarray], list[Any]]:
-        """A column's cells at some rows, as Python objects (for the failure table's ``value``)."""
-        def read(rows: np.ndarray) -> list[Any]:
-            return self._values(column, rows)
-        return read
-
-
-def _picker(cells: Sequence[Any]) -> Callable[[np.ndarray], list[Any]]:
-    """Some of a list of cells, as Python objects."""
-    def pick(rows: np.ndarray) -> list[Any]:
-        return [python_value(cells[r]) for r in rows.tolist()]
-    return pick
-
-
-def _about_job(problem: str) -> Callable[[Any, Any], str]:
-    """Wording for a problem of a whole job (a row)."""
-    def message(row: Any, value: Any) -> str:
-        return f"row {row}: {problem}"
-    return message
-
-
-def _about_cell(column: str, problem: str) -> Callable[[Any, Any], str]:
-    """Wording for a problem of one cell."""
-    def message(row: Any, value: Any) -> str:
-        return f"{where(row, column)}: {problem}"
-    return message
 
 
 class _PandasRun(Run):
@@ -234,7 +231,7 @@ class _PolarsRun(Run):
         return [python_value(v) for v in column.gather(rows).to_list()]
 
 
-class Records(Run):
+class Records(_Checks):
     """One check of a list of jobs, each a mapping of parameter values: an n-row table whose
     missing keys hold the defaults. Rows are numbered from ``start`` (a job's index in its batch).
 
@@ -254,13 +251,13 @@ class Records(Run):
         rows: list[Mapping[str, Any]] = []
         for i, given in enumerate(jobs):
             if not isinstance(given, Mapping):
-                self._add([i], "", -1, "param_values", [None], _about_job(not_an_object(given)))
+                self._add([i], "", -1, "param_values", [None], job_message(not_an_object(given)))
                 rows.append(defaults)
                 continue
             for key in given:
                 if key not in self.rank:
                     self._add([i], str(key), unknown, "unknown_column", [None],
-                              _about_cell(str(key), unknown_key(key, spec.name, spec.names)))
+                              key_message(str(key), unknown_key(key, spec.name, spec.names)))
             rows.append(given)
         self.read: dict[str, Values] = {}
         raw: dict[str, list[Any]] = {}
@@ -296,12 +293,6 @@ class Records(Run):
         column = read.column.astype(object)
         column[~read.present] = None
         return column
-
-    def _column(self, pos: int) -> Any:
-        raise NotImplementedError  # a list of jobs has no input columns: each check is given its cells
-
-    def _cells(self, column: Any, param: ParamSpec) -> Cells:
-        raise NotImplementedError
 
     def _values(self, column: np.ndarray, rows: np.ndarray) -> list[Any]:
         return [python_value(v) for v in column[rows].tolist()]
