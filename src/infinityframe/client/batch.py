@@ -69,9 +69,12 @@ class Batch:
 
     Examples
     --------
-    >>> batch = sesh.submit(jobs)                   # doctest: +SKIP
-    >>> batch.wait()                                # doctest: +SKIP
-    >>> folder = batch.download("out/")             # doctest: +SKIP
+    >>> previews = sesh.submit(jobs, preview=True, name="class example")
+    >>> previews.wait(progress=False)["state"].tolist()
+    ['succeeded', 'succeeded']
+    >>> folder = previews.download("out/", quiet=True)
+    >>> sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(previews.job_ids)
+    True
     """
 
     def __init__(self, session: Session, data: dict[str, Any]) -> None:
@@ -219,8 +222,10 @@ class Batch:
 
         Examples
         --------
-        >>> res = batch.results()                       # doctest: +SKIP
-        >>> res.objects.groupby("camera_distance")["bbox_h"].mean()   # doctest: +SKIP
+        >>> res = batch.results("results-example")
+        >>> sorted(res.jobs["job_id"]) == sorted(batch.job_ids), len(res.frames)   # previews: a frame each
+        (True, 2)
+        >>> means = res.objects.groupby("camera_distance")["bbox_h"].mean()   # labels joined to parameters
         """
         from ..results import read_results
 
@@ -246,9 +251,10 @@ class Batch:
 
         Examples
         --------
-        >>> previews.wait()                                          # doctest: +SKIP
-        >>> jobs = previews.jobs                                     # doctest: +SKIP
-        >>> videos = previews.promote(jobs["camera_distance"] > 3)   # doctest: +SKIP
+        >>> chosen = batch.jobs["camera_distance"] == batch.jobs["camera_distance"].max()
+        >>> videos = batch.promote(chosen)      # the farthest camera's preview, as a video
+        >>> videos.num_jobs, videos.preview, videos.jobs["state"].tolist() == batch.jobs.loc[chosen, "job_id"].tolist()
+        (1, False, True)
         """
         from .lineage import promote
 
@@ -279,7 +285,9 @@ class Batch:
 
         Examples
         --------
-        >>> retry.lineage()[["job_id", "kind", "relation", "parent_job_id", "state"]]  # doctest: +SKIP
+        >>> videos = batch.promote(name="doctest previews (videos)")
+        >>> videos.lineage()[["kind", "relation", "generation"]].drop_duplicates().values.tolist()
+        [['preview', 'submitted', 0], ['video', 'promoted', 1]]
         """
         from .lineage import lineage
 

@@ -106,8 +106,10 @@ class use:
 
     Examples
     --------
-    >>> with inf.use(sesh):                                     # doctest: +SKIP
-    ...     batch = pl.from_pandas(jobs).infinity.submit(name="sweep")
+    >>> with inf.use(sesh):                   # a polars frame carries no session of its own
+    ...     used = pl.from_pandas(jobs).infinity.submit(name="sweep", preview=True)
+    >>> used.generator
+    'stickfit-v0.1.0'
     """
 
     def __init__(self, session: Session) -> None:
@@ -186,7 +188,7 @@ class Session(InfinityCoreNames):
     --------
     >>> import infinityframe as inf
     >>> sesh = inf.Session.local("stickfit-v0.1.0")       # doctest: +SKIP
-    >>> sesh.default_job["camera_distance"]               # doctest: +SKIP
+    >>> sesh.default_job["camera_distance"]
     3.0
     """
 
@@ -233,9 +235,10 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> with inf.Session.local("stickfit-v0.1.0") as sesh:   # doctest: +SKIP
-        ...     batch = sesh.sample(4, seed=0).infinity.submit()
-        >>> sesh.closed                                          # doctest: +SKIP
+        >>> with inf.Session(sesh.token, "stickfit-v0.1.0", server=sesh.server) as other:
+        ...     other.estimate(jobs, preview=True)
+        [1, 1]
+        >>> other.closed
         True
         """
         self._transport.close()
@@ -339,7 +342,9 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> sesh.sample(100, seed=0, exercise="SQUAT", lighting_power=inf.normal(400, 20))  # doctest: +SKIP
+        >>> squats = sesh.sample(100, seed=0, exercise="SQUAT", lighting_power=inf.normal(400, 20))
+        >>> squats.shape, squats["exercise"].unique().tolist()
+        ((100, 24), ['SQUAT'])
         """
         from ..params.sampling import sample
 
@@ -352,7 +357,8 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> sesh.grid(camera_distance=[2, 3, 4], lighting_power=[50, 500])  # 6 jobs  # doctest: +SKIP
+        >>> sesh.grid(camera_distance=[2, 3, 4], lighting_power=[50, 500])["camera_distance"].tolist()
+        [2.0, 2.0, 3.0, 3.0, 4.0, 4.0]
         """
         from ..params.sampling import grid
 
@@ -367,7 +373,9 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> sesh.rerun(preview_ids, [{"relative_avatar_angle_deg": a} for a in (-90, 0, 90)])  # doctest: +SKIP
+        >>> reruns = sesh.rerun(batch.job_ids, [{"relative_avatar_angle_deg": a} for a in (-90, 0, 90)])
+        >>> len(reruns), reruns["state"].tolist() == [batch.job_ids[0]] * 3 + [batch.job_ids[1]] * 3
+        (6, True)
         """
         from ..params.rerun import expand_reruns
 
@@ -461,7 +469,9 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> batch = sesh.submit(jobs, name="distance sweep", max_samples=5_000)  # doctest: +SKIP
+        >>> sweep = sesh.submit(jobs, name="distance sweep", preview=True, max_samples=5_000)
+        >>> sweep.num_jobs
+        2
         """
         preview = bool(is_preview or preview)  # infinity-core's spelling or ours: either asks for previews
         name = batch_name if batch_name is not None else (name or "")
@@ -613,7 +623,8 @@ def generators(token: str | None = None, server: str | None = None) -> pd.DataFr
 
     Examples
     --------
-    >>> inf.generators(token, server)       # doctest: +SKIP
+    >>> inf.generators(sesh.token, sesh.server)["name"].tolist()
+    ['shapes-v0.1.0', 'stickfit-v0.1.0', 'visionfit-flagship-v0.1.0', 'visionfit-v0.4.0']
     """
     transport = Transport((server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER), _resolve_token(token))
     try:

@@ -41,7 +41,9 @@ class _Infinity(Generic[F]):
 
         Examples
         --------
-        >>> pd.DataFrame({"exercise": ["SQUAT", "LUNGE"]}).infinity.fill(sesh, seed=0)  # doctest: +SKIP
+        >>> filled = pd.DataFrame({"exercise": ["SQUAT", "LUNGE"]}).infinity.fill(sesh, seed=0)
+        >>> filled["exercise"].tolist(), sorted(filled.columns) == sorted(sesh.spec.names)
+        (['SQUAT', 'LUNGE'], True)
         """
         result: F = _core.fill(self._df, session, seed=seed, method=method, constraints=constraints,
                                advisory=advisory)
@@ -85,7 +87,11 @@ class _Infinity(Generic[F]):
 
         Examples
         --------
-        >>> batch = jobs.infinity.submit(name="sweep", max_samples=10_000)  # doctest: +SKIP
+        >>> sweep = jobs.infinity.submit(name="sweep", preview=True, max_samples=10_000)
+        >>> sweep.num_jobs, sweep.preview
+        (2, True)
+        >>> jobs.infinity.submit(name="sweep", preview=True).id == sweep.id  # run again: reattached, nothing paid
+        True
         """
         return _core.submit(self._df, session, name=name, preview=preview, mode=mode, max_samples=max_samples)
 
@@ -100,8 +106,12 @@ class _Infinity(Generic[F]):
 
         Examples
         --------
-        >>> dry = jobs.infinity.dry_run(name="sweep")           # doctest: +SKIP
-        >>> new = jobs[dry["valid"] & ~dry["already_submitted"] & dry["duplicate_of"].isna()]  # doctest: +SKIP
+        >>> dry = jobs.infinity.dry_run(preview=True, name="doctest previews")  # submitted as ``batch``
+        >>> dry["already_submitted"].tolist(), dry.summary.reattach_batch_id == batch.id
+        ([True, True], True)
+        >>> new = jobs[dry["valid"] & ~dry["already_submitted"] & dry["duplicate_of"].isna()]
+        >>> len(new)
+        0
         """
         result: F = _core.dry_run(self._df, session, preview=preview, name=name)
         return result
@@ -120,8 +130,11 @@ class _Infinity(Generic[F]):
 
         Examples
         --------
-        >>> batch.jobs.infinity.join(batch.results(), level="frames")  # doctest: +SKIP
-        >>> jobs.infinity.join(batch.results(), level="jobs")          # doctest: +SKIP
+        >>> res = batch.results("doctest-results")
+        >>> len(batch.jobs.infinity.join(res, level="frames"))   # a preview is one frame
+        2
+        >>> bool(jobs.infinity.join(res, level="jobs")["job_id"].isin(batch.job_ids).all())  # the submitted frame
+        True
         """
         result: F = _core.join(self._df, results, level=level, on=on, session=session)
         return result
@@ -139,7 +152,7 @@ class _Infinity(Generic[F]):
 
         Examples
         --------
-        >>> sesh.sample(100, seed=0, method="lhs").infinity.plot().savefig("sweep.png")  # doctest: +SKIP
+        >>> sesh.sample(100, seed=0, method="lhs").infinity.plot().savefig("sweep.png")
         """
         from ..plots import params_figure
 
@@ -153,7 +166,9 @@ class PandasInfinity(_Infinity[pd.DataFrame]):
 
     Examples
     --------
-    >>> sesh.sample(50, seed=1).infinity.validate().infinity.estimate()  # doctest: +SKIP
+    >>> estimated = sesh.sample(50, seed=1).infinity.validate().infinity.estimate()
+    >>> bool((estimated["estimated_samples"] > 0).all())
+    True
     """
 
 
@@ -161,7 +176,13 @@ class PandasInfinity(_Infinity[pd.DataFrame]):
 class PolarsInfinity(_Infinity[pl.DataFrame]):
     """``polars.DataFrame.infinity``: the pandas verbs, on polars frames.
 
-    Polars frames carry no ``attrs``, so ``session=None`` means the most recent Session.
+    Polars frames carry no ``attrs``: ``session=None`` means the ``inf.use`` default, else the
+    most recent Session (``submit`` needs one of the first two).
+
+    Examples
+    --------
+    >>> pl.from_pandas(jobs).infinity.errors(sesh).height   # valid jobs: an empty failure table
+    0
     """
 
 
@@ -176,6 +197,8 @@ class PolarsLazyInfinity(_Infinity[pl.LazyFrame]):
 
     Examples
     --------
-    >>> lazy = pl.LazyFrame({"num_objects": [2, 3]}).infinity.with_defaults(sesh)  # doctest: +SKIP
-    >>> lazy.infinity.validate().collect()                                           # doctest: +SKIP
+    >>> lazy = pl.LazyFrame({"num_reps": [2, 3]}, schema={"num_reps": pl.Int32}).infinity.with_defaults(sesh)
+    >>> checked = lazy.infinity.validate(sesh)     # collected once, answered lazily
+    >>> type(checked).__name__, checked.collect().schema["num_reps"]
+    ('LazyFrame', Int32)
     """

@@ -1,0 +1,54 @@
+"""The names the docstrings' examples use, for pytest's doctests of ``src/infinityframe``.
+
+An example runs as written against the embedded local service, started once in a temporary
+data dir: ``sesh`` is a stickfit session there, ``jobs`` a small valid frame of it (tiny
+images, one rep, so a render takes a moment), ``batch`` a finished batch of those jobs as
+previews, and ``inf``, ``pd``, ``pl`` and ``np`` the usual imports. Submission records and
+the results cache go to the temporary dir too, never the user's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest.doctest import DoctestItem
+
+SMALL = {"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128}
+
+
+@pytest.fixture(scope="session")
+def _doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import numpy as np
+    import pandas as pd
+    import polars as pl
+
+    import infinityframe as inf
+
+    root = tmp_path_factory.mktemp("doctests")
+    before = os.environ.get("INFINITYFRAME_CACHE_DIR")
+    os.environ["INFINITYFRAME_CACHE_DIR"] = str(root / "cache")
+    cwd = Path.cwd()
+    os.chdir(root)  # examples that write files ("out/", "sweep.png") write them here
+    try:
+        sesh = inf.Session.local("stickfit-v0.1.0", data_dir=root / "data")
+        jobs = sesh.sample(2, seed=0, **SMALL)
+        batch = jobs.infinity.submit(preview=True, name="doctest previews")
+        batch.wait(progress=False)
+        yield {"inf": inf, "pd": pd, "pl": pl, "np": np, "sesh": sesh, "jobs": jobs, "batch": batch,
+               "SMALL": SMALL}
+    finally:
+        os.chdir(cwd)
+        if before is None:
+            os.environ.pop("INFINITYFRAME_CACHE_DIR", None)
+        else:
+            os.environ["INFINITYFRAME_CACHE_DIR"] = before
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(request: pytest.FixtureRequest, doctest_namespace: dict[str, Any]) -> None:
+    if isinstance(request.node, DoctestItem):
+        doctest_namespace.update(request.getfixturevalue("_doctest_world"))
