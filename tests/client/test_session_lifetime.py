@@ -18,8 +18,7 @@ JOB = {"num_images": 1, "num_objects": 1, "image_width": 64, "image_height": 64}
 @pytest.fixture
 def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """No session made by earlier tests counts as the most recent or as a frame's origin."""
-    monkeypatch.setattr(session_module, "_latest", None)
-    monkeypatch.setattr(session_module, "_by_origin", session_module.weakref.WeakValueDictionary())
+    monkeypatch.setattr(session_module, "_sessions", session_module._Sessions())
 
 
 def batches(service: RunningService) -> int:
@@ -84,3 +83,13 @@ class TestSpendingNeedsToBeTold:
     def test_use_takes_a_session(self) -> None:
         with pytest.raises(TypeError, match="takes a Session"):
             inf.use("stickfit-v0.1.0")  # type: ignore[arg-type]
+
+
+def test_closing_a_newer_session_leaves_the_older_one_in_charge(service: RunningService,
+                                                               fresh_registry: None) -> None:
+    older = inf.Session(service.token, SHAPES, server=service.url)
+    frame = older.sample(1, seed=2, **JOB)
+    with inf.Session(service.token, SHAPES, server=service.url):
+        pass  # the same service and generator, newer, then closed
+    batch = frame.infinity.submit(name="older one", mode="force")  # found through the frame's origin
+    assert batch.session is older

@@ -80,8 +80,7 @@ class TestResolution:
         assert len(frame.infinity.validate()) == 2  # stickfit's schema would refuse num_images
 
     def test_no_session_is_a_clear_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(session_module, "_latest", None)
-        monkeypatch.setattr(session_module, "_by_origin", {})
+        monkeypatch.setattr(session_module, "_sessions", session_module._Sessions())
         with pytest.raises(inf.InfinityError, match="pass session="):
             pd.DataFrame({"camera_distance": [2.0]}).infinity.validate()
 

@@ -43,8 +43,33 @@ DEFAULT_SERVER = "https://api.toinfinity.ai"
 JobParams = dict[str, Any]
 ESTIMATE_CHUNK = 5_000
 
-_latest: weakref.ReferenceType[Session] | None = None
-_by_origin: weakref.WeakValueDictionary[tuple[str, str], Session] = weakref.WeakValueDictionary()
+class _Sessions:
+    """The live sessions, newest last, as weak references: the default of last resort and each
+    frame's way back to the session that made it. A closed session is skipped, so closing one
+    never hides an older one that is still open."""
+
+    def __init__(self) -> None:
+        self._refs: list[weakref.ReferenceType[Session]] = []
+        self._lock = threading.Lock()
+
+    def add(self, session: Session) -> None:
+        with self._lock:
+            self._refs = [ref for ref in self._refs if ref() is not None] + [weakref.ref(session)]
+
+    def newest(self, server: str | None = None, generator: str | None = None) -> Session | None:
+        """The newest open session (for ``server`` and ``generator`` when given)."""
+        with self._lock:
+            refs = list(self._refs)
+        for ref in reversed(refs):
+            found = ref()
+            if found is None or found.closed:
+                continue
+            if server is None or (found.server == server and found.generator == generator):
+                return found
+        return None
+
+
+_sessions = _Sessions()
 _local_lock = threading.Lock()
 _local_services: dict[Path, Service] = {}
 
@@ -133,14 +158,12 @@ def current_session() -> Session | None:
 
 def latest_session() -> Session | None:
     """The most recently created Session still alive and open, if any."""
-    found = _latest() if _latest is not None else None
-    return found if found is not None and not found.closed else None
+    return _sessions.newest()
 
 
 def find_session(server: str, generator: str) -> Session | None:
     """The most recent live, open Session for this server and generator, if any."""
-    found = _by_origin.get((server.rstrip("/"), generator))
-    return found if found is not None and not found.closed else None
+    return _sessions.newest(server.rstrip("/"), generator)
 
 
 def _resolve_token(token: str | None) -> str:
@@ -195,7 +218,6 @@ class Session(InfinityCoreNames):
     def __init__(self, token: str | None = None, generator: str = "", server: str | None = None, *,
                  timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
                  limits: Limits | None = None, max_samples: int | None = None) -> None:
-        global _latest
         resolve_cap(None, max_samples)  # a bad cap fails here, not at the first submission
         self.max_samples = max_samples
         if not generator:
@@ -212,8 +234,7 @@ class Session(InfinityCoreNames):
         self.records = SubmissionRecords()
         # What makes this the same service and account after a restart on another port (never the token).
         self.origin = origin(self.server, self.token, self._metadata.get("service_id"))
-        _latest = weakref.ref(self)
-        _by_origin[(self.server, self.generator)] = self
+        _sessions.add(self)
 
     def __repr__(self) -> str:
         closed = ", closed" if self.closed else ""
