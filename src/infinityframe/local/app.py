@@ -35,6 +35,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from .._version import __version__
 from . import generators as registry
 from .generators.base import Generator, JobError, shown, text_problem, validate_batch
 from .ratelimit import RateLimiter
@@ -313,7 +314,7 @@ def create_app(state: ServiceState) -> FastAPI:
     """The FastAPI application of the local service."""
     app = FastAPI(
         title="infinityframe local service",
-        version="0.1.0",
+        version=__version__,
         description="The Infinity synthetic-data REST API, served locally by infinityframe.",
         docs_url="/api/schema/swagger-ui/",
         redoc_url=None,
