@@ -3,7 +3,8 @@
 An example runs as written against the embedded local service, started once in a temporary
 data dir: ``sesh`` is a stickfit session there, ``jobs`` a small valid frame of it (tiny
 images, one rep, so a render takes a moment), ``batch`` a finished batch of those jobs as
-previews, and ``inf``, ``pd``, ``pl`` and ``np`` the usual imports. Submission records and
+previews, downloaded into ``folder`` (``./batch``) and read as ``res``, and ``inf``, ``pd``,
+``pl`` and ``np`` the usual imports. Submission records and
 the results cache go to the temporary dir too, never the user's.
 """
 
@@ -38,8 +39,9 @@ def _doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         jobs = sesh.sample(2, seed=0, **SMALL)
         batch = jobs.infinity.submit(preview=True, name="doctest previews")
         batch.wait(progress=False)
+        folder = batch.download("batch", quiet=True)
         yield {"inf": inf, "pd": pd, "pl": pl, "np": np, "sesh": sesh, "jobs": jobs, "batch": batch,
-               "SMALL": SMALL}
+               "folder": folder, "res": inf.read_results(folder), "SMALL": SMALL}
     finally:
         os.chdir(cwd)
         if before is None:

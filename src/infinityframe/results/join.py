@@ -9,8 +9,10 @@ with the per-job content key that makes submissions idempotent
 Examples
 --------
 >>> from infinityframe.results.join import join
->>> join(batch.jobs, res, level="objects")           # doctest: +SKIP
->>> join(submitted_frame, res, level="frames")       # doctest: +SKIP
+>>> len(join(batch.jobs, res, level="objects"))       # batch.jobs carries job_id
+2
+>>> len(join(jobs, res, level="frames"))              # the frame that was submitted: matched by content
+2
 """
 
 from __future__ import annotations
@@ -88,9 +90,12 @@ def join(params: Any, results: Results, *, level: str = "objects", on: str | Seq
 
     Examples
     --------
-    >>> params = pd.DataFrame({"job_id": ["job-0", "job-1"], "annotator": ["ana", "bo"]})
-    >>> join(params, res, level="frames")[["job_id", "frame", "annotator"]]   # doctest: +SKIP
-    >>> join(submitted.assign(annotator="ana"), res, level="jobs")             # doctest: +SKIP
+    >>> params = pd.DataFrame({"job_id": batch.job_ids, "annotator": ["ana", "bo"]})
+    >>> joined = join(params, res, level="frames")
+    >>> sorted(joined["annotator"])
+    ['ana', 'bo']
+    >>> join(jobs.assign(annotator="ana"), res, level="jobs", spec=sesh.spec)["annotator"].tolist()
+    ['ana', 'ana']
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
