@@ -1,5 +1,5 @@
-"""Test helpers shared by the schema tests: pandas frames to polars without silent conversions, and
-generators whose joint constraints are rules."""
+"""Test helpers shared by the schema tests: pandas frames to polars without silent conversions,
+generators whose joint constraints are rules, and valid values of a parameter (hypothesis)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,24 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+from hypothesis import strategies as st
+
+from infinityframe.params.spec import ParamSpec
+
+
+def valid_values(param: ParamSpec) -> st.SearchStrategy[Any]:
+    """Values the generator's rules accept for ``param``."""
+    if param.choices:
+        return st.sampled_from(param.choices)
+    if param.type == "int":
+        return st.integers(int(param.min), int(param.max))  # type: ignore[arg-type]
+    if param.type == "float":
+        return st.floats(param.min, param.max, allow_nan=False, allow_infinity=False)
+    if param.type == "bool":
+        return st.booleans()
+    if param.type == "uuid":
+        return st.none() | st.uuids().map(str)
+    return st.text(max_size=8)
 
 
 def to_polars(df: pd.DataFrame) -> pl.DataFrame:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import infinityframe as inf
-from _frames import to_polars
+from _frames import to_polars, valid_values
 from _service import RunningService
 from infinityframe.local.generators import get
 from infinityframe.params.cells import python_value
@@ -33,16 +33,6 @@ SPEC = GeneratorSpec.from_metadata(META)
 NAMES = [name for name in SPEC.names if name != "state"]  # a state must name a job of the account
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-def valid_values(param: ParamSpec) -> st.SearchStrategy[Any]:
-    if param.choices:
-        return st.sampled_from(param.choices)
-    if param.type == "int":
-        return st.integers(int(param.min), int(param.max))  # type: ignore[arg-type]
-    if param.type == "float":
-        return st.floats(param.min, param.max, allow_nan=False, allow_infinity=False)
-    return st.booleans()
 
 
 def bad_values(param: ParamSpec) -> list[Any]:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pandera.errors import SchemaErrors
 
 from _frames import as_rules, to_polars
+from _frames import valid_values as values
 from infinityframe.local.generators import get
 from infinityframe.params.rules import validate_job
 from infinityframe.params.schema import build_polars_schema, build_schema, failure_cases
@@ -21,21 +22,6 @@ from infinityframe.params.spec import GeneratorSpec, ParamSpec
 META = as_rules(get("stickfit-v0.1.0").metadata())  # its advisory constraint as a rule
 SPEC = GeneratorSpec.from_metadata(META)
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def values(param: ParamSpec) -> st.SearchStrategy[Any]:
-    """Valid values of one parameter."""
-    if param.choices:
-        return st.sampled_from(param.choices)
-    if param.type == "int":
-        return st.integers(int(param.min), int(param.max))  # type: ignore[arg-type]
-    if param.type == "float":
-        return st.floats(param.min, param.max, allow_nan=False, allow_infinity=False)
-    if param.type == "bool":
-        return st.booleans()
-    if param.type == "uuid":
-        return st.none() | st.uuids().map(str)
-    return st.text(max_size=8)
 
 
 @st.composite
