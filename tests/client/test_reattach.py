@@ -99,7 +99,7 @@ def test_the_same_script_twice_in_fresh_processes_is_one_batch_and_one_charge(
         jobs = sesh.grid(camera_distance=[2.0, 3.0, 4.0], num_reps=[1], frame_rate=[6], image_width=[128],
                          image_height=[128])
         dry = jobs.infinity.dry_run(sesh, name="re-run me")
-        assert dry.summary.reattach_batch_id == first
+        assert jobs.infinity.dry_run_summary(sesh, name="re-run me").reattach_batch_id == first
         assert dry["already_submitted"].all()
 
 

@@ -56,17 +56,16 @@ class TestDryRun:
         assert dry["duplicate_of"].tolist() == [pd.NA, pd.NA, pd.NA, pd.NA, 2, pd.NA, 0]
         assert dry["estimated_samples"].tolist() == [1, 1, 1, 1, 1, pd.NA, 1]  # a preview is one sample
 
-        summary = dry.summary
+        summary = frame.infinity.dry_run_summary(sesh, preview=True)
         assert (summary.new, summary.already_submitted, summary.duplicated, summary.invalid) == (2, 2, 2, 1)
         assert summary.estimated_samples == 6 and summary.new_samples == 2
         assert summary.balance == before_balance
-        text = repr(dry)
-        assert text.rstrip().endswith(str(summary).splitlines()[-1])
+        text = str(summary)
         assert "2 new · 2 already submitted · 2 duplicated · 1 invalid" in text
         assert f"balance {before_balance:,} → {before_balance - 6:,}" in text
-        assert "2 new · 2 already submitted" in dry._repr_html_()
-        # frames derived from it are plain frames: the summary would not describe them
-        assert type(dry[dry["valid"]]) is pd.DataFrame
+        assert "2 new · 2 already submitted" in summary._repr_html_()
+        # a plain frame: nothing in it claims to describe frames derived from it
+        assert type(dry) is pd.DataFrame and not hasattr(dry, "summary")
 
     def test_whole_frame_submitted_before_would_reattach(self, service: RunningService) -> None:
         sesh = _account(service)
@@ -74,8 +73,9 @@ class TestDryRun:
         batch = jobs.infinity.submit(preview=True, name="same again")
         dry = jobs.infinity.dry_run(sesh, preview=True, name="same again")
         assert dry["already_submitted"].all() and (dry["submitted_batch_id"] == batch.id).all()
-        assert dry.summary.reattach_batch_id == batch.id
-        assert f"would reattach to batch {batch.id}" in repr(dry)
+        summary = jobs.infinity.dry_run_summary(sesh, preview=True, name="same again")
+        assert summary.reattach_batch_id == batch.id
+        assert f"would reattach to batch {batch.id}" in str(summary)
         # a video is another job than its preview
         assert not jobs.infinity.dry_run(sesh)["already_submitted"].any()
 
@@ -86,8 +86,10 @@ class TestDryRun:
         assert isinstance(dry, pl.DataFrame)
         assert dry["estimated_samples"].dtype == pl.Int64 and dry["estimated_samples"].min() > 1  # type: ignore[operator]
         assert dry["valid"].to_list() == [True] * 3
-        assert "3 new · 0 already submitted · 0 duplicated · 0 invalid" in str(dry)
-        assert "estimated samples" in dry._repr_html_()
+        assert type(dry) is pl.DataFrame
+        summary = jobs.infinity.dry_run_summary(sesh)
+        assert "3 new · 0 already submitted · 0 duplicated · 0 invalid" in str(summary)
+        assert "estimated samples" in summary._repr_html_()
 
     def test_rows_the_service_refuses_are_invalid(self, service: RunningService) -> None:
         sesh = _account(service)
@@ -95,7 +97,8 @@ class TestDryRun:
         dry = jobs.infinity.dry_run(sesh)
         assert dry["valid"].tolist() == [True, False]
         assert "not a job of this account" in dry.loc[1, "problem"]
-        assert dry.summary.invalid == 1 and dry["estimated_samples"].isna().tolist() == [False, True]
+        assert jobs.infinity.dry_run_summary(sesh).invalid == 1
+        assert dry["estimated_samples"].isna().tolist() == [False, True]
 
 
 class TestSpendCaps:
@@ -127,7 +130,7 @@ class TestSpendCaps:
         with pytest.raises(inf.SpendCapError, match="INFINITYFRAME_MAX_SAMPLES") as info:
             jobs.infinity.submit(plain, preview=True, name="env capped")
         assert (info.value.cap, info.value.source) == (2, "INFINITYFRAME_MAX_SAMPLES")
-        assert "cap: 2 (set by $INFINITYFRAME_MAX_SAMPLES)" in repr(jobs.infinity.dry_run(plain, preview=True))
+        assert "cap: 2 (set by $INFINITYFRAME_MAX_SAMPLES)" in str(jobs.infinity.dry_run_summary(plain, preview=True))
         assert _balance(capped) == before_balance and len(capped.batches()) == before_batches
         # the strictest cap binds: a call cannot loosen the environment's or the session's cap
         with pytest.raises(inf.SpendCapError) as info:

@@ -14,19 +14,19 @@ One row per job, the frame's own columns followed by:
     The 0-based position (like ``errors()``' ``row``) of an earlier row with the same content.
 
 Nothing is created and nothing is charged: the estimate endpoint, the batch summaries and the
-balance are all read-only. The result is a real DataFrame whose printed and notebook display
-end with a summary (:class:`DryRunSummary`); frames derived from it are plain frames.
+balance are all read-only. The result is a plain frame of the caller's library; the totals are
+a separate object (:class:`DryRunSummary`, from ``df.infinity.dry_run_summary()``), which prints
+as text and shows itself in a notebook.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import polars as pl
 
 from ..errors import BatchNotFoundError, InfinityError, ValidationError
 from ..params.jobs import service_jobs
@@ -37,7 +37,7 @@ from .states import job_state
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["DRY_RUN_COLUMNS", "DryRunFrame", "DryRunSummary", "PolarsDryRunFrame", "dry_run_frame"]
+__all__ = ["DRY_RUN_COLUMNS", "DryRunSummary", "dry_run_frame"]
 
 DRY_RUN_COLUMNS = ("estimated_samples", "valid", "problem", "already_submitted", "submitted_batch_id",
                    "submitted_state", "duplicate_of")
@@ -99,38 +99,6 @@ class DryRunSummary:
     def _repr_html_(self) -> str:
         return ('<p class="infinityframe-dry-run" style="font-family: monospace">'
                 + "<br>".join(html.escape(line) for line in self.lines()) + "</p>")
-
-
-class DryRunFrame(pd.DataFrame):  # type: ignore[misc]  # pandas ships no type information here
-    """A pandas DataFrame whose display ends with its dry run's :attr:`summary`.
-
-    Operations on it return plain DataFrames (the summary would no longer describe them).
-    """
-
-    _metadata: ClassVar[list[str]] = ["summary"]
-    summary: DryRunSummary
-
-    def __repr__(self) -> str:
-        return f"{super().__repr__()}\n\n{self.summary}"
-
-    def _repr_html_(self) -> str | None:
-        table = super()._repr_html_()
-        return None if table is None else table + self.summary._repr_html_()
-
-
-class PolarsDryRunFrame(pl.DataFrame):
-    """A polars DataFrame whose display ends with its dry run's :attr:`summary`."""
-
-    summary: DryRunSummary
-
-    def __str__(self) -> str:
-        return f"{super().__str__()}\n\n{self.summary}"
-
-    def __repr__(self) -> str:
-        return f"{super().__repr__()}\n\n{self.summary}"
-
-    def _repr_html_(self, *, _from_series: bool = False) -> str:
-        return super()._repr_html_(_from_series=_from_series) + self.summary._repr_html_()
 
 
 def _problems(df: Any, sesh: Session, preview: bool) -> list[str | None]:
@@ -249,15 +217,3 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
         max_samples=cap.limit if cap else None, cap_source=cap.source if cap else None, name=name or "",
         reattach_batch_id=reattach)
     return result, summary
-
-
-def as_dry_run(result: pd.DataFrame | pl.DataFrame, summary: DryRunSummary) -> Any:
-    """The dry run as a :class:`DryRunFrame`, or a :class:`PolarsDryRunFrame` for a polars frame."""
-    if isinstance(result, pl.DataFrame):
-        converted = PolarsDryRunFrame(result)
-        converted.summary = summary
-        return converted
-    frame = DryRunFrame(result)
-    frame.attrs = dict(result.attrs)
-    frame.summary = summary
-    return frame

@@ -23,6 +23,7 @@ from ..errors import InfinityError, ValidationError
 if TYPE_CHECKING:
 
     from ..client.batch import Batch
+    from ..client.dryrun import DryRunSummary
     from ..client.session import Session
     from ..params.spec import GeneratorSpec
     from ..results import Results
@@ -205,14 +206,14 @@ def submit(df: Frame, session: Session | None, *, name: str | None = None, previ
     return sesh.submit(collected(df), preview=preview, name=name, mode=mode, max_samples=max_samples)
 
 
-def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: str | None = None) -> Any:
-    from ..client.dryrun import DRY_RUN_COLUMNS, as_dry_run, dry_run_frame
+def _dry_run(df: Frame, session: Session | None, preview: bool, name: str | None) -> tuple[Frame, DryRunSummary]:
+    from ..client.dryrun import DRY_RUN_COLUMNS, dry_run_frame
 
     sesh = resolve_session(session, getattr(df, "attrs", None))
     frame = collected(df)
     if isinstance(frame, pd.DataFrame):
         result, summary = dry_run_frame(frame, sesh, preview=preview, name=name)
-        return as_dry_run(with_attrs(result, origin_attrs(df, sesh)), summary)
+        return with_attrs(result, origin_attrs(df, sesh)), summary
     # polars: the rows are read through pandas, the answer is the caller's frame, its columns and
     # dtypes as they were, with the dry run's columns added.
     checked, summary = dry_run_frame(frame.to_pandas(), sesh, preview=preview, name=name)
@@ -220,9 +221,16 @@ def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: 
 
     stale = [c for c in DRY_RUN_COLUMNS if c in frame.columns and c not in sesh.spec.names]
     native = frame.drop(stale).hstack(pl.from_pandas(checked[list(DRY_RUN_COLUMNS)]))
-    if is_lazy(df):  # a lazy answer holds no summary: print the eager frame's dry run to see it
-        return native.lazy()
-    return as_dry_run(native, summary)
+    return as_caller(df, native), summary
+
+
+def dry_run(df: Frame, session: Session | None, *, preview: bool = False, name: str | None = None) -> Frame:
+    return _dry_run(df, session, preview, name)[0]
+
+
+def dry_run_summary(df: Frame, session: Session | None, *, preview: bool = False,
+                    name: str | None = None) -> DryRunSummary:
+    return _dry_run(df, session, preview, name)[1]
 
 
 def join(df: Frame, results: Results, *, level: str = "objects", on: str | Sequence[str] | None = None,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ..client.batch import Batch
+    from ..client.dryrun import DryRunSummary
     from ..client.session import Session
     from ..results import Results
 
@@ -98,16 +99,17 @@ class _Infinity(Generic[F]):
     def dry_run(self, session: Session | None = None, *, preview: bool = False, name: str | None = None) -> F:
         """What submitting the frame would do and cost, without submitting it or charging anything.
 
-        One row per job: the frame plus ``estimated_samples``, ``valid``, ``problem`` (the first
-        failure messages), ``already_submitted``, ``submitted_batch_id``, ``submitted_state`` and
-        ``duplicate_of`` (the 0-based position of an earlier row with the same job). Its display
-        ends with a summary — jobs new / already submitted / duplicated / invalid, and the sample
-        total against the balance — also available as ``.summary``.
+        One row per job, a plain frame of the caller's library: the frame plus
+        ``estimated_samples``, ``valid``, ``problem`` (the first failure messages),
+        ``already_submitted``, ``submitted_batch_id``, ``submitted_state`` and ``duplicate_of``
+        (the 0-based position of an earlier row with the same job). The totals — jobs new /
+        already submitted / duplicated / invalid, and the samples against the balance — are
+        :meth:`dry_run_summary`'s.
 
         Examples
         --------
         >>> dry = jobs.infinity.dry_run(preview=True, name="doctest previews")  # submitted as ``batch``
-        >>> dry["already_submitted"].tolist(), dry.summary.reattach_batch_id == batch.id
+        >>> dry["already_submitted"].tolist(), type(dry) is pd.DataFrame
         ([True, True], True)
         >>> new = jobs[dry["valid"] & ~dry["already_submitted"] & dry["duplicate_of"].isna()]
         >>> len(new)
@@ -115,6 +117,26 @@ class _Infinity(Generic[F]):
         """
         result: F = _core.dry_run(self._df, session, preview=preview, name=name)
         return result
+
+    def dry_run_summary(self, session: Session | None = None, *, preview: bool = False,
+                        name: str | None = None) -> DryRunSummary:
+        """The totals of :meth:`dry_run`: what submitting would create, reattach and charge.
+
+        A :class:`~infinityframe.client.dryrun.DryRunSummary`: its fields (``new``,
+        ``already_submitted``, ``duplicated``, ``invalid``, ``estimated_samples``,
+        ``new_samples``, ``balance``, ``max_samples``, ``reattach_batch_id``) and, printed or
+        shown in a notebook, the same as text. It runs the dry run again (nothing is charged).
+
+        Examples
+        --------
+        >>> summary = jobs.infinity.dry_run_summary(preview=True, name="doctest previews")
+        >>> summary.already_submitted, summary.reattach_batch_id == batch.id
+        (2, True)
+        >>> print(summary)                                   # doctest: +ELLIPSIS
+        dry run of 2 previews for stickfit-v0.1.0: 0 new · 2 already submitted · 0 duplicated · 0 invalid
+        ...
+        """
+        return _core.dry_run_summary(self._df, session, preview=preview, name=name)
 
     def join(self, results: Results, level: Literal["jobs", "frames", "objects", "keypoints"] = "objects",
              on: str | Sequence[str] | None = None, *, session: Session | None = None) -> F:
