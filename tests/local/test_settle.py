@@ -23,7 +23,7 @@ import pytest
 from infinityframe.local import generators, settle
 from infinityframe.local.generators.base import validate_job
 from infinityframe.local.runner import Runner
-from infinityframe.local.store import NewJob, Store
+from infinityframe.local.store import Created, NewJob, Store
 
 SHAPES = "shapes-v0.1.0"
 JOB = {"num_images": 1, "image_width": 64, "image_height": 64}
@@ -81,9 +81,9 @@ def make_world(tmp_path: Path, generator: str = SHAPES) -> World:
     assert account is not None
     params, problems = validate_job(generators.get(SHAPES), 0, JOB)  # completed, as the service stores it
     assert params is not None and not problems
-    batch_id, _ = store.create_batch(account.id, "locked", generator, False, [NewJob(params, 7, 1)])
-    assert batch_id is not None
-    (job,) = store.jobs_of_batch(batch_id, "id")
+    created = store.create_batch(account.id, "locked", generator, False, [NewJob(params, 7, 1)])
+    assert isinstance(created, Created)
+    (job,) = store.jobs_of_batch(created.batch["id"], "id")
     return World(path, store, account.id, job["id"], threading.Event())
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infinityframe.local.store import NewJob, Store
+from infinityframe.local.store import Created, NewJob, Store
 
 
 @pytest.fixture
@@ -24,10 +24,12 @@ def new_account(store: Store, balance: int, name: str = "a") -> int:
 
 
 def make_batch(store: Store, account: int, estimates: list[int]) -> list[str]:
-    batch_id, _ = store.create_batch(account, "b", "shapes-v0.1.0", False,
-                                     [NewJob({"i": i}, i, e) for i, e in enumerate(estimates)])
-    assert isinstance(batch_id, str)
-    return [row["id"] for row in store.jobs_of_batch(batch_id)]
+    created = store.create_batch(account, "b", "shapes-v0.1.0", False,
+                                 [NewJob({"i": i}, i, e) for i, e in enumerate(estimates)])
+    assert isinstance(created, Created)
+    ids = [row["id"] for row in store.jobs_of_batch(created.batch["id"])]
+    assert ids == [row["id"] for row in created.jobs]  # the rows it answered are the rows it wrote
+    return ids
 
 
 class TestLedger:

@@ -131,7 +131,7 @@ class TestOverHttp:
         def full(*args: object, **kwargs: object) -> None:
             raise OSError(errno.ENOSPC, "No space left on device", "/private/place/service.db-wal")
 
-        monkeypatch.setattr(service.store, "insert_batch", full)  # what a batch POST writes with
+        monkeypatch.setattr(service.store, "create_batch", full)  # what a batch POST writes with
         r = call(service, "POST", "batch/", BATCH)
         assert "/private/place" not in assert_503(r, "disk", "full")
         assert r.headers["Retry-After"] == "30"

@@ -544,7 +544,7 @@ def create_app(state: ServiceState) -> FastAPI:
                     return replay(seen[0], seen[1], request_hash)
             name, gen, preview, jobs = parse_batch(raw, account, body)
             check_name(name)
-            created = store.insert_batch(
+            created = store.create_batch(
                 account.id, name, gen.name, preview, jobs,
                 idempotency_key=idempotency_key, request_hash=request_hash,
             )

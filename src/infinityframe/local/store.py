@@ -343,33 +343,15 @@ class Store:
         *,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
-    ) -> tuple[str, bool] | tuple[None, int]:
+    ) -> Created | tuple[str, bool] | tuple[None, int]:
         """Store a batch and reserve its estimate, or refuse it.
 
-        Returns ``(batch_id, replayed)``; ``replayed`` is true when the Idempotency-Key had
-        already created this batch. Returns ``(None, balance)`` when the balance is too low.
-        The balance check and the reservation happen in one transaction, so two concurrent
-        batches cannot both spend the same samples.
+        Returns :class:`Created` for a new batch: its rows as they were written, so a reply needs
+        no second read of them. Returns ``(batch_id, True)`` when the Idempotency-Key had already
+        created this batch, and ``(None, balance)`` when the balance is too low. The balance
+        check and the reservation happen in one transaction, so two concurrent batches cannot
+        both spend the same samples.
         """
-        outcome = self.insert_batch(account_id, name, generator, is_preview, jobs,
-                                    idempotency_key=idempotency_key, request_hash=request_hash)
-        if isinstance(outcome, Created):
-            return outcome.batch["id"], False
-        return outcome
-
-    def insert_batch(
-        self,
-        account_id: int,
-        name: str,
-        generator: str,
-        is_preview: bool,
-        jobs: Sequence[NewJob],
-        *,
-        idempotency_key: str | None = None,
-        request_hash: str | None = None,
-    ) -> Created | tuple[str, bool] | tuple[None, int]:
-        """:meth:`create_batch`, answering a new batch with its rows as they were written
-        (:class:`Created`), so a reply needs no second read of them."""
         required = sum(j.estimated_samples for j in jobs)
         now_ts = time.time()
         now = isoformat(now_ts)
