@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,18 +31,15 @@ def _doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     root = tmp_path_factory.mktemp("doctests")
     before = os.environ.get("INFINITYFRAME_CACHE_DIR")
     os.environ["INFINITYFRAME_CACHE_DIR"] = str(root / "cache")
-    cwd = Path.cwd()
-    os.chdir(root)  # examples that write files ("out/", "sweep.png") write them here
     try:
         sesh = inf.Session.local("stickfit-v0.1.0", data_dir=root / "data")
         jobs = sesh.sample(2, seed=0, **SMALL)
         batch = jobs.infinity.submit(preview=True, name="doctest previews")
         batch.wait(progress=False)
-        folder = batch.download("batch", quiet=True)
+        folder = batch.download(root / "batch", quiet=True)
         yield {"inf": inf, "pd": pd, "pl": pl, "np": np, "sesh": sesh, "jobs": jobs, "batch": batch,
-               "folder": folder, "res": inf.read_results(folder), "SMALL": SMALL}
+               "folder": folder, "res": inf.read_results(folder), "SMALL": SMALL, "_root": root}
     finally:
-        os.chdir(cwd)
         if before is None:
             os.environ.pop("INFINITYFRAME_CACHE_DIR", None)
         else:
@@ -51,6 +47,9 @@ def _doctest_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 
 @pytest.fixture(autouse=True)
-def _doctest_names(request: pytest.FixtureRequest, doctest_namespace: dict[str, Any]) -> None:
+def _doctest_names(request: pytest.FixtureRequest, doctest_namespace: dict[str, Any],
+                   monkeypatch: pytest.MonkeyPatch) -> None:
     if isinstance(request.node, DoctestItem):
-        doctest_namespace.update(request.getfixturevalue("_doctest_world"))
+        world = request.getfixturevalue("_doctest_world")
+        doctest_namespace.update({k: v for k, v in world.items() if not k.startswith("_")})
+        monkeypatch.chdir(world["_root"])  # examples that write files ("out/", "sweep.png") write them there

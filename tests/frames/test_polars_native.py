@@ -7,6 +7,7 @@ dtypes a polars user picks and expects back.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -116,11 +117,11 @@ class TestVerbsAnswerInPolars:
         assert "camera_distance" in result["parameter"].to_list()
 
 
-def test_join_answers_in_the_callers_kind(sesh: inf.Session, kind: str) -> None:
+def test_join_answers_in_the_callers_kind(sesh: inf.Session, kind: str, tmp_path: Path) -> None:
     given = typed(sesh, 2)
     batch = given.infinity.submit(sesh, name="polars native join", preview=True, mode="force")
     batch.wait(progress=False)
-    results = batch.results()
+    results = batch.results(tmp_path / "results")
     # The frame that was submitted (no job_id), with a column the user added since, matched by content.
     noted = given.with_columns(pl.Series("note", ["take 0", "take 1"]))
     joined = eager(as_kind(noted, kind).infinity.join(results, level="jobs", session=sesh), kind)
