@@ -12,6 +12,17 @@ from hypothesis import strategies as st
 from infinityframe.params.spec import ParamSpec
 
 
+def out_of_rule(param: ParamSpec) -> list[Any]:
+    """Well-typed values that break a choice or the range: what the cell checks let through."""
+    out: list[Any] = []
+    if param.choices:
+        out.append("NOT_A_CHOICE" if param.type == "str" else 7)
+    if param.ranged:
+        step = 1 if param.type == "int" else 0.5
+        out += [param.max + step, param.min - step]  # type: ignore[operator]
+    return out
+
+
 def valid_values(param: ParamSpec) -> st.SearchStrategy[Any]:
     """Values the generator's rules accept for ``param``."""
     if param.choices:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandera.errors import SchemaErrors
 
-from _frames import as_rules, to_polars
+from _frames import as_rules, out_of_rule, to_polars
 from _frames import valid_values as values
 from infinityframe.local.generators import get
 from infinityframe.params.rules import validate_job
@@ -96,17 +96,6 @@ class TestOneCorruption:
     def test_an_unknown_column(self, df: pd.DataFrame, name: str) -> None:
         found = both(df.assign(**{name: 1}))
         assert list(zip(found["row"], found["column"], found["check"], strict=True)) == [(-1, name, "unknown_column")]
-
-
-def out_of_rule(param: ParamSpec) -> list[Any]:
-    """Well-typed values that break a choice or the range: what the cell checks let through."""
-    out: list[Any] = []
-    if param.choices:
-        out.append("NOT_A_CHOICE" if param.type == "str" else 7)
-    if param.ranged:
-        step = 1 if param.type == "int" else 0.5
-        out += [param.max + step, param.min - step]  # type: ignore[operator]
-    return out
 
 
 def pandera_cells(frame: pd.DataFrame | pl.DataFrame, schema: Any) -> set[tuple[int, str]]:
