@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..params.rules import validate_job, validate_jobs
+from ..params.rules import evaluate_constraint, validate_jobs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +41,8 @@ class InfinityCoreNames:
         hold, so the job is valid.
         """
         rng = np.random.default_rng(rng)
+        # Every value is drawn inside its range or choices: only the joint constraints can fail.
+        binding = [c["expr"] for c in self._metadata.get("constraints") or [] if not c.get("advisory")]
         for _ in range(1000):
             job: JobParams = {}
             for p in self._metadata["params"]:
@@ -53,7 +55,7 @@ class InfinityCoreNames:
                     job[p["name"]] = float(rng.uniform(options["min"], options["max"]))
                 else:
                     job[p["name"]] = p.get("default_value")
-            if validate_job(self._metadata, 0, job)[0] is not None:
+            if all(evaluate_constraint(expr, job) for expr in binding):
                 return job
         raise ValidationError(f"Could not draw a job satisfying {self.generator}'s constraints in 1000 tries.")
 
