@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,15 @@ class TestCache:
         finally:
             for path, mode in modes.items():
                 path.chmod(mode)
+
+    def test_a_cache_written_by_another_process_is_used(self, fixture_copy: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+        # A script read the batch and exited; this process (same cache dir, from the environment) parses nothing.
+        script = f"import infinityframe as inf; inf.read_results({str(fixture_copy)!r})"
+        subprocess.run([sys.executable, "-c", script], check=True, env=os.environ.copy(), timeout=300)
+        assert (cache_folder(fixture_copy) / "manifest.json").is_file()
+        forbid_parsing(monkeypatch)
+        assert len(read_results(fixture_copy).objects) == 136
 
     def test_two_folders_two_caches(self, fixture_copy: Path, tmp_path: Path) -> None:
         other = copy_writable(fixture_copy, tmp_path / "other")
