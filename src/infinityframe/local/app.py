@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import hashlib
 import logging
 import math
 import re
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,7 +40,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .._version import __version__
 from . import generators as registry
-from .generators.base import Generator, JobError, shown, text_problem, validate_batch
+from .generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
 from .ratelimit import RateLimiter
 from .runner import Runner
 from .signing import Signer
@@ -68,6 +71,22 @@ class ServiceState:
     max_body_bytes: int = 64 * 1024 * 1024
     default_usage_days: int = 30
     service_id: str = ""  # the data dir's stable id (local/identity.py): what clients key submissions on
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A batch POST's body once every job has passed: its jobs' completed parameters."""
+
+    name: str
+    gen: Generator
+    preview: bool
+    params: list[dict[str, Any]]  # each job's, completed and converted
+    columns: dict[str, list[Any]]  # the same by parameter
+    seeds: dict[str, int]  # the render seeds of the jobs that re-runs (``state``) name
+
+    def estimates(self) -> list[int]:
+        """Samples each job is expected to cost."""
+        return self.gen.estimate_batch(self.columns, self.preview)
 
 
 class ApiError(Exception):
@@ -106,18 +125,64 @@ def _integral(value: Any) -> Any:
 _UNPARSED = object()
 
 
-def _request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
-    """What makes two batch POSTs the same request: their JSON content, whatever its key order or spacing.
+def _legacy_request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
+    """The request hash of batches stored by versions before 0.1 (their JSON body, canonicalised).
 
-    A replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
-    serialises the same jobs, but not necessarily byte for byte alike: keys in another order, or
-    ``500.0`` where the first run sent ``500`` (a float column against an int one). Those are
-    the same jobs to the service, as they are to the client's content key.
+    Kept so that a replay of an ``Idempotency-Key`` stored by an older service is still
+    recognised; new batches are keyed by :func:`_request_hash`.
     """
-    # Not JSON, or nested too deep to walk or re-encode: hashed as it came, and parse_batch answers 400.
+    # Not JSON, or nested too deep to walk or re-encode: hashed as it came.
     with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
         raw = orjson.dumps(_integral(orjson.loads(raw) if body is _UNPARSED else body), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).hexdigest()
+
+
+def _request_hash(name: str, generator: str, preview: bool, texts: list[bytes]) -> str:
+    """What makes two batch POSTs the same request: the batch's name, generator and jobs.
+
+    Each job is its completed, converted parameters as stored (:func:`encoded_params`), so a
+    replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
+    matches whatever its key order or spacing, and ``500.0`` where the first run sent ``500``
+    (a float column against an int one): those are the same jobs to the service, as they are
+    to the client's content key.
+    """
+    digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
+    digest.update(b"\n".join(texts))
+    return digest.hexdigest()
+
+
+class _CollectionPause:
+    """No cyclic garbage collection while a batch body is parsed, checked and stored.
+
+    A 10,000-job body is some 300,000 Python objects, none of them in a cycle, and every full
+    collection walks them all, again and again as the request allocates: about a fifth of the
+    time it takes to accept the batch. Reference counting frees them as usual; collection resumes
+    when the last such request ends (requests run on several threads at once, so the pauses are
+    counted), unless it was off before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._resume = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._count == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+                if self._count == 0 and self._resume:
+                    gc.enable()
+
+
+_collection_paused = _CollectionPause()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -138,14 +203,24 @@ def _shifted(moment: datetime, days: int) -> datetime:
         return (datetime.max if days > 0 else datetime.min).replace(tzinfo=moment.tzinfo)
 
 
-def job_seed(params: dict[str, Any]) -> int:
-    """The render seed of a job that is not a re-run: a hash of its parameters.
+def job_seed(params_json: bytes) -> int:
+    """The render seed of a job that is not a re-run: a hash of its parameters as stored.
 
-    The same parameters render the same output on any worker; ``state`` is left out
-    because a re-run takes its seed job's seed instead.
+    The same parameters render the same output on any worker; a re-run (``state``) takes its
+    seed job's seed instead.
     """
-    canonical = orjson.dumps({k: v for k, v in params.items() if k != "state"}, option=orjson.OPT_SORT_KEYS)
-    return int.from_bytes(hashlib.sha256(canonical).digest()[:8], "big") >> 1
+    return int.from_bytes(hashlib.sha256(params_json).digest()[:8], "big") >> 1
+
+
+def job_body(job_id: str, generator: str, batch_id: str, preview: bool, params: str, job_state: str,
+             result_url: str | None, estimated: int, samples: int | None, created: str, finished: str | None,
+             error: str | None) -> dict[str, Any]:
+    """A job run as the API answers it (``params``: its parameters' stored JSON text, sent as is)."""
+    return {"id": job_id, "name": generator, "batch_id": batch_id, "is_preview": preview,
+            "param_values": orjson.Fragment(params), "state": job_state,
+            "in_progress": job_state in ("queued", "running"), "result_url": result_url,
+            "estimated_samples": estimated, "samples": samples, "created": created, "finished": finished,
+            "error": error}
 
 
 # -- request bodies, for the OpenAPI document (bodies are parsed by hand, see _parse_batch) ----
@@ -376,25 +451,14 @@ def create_app(state: ServiceState) -> FastAPI:
         return str(request.base_url)
 
     def job_run(row: Any, base: str) -> dict[str, Any]:
+        """A stored job as the API answers it."""
         job_state = row["state"]
-        return {
-            "id": row["id"],
-            "name": row["generator"],
-            "batch_id": row["batch_id"],
-            "is_preview": bool(row["is_preview"]),
-            "param_values": orjson.Fragment(row["params"]),
-            "state": job_state,
-            "in_progress": job_state in ("queued", "running"),
-            "result_url": signer.url(base, row["id"]) if job_state == "succeeded" else None,
-            "estimated_samples": row["estimated_samples"],
-            "samples": row["samples"],
-            "created": row["created"],
-            "finished": row["finished"],
-            "error": row["error"],
-        }
+        return job_body(row["id"], row["generator"], row["batch_id"], bool(row["is_preview"]), row["params"],
+                        job_state, signer.url(base, row["id"]) if job_state == "succeeded" else None,
+                        row["estimated_samples"], row["samples"], row["created"], row["finished"], row["error"])
 
-    def batch_body(batch: Any, base: str, jobs: Any = None) -> dict[str, Any]:
-        """A batch and its jobs as the API answers them; ``jobs``: its job rows when already at hand."""
+    def batch_body(batch: Any, base: str) -> dict[str, Any]:
+        """A batch and its jobs as the API answers them."""
         return {
             "id": batch["id"],
             "name": batch["name"],
@@ -402,7 +466,20 @@ def create_app(state: ServiceState) -> FastAPI:
             "generator": batch["generator"],
             "is_preview": bool(batch["is_preview"]),
             "num_jobs": batch["num_jobs"],
-            "job_runs": [job_run(row, base) for row in (store.jobs_of_batch(batch["id"]) if jobs is None else jobs)],
+            "job_runs": [job_run(row, base) for row in store.jobs_of_batch(batch["id"])],
+        }
+
+    def new_batch_body(created: Created) -> dict[str, Any]:
+        """A batch just stored, answered from what was written: every job queued, nothing rendered yet."""
+        batch = created.batch
+        batch_id, generator, preview, now = batch["id"], batch["generator"], bool(batch["is_preview"]), batch["created"]
+        return {
+            **{k: batch[k] for k in ("id", "name", "created", "generator", "num_jobs")},
+            "is_preview": preview,
+            "job_runs": [job_body(job_id, generator, batch_id, preview, params, "queued", None, estimate, None, now,
+                                  None, None)
+                         for job_id, params, estimate in zip(created.ids, created.params, created.estimates,
+                                                             strict=True)],
         }
 
     def owned_batch(account: Account, batch_id: str) -> Any:
@@ -431,7 +508,7 @@ def create_app(state: ServiceState) -> FastAPI:
 
     # -- batches ---------------------------------------------------------------------------------
 
-    def parse_batch(raw: bytes, account: Account, body: Any = _UNPARSED) -> tuple[str, Generator, bool, list[NewJob]]:
+    def parse_batch(raw: bytes, account: Account, body: Any = _UNPARSED) -> Parsed:
         try:
             body = orjson.loads(raw) if body is _UNPARSED else body
         except orjson.JSONDecodeError as err:
@@ -471,32 +548,43 @@ def create_app(state: ServiceState) -> FastAPI:
             if run.get("is_preview", False) != preview:
                 errors.append(JobError(i, None, f"row {i}: is_preview differs from the batch's first job"))
         # The whole batch's parameters as one table: the checks of a frame, worded the same.
-        checked = validate_batch(gen, [run.get("param_values", {}) if isinstance(run, dict) else {} for run in runs])
-        errors.extend(e for _, found in checked for e in found)
-        errors.sort(key=lambda e: e["job"])  # stable: a job's own errors keep their order
-        completed = [params for params, _ in checked if params is not None]
-        seeds = store.seeds(account.id, (p["state"] for p in completed if p.get("state")))
+        checked, found = check_batch(gen, [run.get("param_values", {}) if isinstance(run, dict) else {}
+                                          for run in runs])
+        for job in found:
+            errors.extend(job)
+        refuse(errors, len(runs))
+        states = checked.columns.get("state") or []
+        seeds = store.seeds(account.id, (s for s in states if s))
+        refuse([JobError(i, "state", f"row {i}, state: {s!r} is not a job of this account")
+                for i, s in enumerate(states) if s and s not in seeds], len(runs))
+        return Parsed(name, gen, preview, [p for p in checked.params if p is not None], checked.columns, seeds)
+
+    def refuse(errors: list[JobError], jobs: int) -> None:
+        """Answer 400 for a batch with invalid jobs, listing the first failures by job."""
         if not errors:
-            for i, params in enumerate(completed):
-                if params.get("state") and params["state"] not in seeds:
-                    errors.append(JobError(i, "state",
-                                           f"row {i}, state: {params['state']!r} is not a job of this account"))
-        if errors:
-            jobs_hit = len({e["job"] for e in errors})
-            listed = errors[:MAX_ERRORS]
-            raise ApiError(
-                400,
-                f"{jobs_hit} of {len(runs)} job(s) are invalid ({len(errors)} error(s)"
-                + (f", first {MAX_ERRORS} shown" if len(errors) > MAX_ERRORS else "")
-                + f"). First: {listed[0]['message']}",
-                errors=listed,
-            )
-        jobs = [
-            NewJob(params, seeds[params["state"]] if params.get("state") else job_seed(params),
-                   1 if preview else int(gen.estimate(params, preview)))
-            for params in completed
-        ]
-        return name, gen, preview, jobs
+            return
+        errors.sort(key=lambda e: e["job"])  # stable: a job's own errors keep their order
+        jobs_hit = len({e["job"] for e in errors})
+        listed = errors[:MAX_ERRORS]
+        raise ApiError(
+            400,
+            f"{jobs_hit} of {jobs} job(s) are invalid ({len(errors)} error(s)"
+            + (f", first {MAX_ERRORS} shown" if len(errors) > MAX_ERRORS else "")
+            + f"). First: {listed[0]['message']}",
+            errors=listed,
+        )
+
+    def new_jobs(parsed: Parsed, texts: list[bytes]) -> list[NewJob]:
+        """The jobs to store: each with its seed (its seed job's, for a re-run) and its estimate."""
+        states, seeds = parsed.columns.get("state") or [None] * len(texts), parsed.seeds
+        return [NewJob(text.decode(), seeds[state] if state else job_seed(text), estimate)
+                for text, state, estimate in zip(texts, states, parsed.estimates(), strict=True)]
+
+    def encoded(parsed: Parsed) -> list[bytes]:
+        """Each job's parameters as the JSON text the service stores (400 for a value JSON cannot hold)."""
+        texts, errors = encoded_params(parsed.params)
+        refuse(errors, len(parsed.params))
+        return texts
 
     def check_name(name: str) -> None:
         # Only a batch POST stores the name; an estimate ignores it.
@@ -533,25 +621,31 @@ def create_app(state: ServiceState) -> FastAPI:
         base = base_url(request)
 
         def work() -> Response:
+            with _collection_paused():
+                return submit()
+
+        def submit() -> Response:
             body: Any = _UNPARSED
             with contextlib.suppress(orjson.JSONDecodeError):  # parse_batch answers 400 for it
-                body = orjson.loads(raw)  # once, for the hash and the jobs
-            # Re-encoding the whole body costs as much as parsing it: only a keyed request needs it.
-            request_hash = _request_hash(raw, body) if idempotency_key is not None else None
+                body = orjson.loads(raw)  # once
             if idempotency_key is not None:
                 seen = store.find_idempotent(account.id, idempotency_key)
                 if seen is not None:
-                    return replay(seen[0], seen[1], request_hash)
-            name, gen, preview, jobs = parse_batch(raw, account, body)
-            check_name(name)
+                    return replay(seen[0], seen[1], body)
+            parsed = parse_batch(raw, account, body)
+            check_name(parsed.name)
+            texts = encoded(parsed)
+            jobs = new_jobs(parsed, texts)
+            request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, texts)
+                            if idempotency_key is not None else None)
             created = store.create_batch(
-                account.id, name, gen.name, preview, jobs,
+                account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                 idempotency_key=idempotency_key, request_hash=request_hash,
             )
             if isinstance(created, Created):  # answered from the rows just written, not read back
                 if state.runner is not None:
                     state.runner.wake()
-                return _json(batch_body(created.batch, base, created.jobs), 201)
+                return _json(new_batch_body(created), 201)
             batch_id, outcome = created
             if batch_id is None:
                 required = sum(j.estimated_samples for j in jobs)
@@ -563,10 +657,21 @@ def create_app(state: ServiceState) -> FastAPI:
                 )
             # A concurrent request with the same key won the race: was it this request?
             seen = store.find_idempotent(account.id, idempotency_key) if idempotency_key is not None else None
-            return replay(batch_id, seen[1] if seen is not None else request_hash, request_hash)
+            return replay(batch_id, seen[1] if seen is not None else request_hash, body)
 
-        def replay(batch_id: str, first_hash: str | None, request_hash: str | None) -> Response:
-            if first_hash != request_hash:
+        def same_request(first_hash: str | None, body: Any) -> bool:
+            """Whether this request is the one that stored ``first_hash`` (an older service's hash too)."""
+            if first_hash is None:
+                return False
+            try:
+                parsed = parse_batch(raw, account, body)
+                mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded(parsed))
+            except ApiError:  # the first request was a valid batch: an invalid one differs from it
+                mine = None
+            return first_hash in (mine, _legacy_request_hash(raw, body))
+
+        def replay(batch_id: str, first_hash: str | None, body: Any) -> Response:
+            if not same_request(first_hash, body):
                 raise ApiError(409, f"Idempotency-Key {idempotency_key!r} was already used for a different "
                                     f"request (batch {batch_id}); use a new key for a new batch.")
             return _json(batch_body(owned_batch(account, batch_id), base), 201, {"Idempotent-Replayed": "true"})
@@ -577,8 +682,12 @@ def create_app(state: ServiceState) -> FastAPI:
               responses={200: {"model": list[int]}, **_TOO_LARGE})
     async def estimate_batch(request: Request, account: Account = Depends(authenticate)) -> Response:
         raw = await read_body(request)
-        _, _, _, jobs = await run_in_threadpool(parse_batch, raw, account)
-        return _json([j.estimated_samples for j in jobs])
+
+        def work() -> Response:
+            with _collection_paused():
+                return _json(parse_batch(raw, account).estimates())
+
+        return await run_in_threadpool(work)
 
     def parse_time(value: str | None, name: str) -> datetime | None:
         if value is None or value == "":

@@ -228,7 +228,7 @@ def _present(column: Any) -> np.ndarray | None:
     """Which cells of a converted column hold a value (``None``: all of them)."""
     if isinstance(column, np.ndarray):
         if column.dtype == object:
-            missing = np.fromiter((v is None for v in column.tolist()), dtype=bool, count=len(column))
+            missing = column == None  # noqa: E711  (elementwise, in C)
         elif column.dtype.kind == "f":
             missing = np.isnan(column)
         else:

@@ -24,8 +24,18 @@ from .report import cell_problem
 from .spec import GeneratorSpec, ParamSpec
 from .validation import Records
 
-__all__ = ["JobError", "check_value", "coerce_value", "complete_params", "evaluate_constraint", "generator_spec",
-           "validate_job", "validate_jobs"]
+__all__ = [
+    "JobError",
+    "check_jobs",
+    "check_value",
+    "coerce_value",
+    "complete_params",
+    "evaluate_constraint",
+    "generator_spec",
+    "job_errors",
+    "validate_job",
+    "validate_jobs",
+]
 
 JSON = dict[str, Any]
 
@@ -107,6 +117,30 @@ def coerce_value(spec: JSON, value: Any) -> tuple[Any, str | None]:
     return converted, None
 
 
+def check_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> Records:
+    """Check a batch of jobs' ``param_values`` as one table: job ``i`` is numbered ``start + i``.
+
+    The :class:`~infinityframe.params.validation.Records` it returns holds the failure table
+    (``.failures``), which jobs passed (``.valid``) and the converted values by column
+    (``.columns``); :func:`job_errors` splits its failures by job.
+    """
+    return Records(jobs, generator_spec(generator), start=start)
+
+
+def job_errors(checked: Records) -> list[list[JobError]]:
+    """The failures of :func:`check_jobs`, job by job, each naming the job and the parameter."""
+    start = checked.start
+    errors: list[list[JobError]] = [[] for _ in range(checked.height)]
+    table = checked.failures
+    if len(table):
+        rows = table["row"].to_numpy() - start
+        for row, column, check, value, message in zip(rows.tolist(), table["column"].tolist(),
+                                                      table["check"].tolist(), table["value"].tolist(),
+                                                      table["message"].tolist(), strict=True):
+            errors[row].append(JobError(row + start, column or None, message, check, value))
+    return errors
+
+
 def validate_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
     """Check a batch of jobs' ``param_values`` as one table: job ``i`` is numbered ``start + i``.
 
@@ -117,16 +151,8 @@ def validate_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> list[t
     >>> [[e["message"] for e in errors] for _, errors in validate_jobs(meta, [{"n": 2}, {"n": "3"}])]
     [[], ["row 1, n: must be ≤ 2, got '3'"]]
     """
-    checked = Records(jobs, generator_spec(generator), start=start)
-    errors: list[list[JobError]] = [[] for _ in jobs]
-    table = checked.failures
-    if len(table):
-        rows = table["row"].to_numpy() - start
-        for row, column, check, value, message in zip(rows.tolist(), table["column"].tolist(),
-                                                      table["check"].tolist(), table["value"].tolist(),
-                                                      table["message"].tolist(), strict=True):
-            errors[row].append(JobError(row + start, column or None, message, check, value))
-    return [(params, found) for params, found in zip(checked.params, errors, strict=True)]
+    checked = check_jobs(generator, jobs, start)
+    return list(zip(checked.params, job_errors(checked), strict=True))
 
 
 def validate_job(generator: Any, index: int, given: Any) -> tuple[JSON | None, list[JobError]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -247,43 +248,51 @@ class Records(_Checks):
         self.blocks, self.taken, self.duplicated = [], {}, set()
         self.rank = {name: i for i, name in enumerate(spec.names)}
         unknown = len(self.rank)
-        defaults = {p.name: p.default for p in spec}
-        rows: list[Mapping[str, Any]] = []
+        names = self.names = tuple(spec.names)
+        known = frozenset(names)
+        defaults = tuple(p.default for p in spec)
+        rows: list[tuple[Any, ...]] = []  # each job's cells in the spec's order, a missing key as its default
         for i, given in enumerate(jobs):
-            if not isinstance(given, Mapping):
+            if type(given) is not dict and not isinstance(given, Mapping):  # the ABC check is slow: dicts first
                 self._add([i], "", -1, "param_values", [None], job_message(not_an_object(given)))
                 rows.append(defaults)
                 continue
-            for key in given:
-                if key not in self.rank:
-                    self._add([i], str(key), unknown, "unknown_column", [None],
-                              key_message(str(key), unknown_key(key, spec.name, spec.names)))
-            rows.append(given)
+            if not known.issuperset(given):  # one set operation for the usual job, whose keys are all known
+                for key in given:
+                    if key not in known:
+                        self._add([i], str(key), unknown, "unknown_column", [None],
+                                  key_message(str(key), unknown_key(key, spec.name, spec.names)))
+            rows.append(tuple(map(given.get, names, defaults)))
+        raw = list(zip(*rows, strict=True)) if rows else [() for _ in names]  # the rows transposed to columns
         self.read: dict[str, Values] = {}
-        raw: dict[str, list[Any]] = {}
-        for param in spec:
-            name, default = param.name, param.default
-            raw[name] = cells = [job.get(name, default) for job in rows]
-            read = self.read[name] = read_values(cells, param)
+        for param, cells in zip(spec, raw, strict=True):
+            read = self.read[param.name] = read_values(cells, param)
             self._type_failures(param, read.codes, _picker(cells))
         whole = np.zeros(self.height, dtype=bool)  # rows refused as a whole (not an object, unknown keys)
         for block in self.blocks:
             if block.check in ("param_values", "unknown_column"):
                 whole[block.rows] = True
-        for param in spec:
-            read, cells = self.read[param.name], raw[param.name]
+        for param, cells in zip(spec, raw, strict=True):
+            read = self.read[param.name]
             self._value_failures(param, read.column, read.present, _picker(cells))
         self.taken["(job)"] = whole
         self.clean = {name: self._constraint_column(read) for name, read in self.read.items()}
         self._constraint_failures(self.clean)
         bad = self._judged()
         self.failures = assemble(self.blocks, pd.RangeIndex(start, start + self.height) if start else None)
-        valid = np.ones(self.height, dtype=bool) if bad is None else bad
-        columns = {name: read.python() for name, read in self.read.items()}
-        names = spec.names
-        self.params: list[dict[str, Any] | None] = [
-            dict(zip(names, (columns[n][i] for n in names), strict=True)) if ok else None
-            for i, ok in enumerate(valid.tolist())]
+        self.valid = np.ones(self.height, dtype=bool) if bad is None else bad
+
+    @cached_property
+    def columns(self) -> dict[str, list[Any]]:
+        """Every parameter's converted values as Python objects, by name in the spec's order."""
+        return {name: read.python() for name, read in self.read.items()}
+
+    @cached_property
+    def params(self) -> list[dict[str, Any] | None]:
+        """Each valid job's parameters, completed and converted (``None`` for an invalid job)."""
+        names, columns = self.names, self.columns
+        return [dict(zip(names, row, strict=True)) if ok else None
+                for row, ok in zip(zip(*columns.values(), strict=True), self.valid.tolist(), strict=True)]
 
     @staticmethod
     def _constraint_column(read: Values) -> np.ndarray:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import abc
 import re
 import reprlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,13 +36,16 @@ import orjson
 
 from ...params import rules
 from ...params.rules import JobError, complete_params, evaluate_constraint
+from ...params.validation import Records
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_TEXT",
     "Generator",
     "JobError",
+    "check_batch",
     "complete_params",
+    "encoded_params",
     "evaluate_constraint",
     "shown",
     "text_problem",
@@ -100,6 +104,14 @@ class Generator(abc.ABC):
     @abc.abstractmethod
     def estimate(self, params: JSON, preview: bool) -> int:
         """Samples (frames) the job is expected to cost; ``params`` are complete and valid."""
+
+    def estimate_batch(self, columns: Mapping[str, Sequence[Any]], preview: bool) -> list[int]:
+        """:meth:`estimate` of every job of a batch, from the jobs' parameters by column (every
+        column as long as the batch). Job by job here; a generator whose estimate is arithmetic
+        answers a whole batch at once by overriding it."""
+        names = list(columns)
+        return [int(self.estimate(dict(zip(names, row, strict=True)), preview))
+                for row in zip(*columns.values(), strict=True)]
 
     @abc.abstractmethod
     def render(self, params: JSON, preview: bool, out_dir: Path, rng: np.random.Generator) -> int:
@@ -203,9 +215,58 @@ def _unstorable(index: int, params: JSON) -> list[JobError]:
     return errors
 
 
-def validate_batch(generator: Any, jobs: list[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
+_FLAT_TYPES = frozenset(_FLAT)
+
+
+def check_batch(generator: Any, jobs: Sequence[Any], start: int = 0) -> tuple[Records, list[list[JobError]]]:
     """Check a batch's ``param_values`` as the service does: each job's shape, then the shared
-    rules over the whole batch as one table (:func:`infinityframe.params.rules.validate_jobs`).
+    rules over the whole batch as one table (:func:`infinityframe.params.rules.check_jobs`).
+
+    Returns the checked table (its ``.columns`` hold the converted values, its ``.params`` each
+    job's completed parameters) and, per job (numbered ``start`` + its position), its failures:
+    a job passed when its list is empty.
+    """
+    names = frozenset(rules.generator_spec(generator).names)
+    kept: list[Any] = []
+    shape: dict[int, list[JobError]] = {}
+    for index, given in enumerate(jobs, start):
+        # Nearly every job: known names holding numbers, bools or nulls; two set operations in C.
+        if type(given) is dict and names.issuperset(given) and _FLAT_TYPES.issuperset(map(type, given.values())):
+            kept.append(given)
+        elif isinstance(given, dict):
+            clean, refused = _shape_errors(index, given, names)
+            kept.append(clean)
+            if refused:
+                shape[index - start] = refused
+        else:  # the rules word it ("param_values must be an object")
+            kept.append(given)
+    checked = rules.check_jobs(generator, kept, start)
+    per_job = rules.job_errors(checked)
+    for i, refused in shape.items():
+        per_job[i] = refused + per_job[i]
+    return checked, per_job
+
+
+def encoded_params(params: Sequence[JSON]) -> tuple[list[bytes], list[JobError]]:
+    """Each job's parameters as the JSON text the service stores, and the failures of the values
+    JSON cannot hold (an integer past 64 bits), naming the job and the parameter.
+
+    >>> encoded_params([{"n": 1}, {"n": 2**70}])[1][0]["message"]
+    'row 1, n: cannot be stored as JSON (Integer exceeds 64-bit range), got 1180591620717411303424'
+    """
+    texts: list[bytes] = []
+    errors: list[JobError] = []
+    for index, job in enumerate(params):
+        try:
+            texts.append(orjson.dumps(job))
+        except orjson.JSONEncodeError:
+            errors.extend(_unstorable(index, job))
+    return texts, errors
+
+
+def validate_batch(generator: Any, jobs: list[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:
+    """Check a batch's ``param_values`` as the service does (:func:`check_batch`), values that
+    cannot be stored as JSON included.
 
     Returns, per job (numbered ``start`` + its position), its completed parameters (``None`` when
     invalid) and its failures, each naming the job and the parameter.
@@ -217,24 +278,12 @@ def validate_batch(generator: Any, jobs: list[Any], start: int = 0) -> list[tupl
     >>> [[e["message"] for e in errors] for _, errors in checked]
     [[], ['row 1, num_images: must be between 1 and 100 (inclusive), got 0']]
     """
-    kept: list[Any] = []
-    shape: list[list[JobError]] = []
-    names = frozenset(rules.generator_spec(generator).names)
-    for index, given in enumerate(jobs, start):
-        if isinstance(given, dict):
-            clean, errors = _shape_errors(index, given, names)
-            kept.append(clean)
-            shape.append(errors)
-        else:  # the rules word it ("param_values must be an object")
-            kept.append(given)
-            shape.append([])
+    checked, errors = check_batch(generator, jobs, start)
     out: list[tuple[JSON | None, list[JobError]]] = []
-    checked = zip(rules.validate_jobs(generator, kept, start), shape, strict=True)
-    for index, ((params, found), errors) in enumerate(checked, start):
-        errors = errors + found
-        if params is not None and not errors:
-            errors = _unstorable(index, params)
-        out.append((None if errors else params, errors))
+    for index, (params, found) in enumerate(zip(checked.params, errors, strict=True), start):
+        if params is not None and not found:
+            found = _unstorable(index, params)
+        out.append((None if found else params, found))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -175,6 +176,10 @@ class Shapes(Generator):
     def estimate(self, params: JSON, preview: bool) -> int:
         """Images the job renders: exactly ``num_images``, or 1 for a preview."""
         return 1 if preview else int(params["num_images"])
+
+    def estimate_batch(self, columns: Mapping[str, Sequence[Any]], preview: bool) -> list[int]:
+        """:meth:`estimate` of every job of a batch at once."""
+        return [1] * len(columns["num_images"]) if preview else [int(n) for n in columns["num_images"]]
 
     def render(self, params: JSON, preview: bool, out_dir: Path, rng: np.random.Generator) -> int:
         """Render the job into ``out_dir`` and return the number of images written.

@@ -14,6 +14,7 @@ parameters and renders as it always has.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,7 +41,13 @@ class StickFit(Generator):
 
     def estimate(self, params: dict[str, Any], preview: bool) -> int:
         """Expected frames: 1 for a preview, else the video length at the mean pause and speed."""
-        return 1 if preview else estimate_frames(params)
+        return self.estimate_batch({name: [value] for name, value in params.items()}, preview)[0]
+
+    def estimate_batch(self, columns: Mapping[str, Sequence[Any]], preview: bool) -> list[int]:
+        """:meth:`estimate` of every job of a batch at once, from its parameters by column."""
+        if preview:
+            return [1] * len(columns["exercise"])
+        return estimate_frames(columns)
 
     def render(self, params: dict[str, Any], preview: bool, out_dir: Path, rng: np.random.Generator) -> int:
         """Render the job into ``out_dir``; returns the frames rendered (1 for a preview).

@@ -10,6 +10,7 @@ import functools
 import math
 import time
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from . import smplx
 from .appearance import random_look, visionfit_look
 from .camera import make_camera
 from .contact import self_penetrations
-from .motion import expected_duration, plan_timeline, sample_motion
+from .motion import expected_durations, plan_timeline, sample_motion
 from .render import FigureRenderer, SensorNoise
 from .scene import Occluder, build_scene, light_on_avatar, scene_lighting
 from .skeleton import COCO_INDEX, make_body, pose_joints
@@ -43,9 +44,12 @@ def frame_count(duration: float, fps: int) -> int:
     return math.floor(duration * fps + 1e-9) + 1
 
 
-def estimate_frames(params: dict[str, Any]) -> int:
-    """The expected frame count of a standard job."""
-    return frame_count(expected_duration(params), int(params["frame_rate"]))
+def estimate_frames(columns: Mapping[str, Sequence[Any]]) -> list[int]:
+    """The expected frame count of each standard job, from the jobs' parameters by column
+    (:func:`frame_count` of the expected duration, for every job at once)."""
+    fps = np.asarray(columns["frame_rate"], dtype=float).astype(np.int64)
+    frames: list[int] = (np.floor(expected_durations(columns) * fps + 1e-9).astype(np.int64) + 1).tolist()
+    return frames
 
 
 def _png(image: NDArray[Any], options: list[int] = _PNG) -> bytes:

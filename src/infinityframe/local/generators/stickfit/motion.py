@@ -5,7 +5,7 @@ The exercises themselves (poses over a rep's phase) are in :mod:`poses`.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,9 @@ __all__ = [
     "Motion",
     "Timeline",
     "clipped_mean_pause",
+    "clipped_mean_pauses",
     "expected_duration",
+    "expected_durations",
     "plan_timeline",
     "sample_motion",
 ]
@@ -32,26 +34,31 @@ Array = NDArray[np.float64]
 _NOISE_SCALE = np.array([0.0 if name == "jump" else 0.035 for name in CHANNELS])
 
 
-def _speed_spread(max_change: float) -> float:
-    """E[(1 + m)^-u] for u ~ U(-1, 1): the mean stretch of a rep's duration."""
-    k = math.log1p(max_change)
-    return 1.0 if k < 1e-9 else math.sinh(k) / k
+def _speed_spread(max_change: Array) -> Array:
+    """E[(1 + m)^-u] for u ~ U(-1, 1): the mean stretch of a rep's duration, per job."""
+    k = np.log1p(max_change)
+    tiny = k < 1e-9
+    return np.where(tiny, 1.0, np.sinh(k) / np.where(tiny, 1.0, k))
 
 
-def clipped_mean_pause(avg: float, spread: float) -> float:
-    """E[max(0, avg + spread * u)] for u ~ U(-1, 1): the mean pause once negative draws are clipped.
+def clipped_mean_pauses(avg: Array, spread: Array) -> Array:
+    """E[max(0, avg + spread * u)] for u ~ U(-1, 1), per job: the mean pause once negative draws are clipped.
 
     A spread larger than the mean draws some negative pauses, which the timeline clips at zero,
     so the mean pause is then ``(avg + spread)**2 / (4 * spread)`` rather than ``avg``.
+    """
+    clipped = (spread > avg) & (avg > -spread)  # so spread > 0 wherever it divides
+    return np.where(clipped, (avg + spread) ** 2 / (4.0 * np.where(clipped, spread, 1.0)),
+                    np.where(spread <= avg, np.maximum(0.0, avg), 0.0))
+
+
+def clipped_mean_pause(avg: float, spread: float) -> float:
+    """:func:`clipped_mean_pauses` of one job.
 
     >>> clipped_mean_pause(0.5, 0.1), clipped_mean_pause(0.0, 2.0), clipped_mean_pause(1.0, 1.0)
     (0.5, 0.5, 1.0)
     """
-    if spread <= avg:
-        return max(0.0, avg)
-    if avg <= -spread:
-        return 0.0
-    return (avg + spread) ** 2 / (4.0 * spread)
+    return float(clipped_mean_pauses(np.array([avg], dtype=float), np.array([spread], dtype=float))[0])
 
 
 def _pauses_on(params: dict[str, Any]) -> bool:
@@ -59,14 +66,25 @@ def _pauses_on(params: dict[str, Any]) -> bool:
     return bool(params.get("add_pauses", True))
 
 
+def expected_durations(columns: Mapping[str, Sequence[Any]]) -> Array:
+    """Expected length of each job's video in seconds (each pause at its clipped mean, 0 without
+    pauses), from the jobs' parameters by column: a batch's estimates in one pass."""
+    def floats(name: str) -> Array:
+        return np.asarray(columns[name], dtype=float)
+
+    period = np.array([ALL_EXERCISES[name].period for name in columns["exercise"]], dtype=float)
+    reps = np.asarray(columns["num_reps"], dtype=float).astype(np.int64)
+    rep = period / floats("rel_baseline_speed") * _speed_spread(floats("max_rel_speed_change"))
+    pause = clipped_mean_pauses(floats("inter_rep_delay_avg"), floats("inter_rep_delay_var"))
+    if "add_pauses" in columns:  # stickfit-v0.1.0 has no add_pauses and always pauses
+        pause = np.where(np.asarray(columns["add_pauses"], dtype=bool), pause, 0.0)
+    result: Array = reps * rep + (reps - 1) * pause
+    return result
+
+
 def expected_duration(params: dict[str, Any]) -> float:
-    """Expected length of the video in seconds (each pause at its clipped mean, 0 without pauses)."""
-    ex = ALL_EXERCISES[params["exercise"]]
-    reps = int(params["num_reps"])
-    rep = ex.period / float(params["rel_baseline_speed"]) * _speed_spread(float(params["max_rel_speed_change"]))
-    pause = (clipped_mean_pause(float(params["inter_rep_delay_avg"]), float(params["inter_rep_delay_var"]))
-             if _pauses_on(params) else 0.0)
-    return reps * rep + (reps - 1) * pause
+    """Expected length of one job's video in seconds (:func:`expected_durations` of one job)."""
+    return float(expected_durations({name: [value] for name, value in params.items()})[0])
 
 
 @dataclass(frozen=True)
