@@ -44,7 +44,7 @@ class CommandError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = FAILED, details: Sequence[str] = ()) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click's is per class; ours is per error
         self.details = list(details)
         self.where = "infinityframe"
         self.secrets: set[str] = set()

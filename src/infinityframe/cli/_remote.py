@@ -205,7 +205,7 @@ def submit(file: Path, generator: str, name: str, preview: bool, mode: str, max_
         if failed := failed_jobs(status):
             raise CommandError(f"{failed} of {batch.num_jobs} job(s) of batch {batch.id} failed; "
                                f"infinityframe status {batch.id} --jobs lists them.", FAILED)
-    elif where.in_process:
+    elif where.in_process and not batch.reattached:
         note("no 'infinityframe serve' runs on this data dir: the jobs render whenever a service runs there "
              "(start one, or use --wait, or 'infinityframe download BATCH --wait' later).")
     return OK
