@@ -27,8 +27,8 @@ def infinityframe(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
     env.pop("INFINITY_TOKEN", None)
     env.pop("INFINITY_SERVER", None)
     done = subprocess.run([sys.executable, "-m", "infinityframe", *args], capture_output=True, text=True,
-                          env=env, cwd=out, check=False)
-    print(f"$ infinityframe {' '.join(args)}   # exit {done.returncode}")
+                          env=env, check=False)
+    print(f"$ infinityframe {' '.join(args).replace(str(out) + '/', '')}   # exit {done.returncode}")
     for line in (done.stdout + done.stderr).splitlines():
         print(f"    {line}")
     return done
@@ -38,16 +38,17 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "jobs.csv").write_text(JOBS)
     (out / "bad.csv").write_text(BAD)
+    jobs, bad = str(out / "jobs.csv"), str(out / "bad.csv")
     infinityframe("--version", out=out)
-    assert infinityframe("submit", "bad.csv", "-g", "stickfit-v0.1.0", out=out).returncode == 2
-    assert infinityframe("submit", "jobs.csv", "-g", "stickfit-v0.1.0", "--dry-run", out=out).returncode == 0
-    assert infinityframe("submit", "jobs.csv", "-g", "stickfit-v0.1.0", "--max-samples", "10", out=out).returncode == 3
-    first = infinityframe("submit", "jobs.csv", "-g", "stickfit-v0.1.0", "--wait", out=out)
-    again = infinityframe("submit", "jobs.csv", "-g", "stickfit-v0.1.0", out=out)  # reattached, nothing charged
+    assert infinityframe("submit", bad, "-g", "stickfit-v0.1.0", out=out).returncode == 2
+    assert infinityframe("submit", jobs, "-g", "stickfit-v0.1.0", "--dry-run", out=out).returncode == 0
+    assert infinityframe("submit", jobs, "-g", "stickfit-v0.1.0", "--max-samples", "10", out=out).returncode == 3
+    first = infinityframe("submit", jobs, "-g", "stickfit-v0.1.0", "--wait", out=out)
+    again = infinityframe("submit", jobs, "-g", "stickfit-v0.1.0", out=out)  # reattached, nothing charged
     assert first.stdout == again.stdout and "reattached to batch" in again.stderr
     batch_id = first.stdout.strip()
     infinityframe("status", batch_id, "--jobs", out=out)
-    infinityframe("download", batch_id, "--out", "runs/from-csv", out=out)
+    infinityframe("download", batch_id, "--out", str(out / "runs" / "from-csv"), out=out)
     assert len([p for p in (out / "runs" / "from-csv").iterdir() if p.is_dir() and not p.name.startswith(".")]) == 2
 
 
