@@ -3,14 +3,15 @@
 ``serve``, ``accounts add``, ``generators`` and ``demo`` work on the local service (:mod:`._local`);
 ``submit``, ``status`` and ``download`` talk to any service (:mod:`._remote`). Every error is
 one message in the command's own terms, naming the flag that fixes it, and ends the command
-with the exit status :mod:`._app` documents (the table in docs/howto/cli.md).
+with the exit status :mod:`._base` documents (the table in docs/howto/cli.md).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._app import EXIT_CODES, cli, main
+from ._app import main
+from ._base import EXIT_CODES, cli
 
 if TYPE_CHECKING:
     from pathlib import Path

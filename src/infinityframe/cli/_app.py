@@ -1,121 +1,19 @@
-"""The command group, its exit statuses and how an error ends a command.
-
-Exit statuses (the table in docs/howto/cli.md says the same):
-
-==== =====================================================================================
-0    done
-1    the service or a job failed: service unreachable or erroring, token refused, unknown
-     batch, not enough samples, a job that failed, a data dir another service holds
-2    usage or bad input: a flag or its value (an unknown generator too), a missing token, a
-     jobs file that is missing, unreadable or empty, invalid jobs (nothing was sent)
-3    over the spend cap (``--max-samples`` or ``$INFINITYFRAME_MAX_SAMPLES``): nothing was sent
-130  interrupted (Ctrl-C); a batch being waited for goes on
-==== =====================================================================================
-"""
+"""``main``: run the command group with its commands and return the exit status (see :mod:`._base`)."""
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 import click
 
-from .._version import __version__
+from . import _local, _remote  # noqa: F401  (they add their commands to the group)
+from ._base import INTERRUPTED, OK, cli
 
-__all__ = ["EXIT_CODES", "FAILED", "INTERRUPTED", "OK", "OVER_CAP", "USAGE", "CommandError", "cli", "command",
-           "main", "note", "secret"]
-
-OK, FAILED, USAGE, OVER_CAP, INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_CODES = {
-    OK: "done",
-    FAILED: "the service or a job failed",
-    USAGE: "usage or bad input (nothing was sent)",
-    OVER_CAP: "over the spend cap (nothing was sent)",
-    INTERRUPTED: "interrupted",
-}
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CommandError(click.ClickException):
-    """An error in the command's own words; ``details`` follow its first line, one per line."""
-
-    def __init__(self, message: str, exit_code: int = FAILED, details: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click's is per class; ours is per error
-        self.details = list(details)
-        self.where = "infinityframe"
-        self.secrets: set[str] = set()
-
-    def bind(self, ctx: click.Context) -> CommandError:
-        """Name the command it ended, and learn the tokens no message may show."""
-        self.where = ctx.command_path
-        self.secrets = set((ctx.find_root().obj or {}).get("secrets", ()))
-        return self
-
-    def show(self, file: Any = None) -> None:
-        lines = [f"{self.where}: error: {_one_line(self.message)}", *(f"  {_one_line(d)}" for d in self.details)]
-        text = "\n".join(lines)
-        for token in self.secrets:
-            text = text.replace(token, "***")
-        click.echo(text, file=file or sys.stderr)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def secret(ctx: click.Context, token: str) -> None:
-    """Remember a token the command uses, so no error it ends with can show it."""
-    root = ctx.find_root()
-    root.ensure_object(dict).setdefault("secrets", set()).add(token)
-
-
-def note(text: str) -> None:
-    """A line for the person at the terminal (standard error); standard output is for results."""
-    click.echo(text, err=True)
-
-
-def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], F]:
-    """``group.command(name)``, with the package's errors said in the command's terms (:mod:`._words`)."""
-
-    def decorate(func: F) -> F:
-        @functools.wraps(func)
-        def run(*args: Any, **options: Any) -> Any:
-            from ..errors import InfinityError, WaitInterrupted
-            from ._words import explain, interrupted
-
-            ctx = click.get_current_context()
-            try:
-                return func(*args, **options)
-            except WaitInterrupted as err:
-                note(interrupted(err))
-                return INTERRUPTED
-            except CommandError as err:
-                raise err.bind(ctx) from err.__cause__
-            except InfinityError as err:
-                raise explain(err).bind(ctx) from err
-
-        group.command(name, **kwargs)(run)
-        return func
-
-    return decorate
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", "-V", prog_name="infinityframe", message="%(prog)s %(version)s")
-def cli() -> None:
-    """Submit, watch and download synthetic-data jobs from the shell, and run the local service.
-
-    With no --server and no token, the commands use the embedded local service on the data dir.
-    Run 'infinityframe COMMAND --help' for a command's flags.
-    """
+__all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command and return its exit status (see the module docstring).
+    """Run the command and return its exit status (the table in :mod:`._base`).
 
     Examples
     --------
@@ -124,8 +22,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     infinityframe 0.1.0
     0
     """
-    from . import _local, _remote  # noqa: F401  (they add their commands to the group)
-
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="infinityframe",
                           standalone_mode=False)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from ._app import FAILED, OK, USAGE, CommandError, cli, command
+from ._base import FAILED, OK, USAGE, CommandError, cli
+from ._words import command
 
 __all__: list[str] = []
 

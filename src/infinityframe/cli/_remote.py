@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from ._app import FAILED, OK, OVER_CAP, USAGE, CommandError, cli, command, note, secret
+from ._base import FAILED, OK, OVER_CAP, USAGE, CommandError, cli, note, secret
 from ._local import DATA_DIR_HELP
+from ._words import command
 
 __all__: list[str] = []
 

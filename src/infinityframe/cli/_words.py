@@ -9,7 +9,11 @@ data, and keep their message.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
 
 from ..client.caps import ENV_VAR
 from ..errors import (
@@ -22,9 +26,11 @@ from ..errors import (
     WaitInterrupted,
 )
 from ..params.jobfile import JobFile, JobFileError
-from ._app import FAILED, OVER_CAP, USAGE, CommandError
+from ._base import FAILED, INTERRUPTED, OVER_CAP, USAGE, CommandError, note
 
-__all__ = ["explain", "interrupted", "invalid_jobs", "over_cap", "unknown_generator"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["command", "explain", "interrupted", "invalid_jobs", "over_cap", "unknown_generator"]
 
 
 def explain(err: InfinityError) -> CommandError:
@@ -83,3 +89,26 @@ def interrupted(err: WaitInterrupted) -> str:
     return (f"stopped waiting for batch {err.batch_id}: {err.remaining} job(s) not finished yet; they are not "
             f"cancelled. Wait again with: infinityframe status {err.batch_id} --wait (submitting the same file "
             "again reattaches to this batch and charges nothing)")
+
+
+def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], F]:
+    """``group.command(name)``, with the package's errors said in the command's terms."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, **options: Any) -> Any:
+            ctx = click.get_current_context()
+            try:
+                return func(*args, **options)
+            except WaitInterrupted as err:
+                note(interrupted(err))
+                return INTERRUPTED
+            except CommandError as err:
+                raise err.bind(ctx) from err.__cause__
+            except InfinityError as err:
+                raise explain(err).bind(ctx) from err
+
+        group.command(name, **kwargs)(run)
+        return func
+
+    return decorate
