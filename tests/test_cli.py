@@ -150,16 +150,14 @@ def test_a_bad_cell_is_named_by_line_and_column(service: RunningService, tmp_pat
     jobs = tmp_path / "jobs.csv"
     jobs.write_text(JOBS_CSV.replace("4,,0.3", "4,small,0.3"))
     out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
-    assert out.returncode == 1
-    line = one_error_line(out)
-    assert "jobs.csv line 3, column min_size: 'small' is not a number" in line
+    assert out.returncode == 2, out.stderr
+    assert "line 3: row 1, min_size: must be a finite number" in out.stderr and "got 'small'" in out.stderr
 
     jobs.write_text(JOBS_CSV.replace("4,,0.3", "40,,0.3"))
     out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
-    assert out.returncode == 1
-    line = one_error_line(out)
+    assert out.returncode == 2
     # The message df.infinity.errors() gives for the same frame, after its line in the file.
-    assert "line 3: row 1, num_objects: must be between 1 and 20 (inclusive), got 40" in line
+    assert "  line 3: row 1, num_objects: must be between 1 and 20 (inclusive), got 40" in out.stderr.splitlines()
     assert out.stdout == ""
 
 
@@ -225,3 +223,151 @@ def test_a_sampled_frame_survives_a_csv_round_trip(tmp_path: Path) -> None:
     assert list(back.columns) == list(jobs.columns)
     assert back.astype(object).where(back.notna(), None).values.tolist() == \
         jobs.astype(object).where(jobs.notna(), None).values.tolist()
+
+
+# -- the command line's own terms ------------------------------------------------------------------
+
+# How a Python call looks in a message: what no error of the command line may suggest.
+PYTHON_CALL = re.compile(r"\w+\(\)|\b\w+=\w|\bdf\.|\bsesh\.|\binf\.|infinity\.\w+\(")
+
+
+def speaks_in_flags(out: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in out.stderr, out.stderr
+    assert not PYTHON_CALL.search(out.stderr), out.stderr
+    return out.stderr
+
+
+def test_version_from_both_entry_points() -> None:
+    from infinityframe import __version__
+
+    for module in ("infinityframe", "infinityframe.cli"):
+        out = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True,
+                             timeout=60, check=False)
+        assert out.returncode == 0 and out.stdout == f"infinityframe {__version__}\n", out
+
+
+def test_help_has_no_markup() -> None:
+    from click.testing import CliRunner
+
+    from infinityframe.cli import cli, main
+
+    assert main(["--help"]) == 0
+    runner = CliRunner()
+    paths = [[]] + [[name] for name in cli.commands] + [["accounts", "add"]]
+    for path in paths:
+        out = runner.invoke(cli, [*path, "--help"])
+        assert out.exit_code == 0, out.output
+        assert "`" not in out.output and "``" not in out.output, path
+    assert {"serve", "demo", "generators", "accounts", "submit", "status", "download"} <= set(cli.commands)
+
+
+def test_every_bad_cell_at_once_in_errors_words(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("num_objects,min_size,allow_overlap,image_width\n3,small,yes,64\n\n40,0.2,maybe,64\n2,0.1,no,9\n")
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
+    assert out.returncode == 2 and out.stdout == ""
+    lines = speaks_in_flags(out).splitlines()
+    assert lines[0].startswith("infinityframe submit: error: jobs.csv: 4 problems in 3 jobs; nothing was sent.")
+    import infinityframe as inf
+
+    sesh = inf.Session(service.token, "shapes-v0.1.0", service.url)
+    frame = pd.DataFrame({"num_objects": [3, 40, 2], "min_size": ["small", 0.2, 0.1],
+                          "allow_overlap": [True, "maybe", False], "image_width": [64, 64, 9]})
+    expected = frame.infinity.errors(sesh)["message"].tolist()
+    assert len(lines) == 1 + len(expected) == 5
+    for line, where, message in zip(lines[1:], ["line 2", "line 4", "line 4", "line 5"], expected, strict=True):
+        assert line.startswith(f"  {where}: {message}"), (line, message)
+
+
+def test_nan_cells_and_empty_files(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("num_objects,lighting_power,image_width,image_height,num_images\n3,NaN,64,64,1\n")
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
+    assert out.returncode == 2
+    assert "line 2: row 0, lighting_power: is required and may not be null" in speaks_in_flags(out)
+    assert "the cell reads 'NaN'; leave it empty for the default" in out.stderr
+    # nan in a parameter whose default is null (state) is that null: the job is sent
+    jobs.write_text("num_objects,state,image_width,image_height,num_images\n3,nan,64,64,1\n")
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
+    assert out.returncode == 0, out.stderr
+    assert service.get(f"batch/{out.stdout.strip()}/").json()["job_runs"][0]["param_values"]["state"] is None
+    for text, said in (("", "is empty"), ("num_objects\n", "has a header but no jobs")):
+        jobs.write_text(text)
+        out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service))
+        assert out.returncode == 2 and said in one_error_line(out)
+
+
+def test_unknown_generator_lists_the_real_ones(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS_CSV)
+    out = cli("submit", str(jobs), "-g", "stickfit-v0.1", *remote(service))
+    assert out.returncode == 2
+    line = one_error_line(out)
+    assert "--generator 'stickfit-v0.1': no such generator" in line
+    assert "Did you mean --generator stickfit-v0.1.0?" in line
+    assert "shapes-v0.1.0, stickfit-v0.1.0, visionfit-flagship-v0.1.0, visionfit-v0.4.0" in line
+
+
+def test_spend_cap_and_dry_run_speak_in_flags(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS_CSV.replace("NOISE", "GRADIENT"))
+    env = {"INFINITYFRAME_CACHE_DIR": str(tmp_path / "cache")}
+    balance = service.get("account/").json()["balance"]
+    out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", "--max-samples", "1", *remote(service), env=env)
+    assert out.returncode == 3 and out.stdout == ""
+    line = speaks_in_flags(out)
+    assert "over --max-samples 1" in line and "pass --max-samples 2 (or more)" in line and "--dry-run" in line
+    env_cap = cli("submit", str(jobs), "-g", "shapes-v0.1.0", *remote(service),
+                  env={**env, "INFINITYFRAME_MAX_SAMPLES": "1"})
+    assert env_cap.returncode == 3 and "$INFINITYFRAME_MAX_SAMPLES" in speaks_in_flags(env_cap)
+
+    dry = cli("submit", str(jobs), "-g", "shapes-v0.1.0", "--dry-run", *remote(service), env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run of 2 jobs of shapes-v0.1.0: 2 new" in dry.stdout and "estimated samples: 2" in dry.stdout
+    over = cli("submit", str(jobs), "-g", "shapes-v0.1.0", "--dry-run", "--max-samples", "1", *remote(service),
+               env=env)
+    assert over.returncode == 3 and "over --max-samples 1" in over.stdout
+    assert not PYTHON_CALL.search(dry.stdout + over.stdout)
+    assert service.get("account/").json()["balance"] == balance  # nothing was submitted by any of them
+
+
+def test_resubmitting_says_it_reattached(service: RunningService, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS_CSV.replace("PLAIN", "GRADIENT"))
+    env = {"INFINITYFRAME_CACHE_DIR": str(tmp_path / "cache")}
+    args = ("submit", str(jobs), "-g", "shapes-v0.1.0", "--name", "again", *remote(service))
+    first = cli(*args, env=env)
+    assert first.returncode == 0 and "reattached" not in first.stderr
+    batch_id = first.stdout.strip()
+    again = cli(*args, env=env)  # this machine's records know the batch
+    shutil.rmtree(tmp_path / "cache")
+    third = cli(*args, env=env)  # no records: the service answers with it for the same idempotency key
+    for out in (again, third):
+        assert out.returncode == 0 and out.stdout.strip() == batch_id
+        assert f"reattached to batch {batch_id}" in out.stderr and "nothing new was charged" in out.stderr
+    forced = cli(*args, "--mode", "force", env=env)
+    assert forced.stdout.strip() != batch_id and "reattached" not in forced.stderr
+
+
+def test_failed_jobs_exit_1(tmp_path: Path) -> None:
+    svc = start_service(tmp_path / "data", "--workers", "1", "--fail-rate", "1")
+    try:
+        jobs = tmp_path / "jobs.csv"
+        jobs.write_text(JOBS_CSV)
+        out = cli("submit", str(jobs), "-g", "shapes-v0.1.0", "--wait", *remote(svc),
+                  env={"INFINITYFRAME_CACHE_DIR": str(tmp_path / "cache")})
+        assert out.returncode == 1
+        batch_id = out.stdout.strip()
+        assert UUID.match(batch_id) and f"2 of 2 job(s) of batch {batch_id} failed" in speaks_in_flags(out)
+        down = cli("download", batch_id, "--out", str(tmp_path / "down"), *remote(svc))
+        assert down.returncode == 1 and "failed and have no results" in down.stderr
+    finally:
+        svc.stop()
+
+
+def test_the_documented_exit_codes_are_the_codes() -> None:
+    from infinityframe.cli import EXIT_CODES
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "howto" / "cli.md").read_text()
+    table = re.findall(r"^\| (\d+) \|", page, flags=re.M)
+    assert sorted(int(code) for code in table) == sorted(EXIT_CODES)

@@ -182,12 +182,12 @@ class TestCsv:
 
     @pytest.mark.parametrize(("cell", "column", "reason"), [
         ("2.5", "num_images", INVALID_INT), ("1e3", "num_images", INVALID_INT), ("True", "num_images", INVALID_INT),
-        ("nan", "lighting_power", INVALID_FLOAT), ("inf", "lighting_power", INVALID_FLOAT),
+        ("inf", "lighting_power", INVALID_FLOAT),
         ("1" * 1001, "lighting_power", TOO_LARGE)])
     def test_refusals_name_line_and_column(self, tmp_path: Path, cell: str, column: str, reason: str) -> None:
         other = "lighting_power" if column == "num_images" else "num_images"
         (tmp_path / "jobs.csv").write_text(f"{column},{other}\n1,1\n{cell},1\n")
         with pytest.raises(ValidationError) as info:
             read_jobs(tmp_path / "jobs.csv", SHAPES)
-        assert f"jobs.csv line 3, column {column}:" in str(info.value)
+        assert f"line 3: row 1, {column}:" in str(info.value)
         assert f"({reason})" in str(info.value)

@@ -60,11 +60,16 @@ class Api:
                                                    idempotency_key=idempotency_key)
         return answer
 
-    def submit(self, body: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
-        """``POST /api/batch/``: create a batch (the same key answers the same batch)."""
+    def submit(self, body: Mapping[str, Any], idempotency_key: str) -> tuple[dict[str, Any], bool]:
+        """``POST /api/batch/``: create a batch (the same key answers the same batch).
+
+        Returns the batch and whether the service answered with the batch an earlier request of
+        the same key created (its ``Idempotent-Replayed: true`` header; a service without it never does).
+        """
+        headers: dict[str, str] = {}
         created: dict[str, Any] = self.transport.request("POST", "api/batch/", json=body,
-                                                         idempotency_key=idempotency_key)
-        return created
+                                                         idempotency_key=idempotency_key, reply_headers=headers)
+        return created, headers.get("idempotent-replayed", "").strip().lower() == "true"
 
     def batch(self, batch_id: str, not_found: NotFound = _gone) -> dict[str, Any]:
         """``GET /api/batch/{id}/``: a batch with every job's parameters."""

@@ -258,8 +258,11 @@ class Transport:
         json: Any = None,
         idempotency_key: str | None = None,
         not_found: Callable[[str], InfinityError] | None = None,
+        reply_headers: dict[str, str] | None = None,
     ) -> Any:
         """Send a request to an API path and return its decoded JSON body.
+
+        ``reply_headers``, when given, receives the successful reply's headers (names in lower case).
 
         ``not_found`` builds the error raised for a 404 (a missing generator is not a missing
         batch). Everything else maps by status: 401/403 → AuthenticationError, 400 →
@@ -273,6 +276,8 @@ class Transport:
         retriable = method.upper() in ("GET", "HEAD", "OPTIONS") or idempotency_key is not None
         reply = self._send(method, url, retriable, params=params, json=json, headers=headers)
         if reply.ok:
+            if reply_headers is not None:
+                reply_headers.update((name.lower(), value) for name, value in reply.headers.items())
             try:
                 return _json(reply.body)
             except ValueError as err:

@@ -66,6 +66,9 @@ class Batch:
         When the service accepted the batch (timezone-aware).
     job_ids : list of str
         In submission order.
+    reattached : bool
+        True when ``submit`` answered with the batch an identical earlier submission created
+        (nothing new was charged); False for a new batch and for one reattached by id.
 
     Examples
     --------
@@ -83,6 +86,7 @@ class Batch:
         name = data.get("name")
         self.name: str = name if isinstance(name, str) else ""
         self.created: datetime | None = _timestamp(data.get("created"))
+        self.reattached = False
         runs = data.get("job_runs") or []
         self.preview = bool(runs[0].get("is_preview")) if runs else False
         generator = runs[0].get("name") if runs else None

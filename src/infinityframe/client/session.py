@@ -487,6 +487,9 @@ class Session(InfinityCoreNames):
         Returns
         -------
         Batch
+            Its ``reattached`` is True when it is the batch an identical earlier submission
+            created (found in this machine's records, or answered by the service for the same
+            idempotency key), False when this call created it.
 
         Examples
         --------
@@ -521,6 +524,7 @@ class Session(InfinityCoreNames):
             except BatchNotFoundError:
                 self.records.forget(key)
             else:
+                batch.reattached = True
                 self._record_jobs(batch, completed, parents, relation)
                 return batch
         if cap is not None:
@@ -530,8 +534,9 @@ class Session(InfinityCoreNames):
                                      f"{'s' if len(completed) != 1 else ''})")
         # A forced submission still needs a key of its own, so its retries stay idempotent.
         idempotency_key = key if mode == "cached" else f"{key[:32]}-{uuid.uuid4().hex}"
-        data = self.api.submit(self._body(completed, preview, name), idempotency_key=idempotency_key)
+        data, replayed = self.api.submit(self._body(completed, preview, name), idempotency_key=idempotency_key)
         batch = Batch(self, data)
+        batch.reattached = replayed
         if mode == "cached":
             self.records.put(key, batch.id, origin=self.origin, generator=self.generator, name=name,
                              num_jobs=batch.num_jobs)

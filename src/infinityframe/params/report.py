@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cells import PANDAS_STR
+from .cells import FALSE_TEXTS, PANDAS_STR, TRUE_TEXTS
 from .numeric import NumberError, coerce_number
 from .spec import CompiledConstraint, ParamSpec
 
@@ -31,6 +31,7 @@ __all__ = [
     "Block",
     "assemble",
     "cell_message",
+    "cell_note",
     "cell_problem",
     "constraint_message",
     "duplicate_message",
@@ -41,6 +42,7 @@ __all__ = [
     "unknown_key",
     "unknown_message",
     "where",
+    "written_nan",
 ]
 
 COLUMNS = ("row", "column", "check", "value", "message")
@@ -107,6 +109,34 @@ def cell_message(param: ParamSpec, check: str) -> Message:
     problem = _problems(param).get(check) or (lambda v: f"fails the check {check}, got {v!r}")
     # One flat f-string per cell: a million failing cells are worded in about a second.
     return lambda row, v: f"row {row}, {name}: {problem(v)}"
+
+
+def written_nan(text: str) -> bool:
+    """Whether a cell of text spells NaN (``nan``, ``NaN``, ``NAN``...): a missing value written out."""
+    return text.strip().lower() == "nan"
+
+
+def cell_note(param: ParamSpec, text: str) -> str:
+    """What a file's reader adds after the message of a failing cell it read as ``text`` ('' if nothing).
+
+    The message itself is the one a frame's cell gets; this says what the file's cell said and
+    how text is read, where that differs from a value in a frame.
+
+    >>> cell_note(ParamSpec("on", "bool", False), "maybe")
+    'a cell of text reads 1, t, true, y or yes as True and 0, f, false, n or no as False'
+    >>> cell_note(ParamSpec("x", "float", 0.5), "NaN")
+    "the cell reads 'NaN'; leave it empty for the default"
+    """
+    if written_nan(text):
+        return f"the cell reads {text.strip()!r}; leave it empty for the default"
+    if param.type == "bool":
+        return f"a cell of text reads {_either(TRUE_TEXTS)} as True and {_either(FALSE_TEXTS)} as False"
+    return ""
+
+
+def _either(texts: frozenset[str]) -> str:
+    ordered = sorted(texts)
+    return ", ".join(ordered[:-1]) + f" or {ordered[-1]}"
 
 
 def _shown(value: Any) -> str:

@@ -1,0 +1,7 @@
+"""``python -m infinityframe``: the ``infinityframe`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m infinityframe.cli``: the ``infinityframe`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
