@@ -151,52 +151,72 @@ def _index_type(size: int) -> type[np.signedinteger[Any]]:
     return np.int8 if size <= 127 else np.int16 if size <= 32767 else np.int32
 
 
-def _job_positions(table: pa.Table, jobs: pa.Table) -> NDArray[np.intp]:
-    """For every row of ``table``, the position of its job in ``jobs`` (-1 for none), by ``job_id``.
+def _job_runs(table: pa.Table, jobs: pa.Table) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The rows of ``table`` as runs of one job each: the job's position in ``jobs`` (-1 for none), the run's length.
 
-    Looks up each chunk's dictionary of job ids (one entry per job), never the rows' strings.
+    A table's rows come job by job, so there are about as many runs as jobs, and spreading a
+    parameter over the rows is one ``numpy.repeat`` of its per-run values. Job ids are matched
+    through each chunk's dictionary (one entry per job), never the rows' strings.
     """
+    none = np.empty(0, dtype=np.intp)
     if table.num_rows == 0:
-        return np.empty(0, dtype=np.intp)
+        return none, none
     ids = jobs["job_id"].combine_chunks()
     ids = ids.dictionary_decode() if pa.types.is_dictionary(ids.type) else ids
     ids = ids.cast(pa.string())
     if len(pc.unique(ids)) != len(ids):
         raise ValueError("the jobs table holds a job id twice, so rows cannot be matched to their job's parameters")
-    pieces = []
+    starts_of: list[NDArray[np.intp]] = []
+    lengths_of: list[NDArray[np.intp]] = []
     for chunk in table["job_id"].chunks:
+        if len(chunk) == 0:
+            continue
         if pa.types.is_dictionary(chunk.type):
-            where = pc.index_in(chunk.dictionary.cast(pa.string()), value_set=ids)
-            taken = where.take(chunk.indices)
+            where = pc.index_in(chunk.dictionary.cast(pa.string()), value_set=ids).fill_null(-1)
+            lookup = np.append(where.to_numpy(zero_copy_only=False).astype(np.intp), -1)
+            codes = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         else:
-            taken = pc.index_in(chunk.cast(pa.string()), value_set=ids)
-        pieces.append(taken.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False))
-    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.intp)
+            lookup = None
+            codes = pc.index_in(chunk.cast(pa.string()), value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+        starts = np.concatenate([[0], starts]).astype(np.intp)
+        lengths_of.append(np.diff(np.append(starts, len(codes))).astype(np.intp))
+        first = codes[starts].astype(np.intp)
+        starts_of.append(lookup[first] if lookup is not None else first)
+    return np.concatenate(starts_of), np.concatenate(lengths_of)
 
 
-def _dictionary(values: pa.Array, positions: NDArray[np.intp], unmatched: bool) -> pa.DictionaryArray:
-    """A per-job column spread over rows as a dictionary: the distinct values once, narrow indices per row."""
+def _dictionary(values: pa.Array, jobs: NDArray[np.intp], lengths: NDArray[np.intp]) -> pa.DictionaryArray:
+    """A per-job column spread over runs of rows as a dictionary: the distinct values once, narrow indices."""
     if pa.types.is_dictionary(values.type):
         found, dictionary, ordered = values.indices, values.dictionary, False
     else:
         present = values.drop_null()
         dictionary = pc.unique(present).sort() if len(present) else pa.array([], type=values.type)
         found, ordered = pc.index_in(values, value_set=dictionary), True
-    # -1 for a job without the value; one more slot at the end for rows without a job (-1 positions)
+    # -1 for a job without the value; one more slot at the end for runs without a job (-1)
     per_job = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(_index_type(len(dictionary)))
-    per_job = np.append(per_job, per_job.dtype.type(-1))
-    rows = per_job.take(positions)
-    missing = rows < 0 if unmatched or (per_job[:-1] < 0).any() else None
-    indices = pa.array(rows, mask=missing) if missing is not None and missing.any() else pa.array(rows)
+    per_run = np.append(per_job, per_job.dtype.type(-1))[jobs]
+    rows = np.repeat(per_run, lengths)
+    indices = pa.array(rows, mask=rows < 0) if (per_run < 0).any() else pa.array(rows)
     return pa.DictionaryArray.from_arrays(indices, dictionary, ordered=ordered)
 
 
-def _spread(values: pa.Array, positions: NDArray[np.intp], unmatched: bool, *, dictionary: bool) -> pa.Array:
-    """A per-job column with one value per row (``positions`` into the jobs; -1, where ``unmatched``, gives null)."""
+def _spread(values: pa.Array, jobs: NDArray[np.intp], lengths: NDArray[np.intp], *, dictionary: bool) -> pa.Array:
+    """A per-job column with one value per row: each run's job's value (null for job -1), ``lengths`` times."""
     if dictionary or pa.types.is_dictionary(values.type):
-        return _dictionary(values, positions, unmatched)
-    index = pa.array(positions, mask=positions < 0) if unmatched else pa.array(positions)
-    return values.take(index)
+        return _dictionary(values, jobs, lengths)
+    missing = jobs < 0
+    per_run = values.take(pa.array(jobs, mask=missing) if missing.any() else pa.array(jobs))
+    kind = values.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+        return per_run.take(pa.array(np.repeat(np.arange(len(per_run)), lengths)))
+    zero = False if pa.types.is_boolean(kind) else 0
+    data = np.repeat(per_run.fill_null(zero).to_numpy(zero_copy_only=False), lengths)
+    if not per_run.null_count:
+        return pa.array(data, type=kind)
+    mask = np.repeat(per_run.is_null().to_numpy(zero_copy_only=False), lengths)
+    return pa.array(data, mask=mask, type=kind)
 
 
 def attach_params(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
@@ -212,12 +232,11 @@ def attach_params(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         if not params:
             out[name] = table
             continue
-        positions = _job_positions(table, jobs)
-        unmatched = bool((positions < 0).any())
+        runs, lengths = _job_runs(table, jobs)
         for param, column in params:
             values = jobs[column].combine_chunks()
             target = param if param not in table.column_names else f"param_{param}"
-            spread = _spread(values, positions, unmatched, dictionary=name in DICTIONARY_TABLES)
+            spread = _spread(values, runs, lengths, dictionary=name in DICTIONARY_TABLES)
             table = table.append_column(target, spread)
         out[name] = table
     return out
@@ -228,21 +247,27 @@ def compact_params(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
 
     For tables that come from elsewhere than :func:`attach_params` (polars, saved parquet),
     where numbers are plain columns. A parameter column is one that ``jobs`` has too (by its
-    name, or its name without ``param_``), other than the keys and ``split``.
+    name, or its name without ``param_``), other than the keys and ``split`` and the table's
+    own columns (``x`` when there is a ``param_x``).
     """
     jobs = set(tables["jobs"].column_names) - {"batch_id", "job_id", "split"}
     out = dict(tables)
     for name in DICTIONARY_TABLES:
         table = tables[name]
+        names = set(table.column_names)
         for i, field in enumerate(table.schema):
-            is_param = field.name in jobs or field.name.removeprefix("param_") in jobs
+            # a name the table has twice over (its own ``x`` beside ``param_x``) is the table's own
+            own = f"param_{field.name}" in names
+            is_param = (field.name in jobs and not own) or (
+                field.name.startswith("param_") and field.name.removeprefix("param_") in jobs)
             if not is_param or pa.types.is_dictionary(field.type) or pa.types.is_null(field.type):
                 continue
             if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
                     or pa.types.is_boolean(field.type)):
                 continue
             values = table[field.name].combine_chunks()
-            table = table.set_column(i, field.name, _dictionary(values, np.arange(len(values)), False))
+            every = np.arange(len(values), dtype=np.intp)
+            table = table.set_column(i, field.name, _dictionary(values, every, np.ones_like(every)))
         out[name] = table
     return out
 
