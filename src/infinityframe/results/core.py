@@ -382,7 +382,10 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     ``<id>.mp4``. Such a folder reads as one job per id, with the same columns; ``job_id`` is the
     ``<id>`` and ``jobs["path"]`` is ``<folder>/<id>``, the stem of the job's files. A folder
     with job folders and flat files reads as both. A parameter whose name a table already uses appears there as
-    ``param_<name>``. Repeated strings are pandas ``category`` (polars ``Categorical``).
+    ``param_<name>``. Repeated strings are pandas ``category`` (polars ``Categorical``). The
+    parameters are stored once per job: in ``keypoints`` the numeric ones are pandas ordered
+    ``category`` of the numbers too (one or two bytes a row; polars keeps numbers plain); see
+    :mod:`infinityframe.results.tables`.
 
     Columns, before the parameters:
 
