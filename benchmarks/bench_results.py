@@ -1,6 +1,8 @@
 """Reading a batch's labels into tables, against the ways users read them today, in one run.
 
-Run: ``python benchmarks/bench_results.py [--jobs 200] [--rounds 3]``. The real v0.4.0 batch in
+Run: ``python benchmarks/bench_results.py [--jobs 200] [--rounds 3]``, and
+``python benchmarks/bench_results.py --scaling [--rounds 3]`` for how ``read_results`` grows
+with the batch: uncached and cached reads of 20, 200 and 1,000 jobs (see :func:`scaling`). The real v0.4.0 batch in
 ``../shared/fixtures/infinity-v0.4.0/`` is replicated (under new job ids) into a temporary
 batch folder of ``--jobs`` jobs. Each round runs every method once, in turn, each in a fresh
 process, so its peak memory (max RSS above the process's RSS before reading) is its own and a
@@ -20,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -78,10 +83,18 @@ import infinityframe as inf
 res = inf.read_results(batch, cache=False, armature=True)
 assert len(res.keypoints) > 0 and res.jobs["problem"].isna().all()
 """,
+    "infinityframe_cached": """
+import infinityframe as inf
+res = inf.read_results(batch)
+assert len(res.jobs) > 0 and len(res.keypoints) > 0 and res.jobs["problem"].isna().all()
+""",
 }
 LABELS = {"orjson": "(a) bytes + orjson.loads", "json_normalize": "(b) json.load + json_normalize",
           "pycocotools": "(c) pycocotools.COCO", "infinityframe": "(d) infinityframe.read_results",
           "msgspec_lazy": "(a') msgspec lazy decode", "infinityframe_armature": "(d') read_results(armature=True)"}
+
+# The comparison of methods (the scaling report reads with and without the cache instead).
+COMPARED = [m for m in METHODS if m != "infinityframe_cached"]
 
 RUNNER = """
 import resource, sys, time
@@ -106,30 +119,117 @@ IMPORTS = {
     "infinityframe": "import infinityframe as inf",
     "msgspec_lazy": "import msgspec, orjson",
     "infinityframe_armature": "import infinityframe as inf",
+    "infinityframe_cached": "import infinityframe as inf",
 }
 
 
-def replicate(dest: Path, jobs: int) -> int:
-    """A batch folder of ``jobs`` jobs copied from the fixture's; returns the labels' bytes."""
+def replicate(dest: Path, jobs: int, *, vary: bool = False) -> int:
+    """A batch folder of ``jobs`` jobs copied from the fixture's; returns the labels' bytes.
+
+    With ``vary``, every job gets its own parameters, as in a sampled sweep: each float
+    parameter of the copied job.json is scaled by a factor drawn per job (seeded), so that no
+    two jobs share a value and a dictionary of parameter values has one entry per job.
+    """
     sources = sorted(p for p in FIXTURE.iterdir() if p.is_dir())
     (dest / "batch_id.txt").write_text((FIXTURE / "batch_id.txt").read_text())
+    rng = random.Random(0)
     total = 0
     for i in range(jobs):
         src = sources[i % len(sources)]
         job = dest / str(uuid.UUID(int=i))
         job.mkdir()
-        for name in ("job.json", "labels.json"):
-            shutil.copyfile(src / name, job / name)
+        shutil.copyfile(src / "labels.json", job / "labels.json")
+        if vary:
+            spec = json.loads((src / "job.json").read_text())
+            spec["params"] = {k: v * (1 + rng.uniform(-0.05, 0.05)) if isinstance(v, float) else v
+                              for k, v in spec["params"].items()}
+            (job / "job.json").write_text(json.dumps(spec, indent=4))
+        else:
+            shutil.copyfile(src / "job.json", job / "job.json")
         total += (job / "labels.json").stat().st_size + (job / "job.json").stat().st_size
     return total
 
 
-def run(method: str, batch: Path) -> tuple[float, float]:
+def run(method: str, batch: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds and peak MB of one fresh process reading ``batch`` by ``method``."""
     script = RUNNER.format(imports=IMPORTS[method], body=METHODS[method])
-    out = subprocess.run([sys.executable, "-c", script, str(batch)], capture_output=True, text=True, check=True)
-    elapsed, memory = map(float, out.stdout.split())
+    out = subprocess.run([sys.executable, "-c", script, str(batch)], capture_output=True, text=True, check=True,
+                         env=env)
+    elapsed, memory = map(float, out.stdout.split()[:2])
     return elapsed, memory
+
+
+SCALING_SIZES = (20, 200, 1000)
+SCALING_MARKER = "## How reading grows with the batch"
+
+
+def scaling(rounds: int) -> list[str]:
+    """Uncached and cached ``read_results`` of 20, 200 and 1,000 varied jobs: seconds and peak MB.
+
+    Each read runs in a fresh process with its own cache dir (``$INFINITYFRAME_CACHE_DIR`` in
+    a temporary folder); the cache is written by one unmeasured read first. A round reads
+    every size once each way; times are medians over the rounds, memory the highest peak.
+    """
+    times: dict[tuple[str, int], list[float]] = {}
+    memory: dict[tuple[str, int], float] = {}
+    sizes: dict[int, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "INFINITYFRAME_CACHE_DIR": str(Path(tmp) / "cache")}
+        batches = {}
+        for n in SCALING_SIZES:
+            batches[n] = Path(tmp) / f"jobs-{n}"
+            batches[n].mkdir()
+            sizes[n] = replicate(batches[n], n, vary=True)
+            run("infinityframe_cached", batches[n], env)  # writes the cache
+        for _ in range(rounds):
+            for n in SCALING_SIZES:
+                for method in ("infinityframe", "infinityframe_cached"):
+                    elapsed, peak = run(method, batches[n], env)
+                    times.setdefault((method, n), []).append(elapsed)
+                    memory[(method, n)] = max(memory.get((method, n), 0.0), peak)
+    lines = [SCALING_MARKER, "",
+             f"`python benchmarks/bench_results.py --scaling --rounds {rounds}`: `read_results` of batches of "
+             f"20, 200 and 1,000 jobs, replicated from the fixture with every float parameter varied per job "
+             "(a sampled sweep: no two jobs share a value). Each read in a fresh process; uncached "
+             "(`cache=False`, parsing the JSON) and cached (the parquet cache of an earlier read). "
+             f"{rounds} rounds; times are medians, memory the highest peak RSS above the process's RSS "
+             "before reading.", "",
+             "| jobs | JSON (MB) | uncached (s) | cached (s) | uncached peak (MB) | cached peak (MB) |",
+             "|---|---|---|---|---|---|"]
+    for n in SCALING_SIZES:
+        lines.append(f"| {n:,} | {sizes[n] / 1e6:.0f} | "
+                     f"{statistics.median(times[('infinityframe', n)]):.2f} | "
+                     f"{statistics.median(times[('infinityframe_cached', n)]):.2f} | "
+                     f"{memory[('infinityframe', n)]:.0f} | {memory[('infinityframe_cached', n)]:.0f} |")
+    lines += ["", "| ratio | uncached | cached |", "|---|---|---|"]
+    for small, big in ((20, 200), (200, 1000)):
+        cells = []
+        for method in ("infinityframe", "infinityframe_cached"):
+            per_round = [b / a for a, b in zip(times[(method, small)], times[(method, big)], strict=True)]
+            cells.append(f"{spread(per_round)} time, {memory[(method, big)] / max(memory[(method, small)], 1):.2f}× "
+                         "peak")
+        lines.append(f"| {big:,} / {small:,} jobs ({big // small}× the jobs) | {cells[0]} | {cells[1]} |")
+    top = max(SCALING_SIZES)
+    worst = max(max(b / a for a, b in zip(times[(m, 200)], times[(m, top)], strict=True))
+                for m in ("infinityframe", "infinityframe_cached"))
+    median = max(statistics.median(b / a for a, b in zip(times[(m, 200)], times[(m, top)], strict=True))
+                 for m in ("infinityframe", "infinityframe_cached"))
+    cached_peak, json_peak = memory[("infinityframe_cached", top)], memory[("infinityframe", top)]
+    lines += ["", f"Targets: 1,000 jobs ≤ 5.5× the time of 200, cached or not: median {median:.2f}×, worst round "
+              f"{worst:.2f}× ({'met' if median <= 5.5 else 'NOT met'}); peak memory of the cached read of 1,000 "
+              f"jobs below that of reading their JSON: {cached_peak:.0f} MB vs {json_peak:.0f} MB "
+              f"({'met' if cached_peak < json_peak else 'NOT met'}; {json_peak * 1e6 / sizes[top]:.2f}× and "
+              f"{cached_peak * 1e6 / sizes[top]:.2f}× the JSON bytes)."]
+    return lines
+
+
+def publish_scaling(lines: list[str]) -> None:
+    """Print the scaling report and put it in results_read.md, after the comparison of methods."""
+    print("\n".join(lines))
+    path = Path(__file__).parent / "results" / "results_read.md"
+    text = path.read_text() if path.exists() else ""
+    kept = text.split(SCALING_MARKER)[0].rstrip("\n")
+    path.write_text((kept + "\n\n" if kept else "") + re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n")
 
 
 def spread(values: list[float], digits: int = 2) -> str:
@@ -142,11 +242,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scaling", action="store_true",
+                        help="uncached and cached reads of 20, 200 and 1,000 jobs instead of the comparison")
     args = parser.parse_args()
     if not FIXTURE.exists():
         sys.exit(f"the fixture is not at {FIXTURE}: this benchmark reads the real batch")
-    times: dict[str, list[float]] = {m: [] for m in METHODS}
-    memory: dict[str, float] = dict.fromkeys(METHODS, 0.0)
+    if args.scaling:
+        publish_scaling(scaling(args.rounds))
+        return
+    times: dict[str, list[float]] = {m: [] for m in COMPARED}
+    memory: dict[str, float] = dict.fromkeys(COMPARED, 0.0)
     # The floor and ours run next to each other, so that their ratio sees the same load.
     order = ["orjson", "infinityframe", "msgspec_lazy", "infinityframe_armature", "pycocotools", "json_normalize"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,8 +263,8 @@ def main() -> None:
                 times[method].append(elapsed)
                 memory[method] = max(memory[method], peak)
     ours, floor = times["infinityframe"], times["orjson"]
-    per_round = {m: [t / f for t, f in zip(times[m], floor, strict=True)] for m in METHODS}
-    faster = {m: [t / o for t, o in zip(times[m], ours, strict=True)] for m in METHODS}
+    per_round = {m: [t / f for t, f in zip(times[m], floor, strict=True)] for m in COMPARED}
+    faster = {m: [t / o for t, o in zip(times[m], ours, strict=True)] for m in COMPARED}
     lines = [header(f"Reading {args.jobs} VisionFit v0.4.0 jobs ({json_bytes / 1e6:.0f} MB of JSON)"),
              f"{args.rounds} rounds; in each, every method once in a fresh process. Times are medians over the "
              "rounds; ratios are taken within each round, shown as median (min–max). Memory is the highest "
@@ -179,7 +284,7 @@ def main() -> None:
               f"{'met' if min(faster['json_normalize']) >= 7 else 'NOT met'} in every round; peak memory ≤ 3× the "
               f"JSON bytes: {share:.2f}× {'met' if share <= 3 else 'NOT met'}."]
     publish(lines, "results_read.md")
-    print(json.dumps({m: {"seconds": times[m], "peak_mb": memory[m]} for m in METHODS}))
+    print(json.dumps({m: {"seconds": times[m], "peak_mb": memory[m]} for m in COMPARED}))
 
 
 if __name__ == "__main__":

@@ -9,16 +9,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import platformdirs
+
 __all__ = ["cache_dir"]
 
 
 def cache_dir() -> Path:
-    """``$INFINITYFRAME_CACHE_DIR``, else ``$XDG_CACHE_HOME/infinityframe`` (``~/.cache/infinityframe``).
+    """``$INFINITYFRAME_CACHE_DIR``, else the platform's user cache dir for ``infinityframe``.
 
-    It holds the submission records (``submissions.db``) and the parquet cache of read
-    results (``results/``); deleting it loses no data, only what makes re-submission free of
-    charge from this machine and re-reads fast.
+    That is ``$XDG_CACHE_HOME/infinityframe`` (``~/.cache/infinityframe``) on Linux,
+    ``~/Library/Caches/infinityframe`` on macOS and ``%LOCALAPPDATA%\\infinityframe\\Cache`` on
+    Windows (:func:`platformdirs.user_cache_dir`). It holds the submission records
+    (``submissions.db``) and the parquet cache of read results (``results/<key>``, keyed by the
+    batch folder's path, never inside the folder); deleting it loses no data, only what makes
+    re-submission free of charge from this machine and re-reads fast.
     """
     if env := os.environ.get("INFINITYFRAME_CACHE_DIR"):
         return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "infinityframe"
+    return Path(platformdirs.user_cache_dir("infinityframe", appauthor=False))

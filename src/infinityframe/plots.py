@@ -124,6 +124,21 @@ def _is_number(values: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
 
 
+def _as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categories of numbers (the parameters of ``res.keypoints``) as the numbers they are, to plot on an axis.
+
+    Booleans stay categories: they plot as two groups either way.
+    """
+    numbers: dict[str, pd.Series] = {}
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if not isinstance(dtype, pd.CategoricalDtype) or not _is_number(pd.Series(dtype.categories)):
+            continue
+        column = frame[name]
+        numbers[str(name)] = column.astype(np.float64 if column.isna().any() else dtype.categories.dtype)
+    return frame.assign(**numbers) if numbers else frame
+
+
 def _short(value: Any, width: int = 22) -> str:
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -321,7 +336,7 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
         shown = ", ".join(map(str, table.columns[:40]))
         raise InfinityError(f"res.{level} has no column {', '.join(map(repr, missing))}; it has: {shown}. "
                             "Pick one of those or another level= (jobs, frames, objects, keypoints).")
-    data = table[wanted].dropna(subset=[x, y])
+    data = _as_numbers(table[wanted].dropna(subset=[x, y]))
     if not _is_number(data[y]):
         raise InfinityError(f"res.{level}[{y!r}] is not numeric ({data[y].dtype}); plot a numeric column as y.")
     if data.empty:

@@ -81,8 +81,14 @@ def test_numeric_params_plot_against_measures(res: Results) -> None:
 
 
 def test_param_dtypes_in_both_backends(res: Results) -> None:
+    objects = res.objects
+    assert objects["camera_distance"].dtype == np.float64 and objects["num_reps"].dtype == np.int64
     keypoints = res.keypoints
-    assert keypoints["camera_distance"].dtype == np.float64 and keypoints["num_reps"].dtype == np.int64
+    # keypoints: numbers are ordered categories of the per-job numbers, stored once per job
+    distance, reps = keypoints["camera_distance"].dtype, keypoints["num_reps"].dtype
+    assert isinstance(distance, pd.CategoricalDtype) and distance.ordered
+    assert distance.categories.dtype == np.float64 and reps.categories.dtype == np.int64
+    assert list(distance.categories) == sorted(res.jobs["camera_distance"])
     assert isinstance(keypoints["scene"].dtype, pd.CategoricalDtype)
     assert keypoints["state"].isna().all()
     polars = res.to_backend("polars").keypoints
@@ -101,4 +107,4 @@ def test_param_missing_from_one_job_is_null_on_its_rows(fixture_copy: Path) -> N
         mine = table["job_id"] == JOB
         assert table.loc[mine, "camera_distance"].isna().all() and table.loc[mine, "scene"].isna().all()
         assert table.loc[~mine, "camera_distance"].notna().all() and table.loc[~mine, "scene"].notna().all()
-        assert table["camera_distance"].dtype == np.float64
+        assert table["camera_distance"].astype(np.float64).dtype == np.float64

@@ -1,7 +1,7 @@
 """A parquet cache of a batch folder's tables, reused while no job file has changed.
 
 After a batch folder is read, its four tables are written to the user's cache dir
-(``$INFINITYFRAME_CACHE_DIR``, else ``~/.cache/infinityframe``), under
+(``$INFINITYFRAME_CACHE_DIR``, else the platform's user cache dir: ``~/.cache/infinityframe`` on Linux), under
 ``results/<key>/``, the key a hash of the folder's absolute path: never inside the user's
 data, where any tool listing job folders would meet it. A manifest goes with them: every job
 folder and the size and ``mtime_ns`` of every file in it (plus ``batch_id.txt``). The next
@@ -40,7 +40,8 @@ from .tables import TABLES
 
 __all__ = ["cache_folder", "load", "manifest", "save"]
 # Bump when the tables' columns or types change, so that old caches are not served.
-CACHE_FORMAT = 1
+# 2: tables cached bare, the parameters in jobs only (tables.bare_tables).
+CACHE_FORMAT = 2
 _MANIFEST = "manifest.json"
 
 

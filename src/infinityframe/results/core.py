@@ -36,7 +36,7 @@ from . import cache as _cache
 from . import parquet as _parquet
 from .flat import find_flat_jobs
 from .readers import JobData, JobSource, is_job_folder, label_files, read_job
-from .tables import TABLES, build_tables
+from .tables import TABLES, attach_params, bare_tables, compact_params
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -92,7 +92,13 @@ class Results:
     @classmethod
     def from_arrow(cls, tables: Mapping[str, pa.Table], *, path: Path | None = None,
                    backend: Backend = "pandas") -> Results:
-        """Results from Arrow tables, converted to ``backend`` frames."""
+        """Results from Arrow tables, converted to ``backend`` frames.
+
+        For pandas, the numeric parameters of ``keypoints`` become categories (as a read makes
+        them), whether or not the Arrow tables hold them as dictionaries.
+        """
+        if backend == "pandas":
+            tables = compact_params(tables)
         return cls({name: _from_arrow(tables[name], backend) for name in TABLES}, path=path, backend=backend)
 
     @property
@@ -376,7 +382,10 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     ``<id>.mp4``. Such a folder reads as one job per id, with the same columns; ``job_id`` is the
     ``<id>`` and ``jobs["path"]`` is ``<folder>/<id>``, the stem of the job's files. A folder
     with job folders and flat files reads as both. A parameter whose name a table already uses appears there as
-    ``param_<name>``. Repeated strings are pandas ``category`` (polars ``Categorical``).
+    ``param_<name>``. Repeated strings are pandas ``category`` (polars ``Categorical``). The
+    parameters are stored once per job: in ``keypoints`` the numeric ones are pandas ordered
+    ``category`` of the numbers too (one or two bytes a row; polars keeps numbers plain); see
+    :mod:`infinityframe.results.tables`.
 
     Columns, before the parameters:
 
@@ -415,7 +424,7 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
         batches with more than 1 GiB of labels on a machine with at least 4 CPUs.
     cache : bool
         Reuse (and write) the parquet cache of this folder's tables, kept in the user's cache
-        dir (``$INFINITYFRAME_CACHE_DIR``, else ``~/.cache/infinityframe``), never in the
+        dir (``$INFINITYFRAME_CACHE_DIR``, else the platform's, ``~/.cache/infinityframe`` on Linux), never in the
         folder; it is used only while every job file still has the size and modification
         time it had.
     armature : bool
@@ -462,12 +471,13 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     cached = _cache.load(batch_root, expected) if expected is not None else None
     if cached is not None:
         _warn_problems(cached["jobs"], root)
-        return Results.from_arrow(cached, path=root, backend=backend)
+        return Results.from_arrow(attach_params(cached), path=root, backend=backend)
     jobs = _read_jobs(sources, armature, workers)
     batch_id = _batch_id(batch_root)
-    tables = build_tables(jobs, [batch_id] * len(jobs), armature=armature)
+    # Bare: the parameters once per job, in ``jobs``; cached so, and attached to every table below.
+    bare = bare_tables(jobs, [batch_id] * len(jobs), armature=armature)
     del jobs  # the per-job arrays: the tables hold their own copies now
     if expected is not None:
-        _cache.save(batch_root, expected, tables)
-    _warn_problems(tables["jobs"], root)
-    return Results.from_arrow(tables, path=root, backend=backend)
+        _cache.save(batch_root, expected, bare)
+    _warn_problems(bare["jobs"], root)
+    return Results.from_arrow(attach_params(bare), path=root, backend=backend)

@@ -85,5 +85,19 @@ def read(path: Path) -> dict[str, pa.Table]:
             continue
         partitioning = ds.partitioning(_PARTITIONS, flavor="hive")
         table = ds.dataset(folder, format="parquet", partitioning=partitioning).to_table()
-        out[name] = table.select(schema.names).cast(schema)
+        # Numbers saved as dictionaries (the parameters of keypoints) read back as plain numbers,
+        # which Arrow cannot cast to a dictionary: keep them plain; Results.from_arrow encodes them.
+        plain = pa.schema([_plain_numbers(field, table.schema.field(field.name)) for field in schema],
+                          metadata=schema.metadata)
+        out[name] = table.select(schema.names).cast(plain)
     return out
+
+
+def _plain_numbers(saved: pa.Field, read: pa.Field) -> pa.Field:
+    """``saved``, or its value type when it is a dictionary of numbers that was read back plain."""
+    kind = saved.type
+    if pa.types.is_dictionary(kind) and not pa.types.is_dictionary(read.type):
+        values = kind.value_type
+        if pa.types.is_integer(values) or pa.types.is_floating(values) or pa.types.is_boolean(values):
+            return saved.with_type(values)
+    return saved
