@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
 from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +84,7 @@ def _generators(args: argparse.Namespace) -> int:
 
     rows = [g.metadata() for g in generators.available().values()]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
     else:
         for meta in rows:
             preview = "previews" if meta["options"]["preview"] else "no previews"
@@ -303,8 +304,8 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         rows = [{"job_id": r.job_id, "state": str(r.state), "samples": None if pd.isna(r.samples) else int(r.samples)}
                 for r in status.itertuples(index=False)]
-        print(json.dumps({"batch_id": batch.id, "name": batch.name, "generator": batch.generator,
-                          "preview": batch.preview, "jobs": rows}, indent=2))
+        print(orjson.dumps({"batch_id": batch.id, "name": batch.name, "generator": batch.generator,
+                          "preview": batch.preview, "jobs": rows}, option=orjson.OPT_INDENT_2).decode())
         return 0
     kind = "previews" if batch.preview else "jobs"
     print(f"batch {batch.id}  {batch.name!r}  {batch.generator}  {batch.num_jobs} {kind}")

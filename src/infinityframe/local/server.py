@@ -14,7 +14,6 @@ queue, queued ones stay queued, and every worker process ends. The next start pi
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -26,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import orjson
 import requests
 import uvicorn
 
@@ -80,7 +80,7 @@ def find_running(data_dir: Path) -> tuple[str, str] | None:
     its process is alive and the URL answers as an infinityframe service.
     """
     try:
-        record = json.loads((data_dir / "service.json").read_text())
+        record = orjson.loads((data_dir / "service.json").read_bytes())
         token = (data_dir / "token").read_text().strip()
         os.kill(int(record["pid"]), 0)
         answer = requests.get(f"{record['url']}/", timeout=2).json()
@@ -207,7 +207,7 @@ class Service:
         return bool(self._server.started) and not self._server.should_exit
 
     def _announce(self) -> None:
-        write_private(self.data_dir / "service.json", json.dumps({"url": self.url, "pid": os.getpid()}).encode())
+        write_private(self.data_dir / "service.json", orjson.dumps({"url": self.url, "pid": os.getpid()}))
 
     def start(self) -> Service:
         """Start the runner and the HTTP server in background threads; returns when it answers."""
@@ -264,7 +264,7 @@ class Service:
         self._closed = True
         record = self.data_dir / "service.json"
         try:
-            if json.loads(record.read_text()).get("url") == self.url:
+            if orjson.loads(record.read_bytes()).get("url") == self.url:
                 record.unlink()
         except (OSError, ValueError):
             pass
