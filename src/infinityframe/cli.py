@@ -124,11 +124,11 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, str, str]:
             raise UsageError(f"no token for {server}: pass --token-file, set INFINITY_TOKEN or pass --token.")
         args.secret = token
         return server, token, server
-    from .client.session import local_endpoint
+    from .client.local_services import local_services
     from .local.server import default_data_dir
 
     root = (Path(args.data_dir) if args.data_dir else default_data_dir()).expanduser().resolve()
-    url, token, args.in_process = local_endpoint(root)  # as Session.local: stopped at exit
+    url, token, args.in_process = local_services.endpoint(root)  # as Session.local: stopped at exit
     args.secret = token
     where = f"the embedded service in {root}" if args.in_process else f"the local service at {url} ({root})"
     return url, token, where
