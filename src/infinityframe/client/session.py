@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import polars as pl
+from requests.adapters import BaseAdapter
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
 from ..params.jobs import service_jobs
@@ -156,6 +157,10 @@ class Session(InfinityCoreNames):
         refused with :class:`~infinityframe.SpendCapError` before anything is charged.
         Settable later (``sesh.max_samples = N``). With ``$INFINITYFRAME_MAX_SAMPLES`` and a
         call's own ``max_samples=``, the strictest cap that is set binds.
+    transport : requests.adapters.BaseAdapter, optional
+        What carries the session's requests instead of the network, for every URL: e.g.
+        ``infinityframe.client.asgi.ASGIAdapter(app)`` answers from an application in this
+        process (see ``docs/testing.md``). The retry policy applies to it as to the network.
 
     Examples
     --------
@@ -167,7 +172,8 @@ class Session(InfinityCoreNames):
 
     def __init__(self, token: str | None = None, generator: str = "", server: str | None = None, *,
                  timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
-                 limits: Limits | None = None, max_samples: int | None = None) -> None:
+                 limits: Limits | None = None, max_samples: int | None = None,
+                 transport: BaseAdapter | None = None) -> None:
         resolve_cap(None, max_samples)  # a bad cap fails here, not at the first submission
         self.max_samples = max_samples
         if not generator:
@@ -175,7 +181,8 @@ class Session(InfinityCoreNames):
                                          "'stickfit-v0.1.0'); inf.generators(token, server) lists them.")
         self.generator = generator
         self.server = (server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER).rstrip("/")
-        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry, limits=limits)
+        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry, limits=limits,
+                                    adapter=transport)
         self.api = Api(self._transport)  # the REST contract, one method per endpoint
         self._metadata: dict[str, Any] = self.api.generator(
             generator, not_found=lambda detail: GeneratorNotFoundError(

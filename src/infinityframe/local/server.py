@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +40,8 @@ from .runner import Runner
 from .signing import Signer
 from .store import Store, new_token
 
-__all__ = ["DEFAULT_BALANCE", "DataDirInUseError", "Service", "default_data_dir", "find_running", "serve"]
+__all__ = ["DEFAULT_BALANCE", "DataDirInUseError", "Service", "default_data_dir", "find_running", "in_process_app",
+           "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +284,35 @@ class Service:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def in_process_app(data_dir: str | os.PathLike[str], *, rate_limit: float | None = None, burst: int | None = None,
+                   balance: int = DEFAULT_BALANCE, run_jobs: bool = False) -> Iterator[tuple[Any, str]]:
+    """The service's application on ``data_dir`` and its default token, served by nothing.
+
+    For tests in this process, through :class:`~infinityframe.client.asgi.ASGIAdapter`: no
+    socket, no server thread. Jobs stay queued unless ``run_jobs``, which renders them in
+    threads of this process. The data dir's lock is held for the block, as a served one's is.
+
+    Examples
+    --------
+    >>> with in_process_app("in-process-data") as (app, token):
+    ...     type(app).__name__
+    'FastAPI'
+    """
+    cfg = ServiceConfig(Path(data_dir).expanduser().resolve(), rate_limit=rate_limit, burst=burst,
+                        balance=balance, executor="thread")
+    with contextlib.ExitStack() as stack:
+        stack.callback(ServiceLock.acquire(cfg.data_dir).release)
+        state, token = _open_state(cfg)
+        stack.callback(state.store.close)
+        if run_jobs and state.runner is not None:
+            state.runner.start()
+            stack.callback(state.runner.stop)
+        else:
+            state.runner = None  # never started: nothing to stop, and the app wakes no one
+        yield create_app(state), token
 
 
 def serve(
