@@ -165,7 +165,7 @@ class Transport:
         The most a server may make the client read or wait for (:class:`Limits`); kept as
         :attr:`limits`, which may be replaced at any time.
     adapter : requests.adapters.BaseAdapter, optional
-        What carries the requests instead of the network (e.g. :class:`~infinityframe.testing.ASGIAdapter`,
+        What carries the requests instead of the network (e.g. :class:`~infinityframe.client.asgi.ASGIAdapter`,
         an application in this process); mounted for every URL. An ``HTTPAdapter`` gets the
         retry policy as its ``max_retries``.
     """
@@ -191,10 +191,9 @@ class Transport:
         # fetched through a second pool that never carries the token.
         self._bare = _Session()
         self._bare.headers["User-Agent"] = f"infinityframe/{__version__}"
-        # One adapter per pool, so that replacing the policy (:attr:`retry`) reaches both.
-        self._adapters = [adapter or WatchedAdapter(pool_connections=4, pool_maxsize=32) for _ in range(2)]
-        if adapter is not None:
-            self._adapters[1] = adapter
+        # An adapter per session (a given one serves both); :attr:`retry` gives each its Retry.
+        self._adapters: list[BaseAdapter] = [adapter, adapter] if adapter is not None else [
+            WatchedAdapter(pool_connections=4, pool_maxsize=32) for _ in range(2)]
         for session, mounted in zip((self._http, self._bare), self._adapters, strict=True):
             # Only what read_body decodes (never brotli or zstd, even when installed).
             session.headers["Accept-Encoding"] = "gzip, deflate"
