@@ -155,6 +155,20 @@ class TestReport:
         assert "1.235" in page and page.count("first 1 of 2 rows") == 2
         assert "default-src 'none'" in page  # the page may load nothing from elsewhere
 
+    def test_hostile_text_is_escaped_everywhere(self, tmp_path: Path) -> None:
+        evil = '<script>alert("x")</script>'
+        jobs = pd.DataFrame({"job_id": ["a", "b"], "lighting_power": [evil, "50"], evil: [1, 2]})
+        fig = Figure(figsize=(1, 1))
+        page = render_report(evil, [Section(evil, text=[evil, "plain"], figures={f'{evil}" onload="x': fig},
+                                            tables={evil: jobs, "polars": __import__("polars").from_pandas(jobs)})],
+                             subtitle=evil)
+        assert "<script" not in page.lower(), "hostile text reached the page as markup"
+        assert 'onload="x"' not in page  # no attribute broke out of alt=""
+        escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"  # Jinja's escaping
+        assert page.count(escaped) == 8  # title, h1, subtitle, h2, paragraph, figure alt and caption, a table caption
+        assert page.count("&lt;script&gt;alert(\"x\")&lt;/script&gt;") == 4  # pandas': a cell, a header per table
+        assert "<p>plain</p>" in page
+
     def test_data_uri_round_trips_and_refuses_other_formats(self, tmp_path: Path) -> None:
         fig = Figure(figsize=(1, 1))
         uri = data_uri(fig, dpi=50)

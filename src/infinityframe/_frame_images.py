@@ -8,12 +8,12 @@ damaged file: that frame simply has no image or no mask, and is drawn without.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -106,8 +106,6 @@ def load_masks(chosen: pd.DataFrame, folders: dict[str, Path]) -> dict[tuple[str
         if labels is None:
             continue
         try:
-            import orjson
-
             data = orjson.loads(labels.read_bytes())
         except (OSError, ValueError):
             continue
@@ -123,7 +121,7 @@ def segmentations(value: Any) -> list[Any]:
     """Polygons as lists of (x, y) pairs; RLE as boolean masks; nothing for what cannot be read."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = orjson.loads(value)
         except ValueError:
             return []
     if isinstance(value, dict) and "counts" in value and "size" in value:

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import io
 import os
 from collections.abc import Mapping, Sequence
@@ -26,7 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from ._version import __version__
 from .errors import InfinityError
@@ -39,20 +41,14 @@ __all__ = ["FigureLike", "Section", "data_uri", "render_report", "write_report"]
 FigureLike = Union["Figure", bytes, str, "os.PathLike[str]"]
 """A matplotlib Figure, PNG bytes, or the path of a PNG file."""
 
-_CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d232b; margin: 0;
-       background: #f6f7f9; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
-h1 { margin-bottom: 0; } .subtitle { color: #5b6570; margin-top: 4px; }
-h2 { border-bottom: 1px solid #dde1e6; padding-bottom: 4px; margin-top: 40px; }
-figure { margin: 20px 0; } figure img { max-width: 100%; height: auto; border: 1px solid #e3e6ea; }
-figcaption { color: #5b6570; font-size: 13px; }
-.table-wrap { overflow-x: auto; margin: 12px 0 20px; }
-table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { padding: 3px 10px; border-bottom: 1px solid #e3e6ea; text-align: right; white-space: nowrap; }
-th { background: #f0f2f5; } caption { text-align: left; font-weight: 600; padding: 4px 0; }
-.note { color: #5b6570; font-size: 13px; } footer { margin-top: 48px; color: #8a939d; font-size: 12px; }
-"""
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The package's templates (``infinityframe/templates/``), autoescaped: every value put in a page is
+    escaped unless it is Markup (only the tables' HTML, which pandas escaped cell by cell)."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("infinityframe", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -107,30 +103,26 @@ def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _table_html(caption: str, frame: Any, max_rows: int) -> str:
+def _table(caption: str, frame: Any, max_rows: int) -> dict[str, Any]:
     table = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
     shown = table.head(max_rows)
     body = shown.to_html(index=False, border=0, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}")
-    more = (f'<p class="note">first {len(shown)} of {len(table)} rows</p>' if len(table) > len(shown) else "")
-    body = body.replace('<table class="dataframe">', f"<table><caption>{html.escape(caption)}</caption>", 1)
-    return f'<div class="table-wrap">{body}</div>{more}'
+    # pandas escaped every cell and column name; the caption is escaped by Markup.format.
+    body = body.replace('<table class="dataframe">', Markup("<table><caption>{}</caption>").format(caption), 1)
+    return {"html": Markup(body), "shown": len(shown), "total": len(table)}
 
 
-def _section_html(section: Section, dpi: int) -> str:
+def _section(section: Section, dpi: int) -> dict[str, Any]:
+    """What the template shows of a section; figures are encoded here, so a bad one names its section."""
     paragraphs = [section.text] if isinstance(section.text, str) else list(section.text)
-    parts = [f"<section><h2>{html.escape(section.heading)}</h2>"]
-    parts += [f"<p>{html.escape(p)}</p>" for p in paragraphs if p]
+    figures = []
     for caption, figure in section.figures.items():
-        alt = html.escape(caption, quote=True)
         try:
-            uri = data_uri(figure, dpi=dpi)
+            figures.append({"caption": caption, "uri": data_uri(figure, dpi=dpi)})
         except InfinityError as err:
             raise InfinityError(f"Section {section.heading!r}, figure {caption!r}: {err}") from None
-        parts.append(f'<figure><img src="{uri}" alt="{alt}">'
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    parts += [_table_html(caption, frame, section.max_rows) for caption, frame in section.tables.items()]
-    parts.append("</section>")
-    return "\n".join(parts)
+    return {"heading": section.heading, "paragraphs": [p for p in paragraphs if p], "figures": figures,
+            "tables": [_table(caption, frame, section.max_rows) for caption, frame in section.tables.items()]}
 
 
 def render_report(title: str, sections: Sequence[Section], *, subtitle: str = "", dpi: int = 100) -> str:
@@ -141,25 +133,9 @@ def render_report(title: str, sections: Sequence[Section], *, subtitle: str = ""
     >>> page = render_report("Sweep", [Section("Jobs", tables={"jobs": batch.jobs})])  # doctest: +SKIP
     """
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = "\n".join(_section_html(s, dpi) for s in sections)
-    sub = f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else ""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>{html.escape(title)}</title>
-<style>{_CSS}</style>
-</head>
-<body><main>
-<h1>{html.escape(title)}</h1>
-{sub}
-{body}
-<footer>Made by infinityframe {html.escape(__version__)} on {made}.</footer>
-</main></body>
-</html>
-"""
+    return _templates().get_template("report.html.j2").render(
+        title=title, subtitle=subtitle, sections=[_section(s, dpi) for s in sections], version=__version__,
+        made=made)
 
 
 def write_report(path: str | os.PathLike[str], title: str, sections: Sequence[Section], *, subtitle: str = "",

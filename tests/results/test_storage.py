@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pandas as pd
 import pandas.testing as pdt
 import polars as pl
 import pytest
 from results_helpers import copy_writable
 
-from infinityframe.results import Results, read_results
+from infinityframe.results import Results, read_results, readers
 from infinityframe.results.cache import cache_folder
 
 TABLES = ("jobs", "frames", "objects", "keypoints")
@@ -50,10 +49,12 @@ def numbers_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make reading any job's labels or parameters fail (the cache's own small manifest is still read)."""
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("JSON was parsed although the cache was valid")
 
-    monkeypatch.setattr(orjson, "loads", refuse)
+    monkeypatch.setattr(readers, "read_json", refuse)
+    monkeypatch.setattr(readers, "read_labels", refuse)
 
 
 class TestPolars:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 
 import click
+import orjson
 
 from ._base import FAILED, OK, USAGE, CommandError, cli
 from ._words import command
@@ -117,7 +117,7 @@ def generators(as_json: bool) -> int:
 
     rows = [g.metadata() for g in builtin.available().values()]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return OK
     for meta in rows:
         preview = "previews" if meta["options"]["preview"] else "no previews"

@@ -6,7 +6,6 @@ cloud), or neither: the embedded local service on the data dir, as ``Session.loc
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import orjson
 
 from ._base import FAILED, OK, OVER_CAP, USAGE, CommandError, cli, note, secret
 from ._local import DATA_DIR_HELP
@@ -70,11 +70,11 @@ def endpoint(server: str | None, token: str | None, token_file: str | None, data
             raise CommandError(f"no token for {server}: pass --token-file, set $INFINITY_TOKEN or pass --token.",
                                USAGE)
         return Endpoint(server, token, server)
-    from ..client.session import local_endpoint
+    from ..client.local_services import local_services
     from ._local import data_dir_of
 
     root = data_dir_of(data_dir).resolve()
-    url, token, in_process = local_endpoint(root)  # as Session.local: stopped at exit
+    url, token, in_process = local_services.endpoint(root)  # as Session.local: stopped at exit
     secret(ctx, token)
     where = f"the embedded service in {root}" if in_process else f"the local service at {url} ({root})"
     return Endpoint(url, token, where, in_process)
@@ -269,8 +269,8 @@ def status(batch_id: str, per_job: bool, as_json: bool, wait: bool, server: str 
     if as_json:
         rows = [{"job_id": r.job_id, "state": str(r.state), "samples": None if pd.isna(r.samples) else int(r.samples)}
                 for r in frame.itertuples(index=False)]
-        click.echo(json.dumps({"batch_id": batch.id, "name": batch.name, "generator": batch.generator,
-                               "preview": batch.preview, "jobs": rows}, indent=2))
+        click.echo(orjson.dumps({"batch_id": batch.id, "name": batch.name, "generator": batch.generator,
+                                 "preview": batch.preview, "jobs": rows}, option=orjson.OPT_INDENT_2).decode())
     else:
         kind = "previews" if batch.preview else "jobs"
         click.echo(f"batch {batch.id}  {batch.name!r}  {batch.generator}  {batch.num_jobs} {kind}")

@@ -2,7 +2,8 @@
 
 from ._http import RetryPolicy
 from ._limits import Limits
+from .asgi import ASGIAdapter
 from .batch import Batch
 from .session import DEFAULT_SERVER, Session, generators
 
-__all__ = ["DEFAULT_SERVER", "Batch", "Limits", "RetryPolicy", "Session", "generators"]
+__all__ = ["DEFAULT_SERVER", "ASGIAdapter", "Batch", "Limits", "RetryPolicy", "Session", "generators"]

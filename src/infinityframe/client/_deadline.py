@@ -7,7 +7,8 @@ download, its retries included. While an attempt runs under :meth:`Deadline.watc
 connection pools (through :class:`WatchedAdapter`) tell the watch which connection the
 attempt is using; when the budget runs out a watchdog thread shuts that socket down, which
 wakes the blocked read with an error. The transport then sees :attr:`Deadline.expired` and
-reports the deadline, not a network failure.
+reports the deadline, not a network failure. The retries (:mod:`._retry`) find the request's
+deadline with :func:`current_deadline` and never start a wait it cannot afford.
 """
 
 from __future__ import annotations
@@ -20,13 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from requests.adapters import HTTPAdapter
-from urllib3 import PoolManager, ProxyManager
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+__all__ = ["Deadline", "DeadlineExceeded", "attach", "current_deadline", "detach"]
 
-__all__ = ["Deadline", "DeadlineExceeded", "WatchedAdapter"]
-
-_current = threading.local()  # the watch of the attempt this thread is running, if any
+_current = threading.local()  # the request (deadline) and the attempt (watch) this thread is running, if any
 _RESHUT = 0.05  # once expired, seconds between shutting whichever socket the attempt uses now
 
 
@@ -51,6 +48,20 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
+
+    def spend(self) -> None:
+        """Mark the budget spent: what is left cannot pay for another attempt."""
+        self.expired = True
+
+    @contextmanager
+    def active(self) -> Iterator[Deadline]:
+        """Make this the deadline of the request this thread runs (:func:`current_deadline`)."""
+        previous = getattr(_current, "deadline", None)
+        _current.deadline = self
+        try:
+            yield self
+        finally:
+            _current.deadline = previous
 
     def check(self) -> None:
         """Raise :class:`DeadlineExceeded` once the budget is spent."""
@@ -120,55 +131,21 @@ def _shut(conn: Any) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _attach(conn: Any) -> None:
+def current_deadline() -> Deadline | None:
+    """The deadline of the request this thread is running (inside :meth:`Deadline.active`), if any."""
+    found: Deadline | None = getattr(_current, "deadline", None)
+    return found
+
+
+def attach(conn: Any) -> None:
+    """A connection pool hands ``conn`` to this thread's attempt: watch it."""
     watch = getattr(_current, "watch", None)
     if watch is not None:
         watch.attach(conn)
 
 
-def _detach(conn: Any) -> None:
+def detach(conn: Any) -> None:
+    """``conn`` goes back to its pool: no longer this attempt's."""
     watch = getattr(_current, "watch", None)
     if watch is not None:
         watch.detach(conn)
-
-
-class _Watched(HTTPConnectionPool):
-    """A pool whose connections are watched while a request holds them."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        _attach(conn)
-        return conn
-
-    def _put_conn(self, conn: Any) -> None:
-        _detach(conn)
-        super()._put_conn(conn)
-
-
-class _WatchedHTTPPool(_Watched):
-    pass
-
-
-class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
-    pass
-
-
-_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class WatchedAdapter(HTTPAdapter):
-    """``requests``' adapter, with connection pools that report to the running :class:`Deadline`."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self._watch_pools(self.poolmanager)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
-        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if isinstance(manager, ProxyManager):  # a SOCKS manager keeps its own pools, unwatched
-            self._watch_pools(manager)
-        return manager
-
-    @staticmethod
-    def _watch_pools(manager: PoolManager) -> None:
-        manager.pool_classes_by_scheme = _POOLS  # type: ignore[assignment]

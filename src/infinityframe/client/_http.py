@@ -1,12 +1,12 @@
 """The HTTP transport: one pooled ``requests.Session``, timeouts, limits, retries, error mapping.
 
-Retried (capped exponential backoff with full jitter, honouring ``Retry-After``): connection
-errors, timeouts, responses cut mid-body, and the statuses 429, 500, 502, 503 and 504 (a 500 is often a
-proxy's or a passing overload; only requests safe to repeat are retried, so a lasting 500 costs a
-few attempts, never a duplicate). A POST is
-retried only when it carries an ``Idempotency-Key``, so a retry can never create a second
-batch. Errors become the package's exception family, with the server's ``detail``; no
-exception of ``requests`` or ``urllib3`` reaches the caller.
+Retried: connection errors, timeouts and the statuses 429, 500, 502, 503 and 504 by urllib3's
+``Retry`` (:mod:`._retry`, mounted with the adapter of :mod:`._adapter`: exponential backoff,
+``Retry-After`` honoured, never past the request's deadline); responses cut mid-body here, as
+urllib3 has handed the response over by then. A POST is retried only when it carries an
+``Idempotency-Key``, so a retry can never create a second batch. Errors become the package's
+exception family, with the server's ``detail``; no exception of ``requests`` or ``urllib3``
+reaches the caller.
 
 Nothing the server sends is trusted (:mod:`._limits`, :mod:`._deadline`): every reply is read
 in bounded pieces and decoded here, within a size cap on its decoded bytes and an overall
@@ -21,18 +21,17 @@ they keep the request, and with it the headers and the signed URL, within reach.
 
 from __future__ import annotations
 
-import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+import orjson
 import requests
 import urllib3
+from requests.adapters import BaseAdapter, HTTPAdapter
 
 from .._version import __version__
 from ..errors import (
@@ -44,19 +43,22 @@ from ..errors import (
     ServiceError,
     ValidationError,
 )
-from ._deadline import Deadline, DeadlineExceeded, WatchedAdapter
+from ._adapter import WatchedAdapter
+from ._deadline import Deadline, DeadlineExceeded
 from ._limits import ERROR_BODY_BYTES, Limits, TooLarge, Truncated, UnsupportedEncoding, read_body, size
+from ._retry import SAFE_METHODS, RetryPolicy, retry_after
 
 __all__ = ["Limits", "RetryPolicy", "Transport", "redact_url"]
 
 log = logging.getLogger("infinityframe.client")
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# What a flaky network does: worth another attempt. urllib3's own errors appear because bodies
-# are read from ``response.raw`` (so that they are decoded here, within the cap).
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-              requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError, Truncated)
-_jitter = random.Random()
+# A body that broke off after urllib3 handed the response over: worth another attempt, made here.
+# urllib3's own errors appear because bodies are read from ``response.raw`` (so that they are
+# decoded here, within the cap); a Content-Length not met is a ChunkedEncodingError.
+_CUT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
+        urllib3.exceptions.HTTPError, Truncated)
+# What is left once urllib3 gave up on a request (its retries spent, or none allowed).
+_FAILED = (requests.ConnectionError, requests.Timeout)
 _T = TypeVar("_T")
 
 
@@ -75,34 +77,6 @@ def shown_url(url: object) -> str:
     return repr(text) if len(text) <= 120 else repr(text[:117]) + "…"
 
 
-class RetryPolicy:
-    """How often and how long to retry.
-
-    Parameters
-    ----------
-    attempts : int
-        Tries in all, the first included.
-    backoff : float
-        Seconds before the first retry; doubled each time, with full jitter.
-    max_backoff : float
-        Cap on one wait, ``Retry-After`` included.
-    """
-
-    def __init__(self, attempts: int = 6, backoff: float = 0.5, max_backoff: float = 30.0) -> None:
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-
-    def __repr__(self) -> str:
-        return f"RetryPolicy(attempts={self.attempts}, backoff={self.backoff}, max_backoff={self.max_backoff})"
-
-    def wait(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return min(self.max_backoff, max(0.0, retry_after))
-        return _jitter.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-
 @dataclass(frozen=True)
 class Reply:
     """A response read whole (within its cap): status, headers and decoded body."""
@@ -111,31 +85,16 @@ class Reply:
     reason: str
     headers: Mapping[str, str]
     body: bytes
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
         return self.status < 400
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError, OverflowError):
-            return None
-
-
 def _json(body: bytes) -> Any:
     """The decoded JSON body; ValueError if it is not JSON (nested past the stack counts too)."""
-    try:
-        return json.loads(body)
-    except RecursionError as err:
-        raise ValueError("JSON nested too deeply") from err
+    return orjson.loads(body)  # nesting past its limit is a JSONDecodeError, a ValueError
 
 
 def _detail(reply: Reply, token: str) -> tuple[str, Any]:
@@ -205,17 +164,21 @@ class Transport:
     limits : Limits
         The most a server may make the client read or wait for (:class:`Limits`); kept as
         :attr:`limits`, which may be replaced at any time.
+    adapter : requests.adapters.BaseAdapter, optional
+        What carries the requests instead of the network (e.g. :class:`~infinityframe.client.asgi.ASGIAdapter`,
+        an application in this process); mounted for every URL. An ``HTTPAdapter`` gets the
+        retry policy as its ``max_retries``.
     """
 
     def __init__(self, server: str, token: str, *, timeout: float | tuple[float, float] = (10.0, 120.0),
-                 retry: RetryPolicy | None = None, limits: Limits | None = None) -> None:
+                 retry: RetryPolicy | None = None, limits: Limits | None = None,
+                 adapter: BaseAdapter | None = None) -> None:
         if not isinstance(token, str) or not token.strip():
             raise AuthenticationError("No token given: pass the API key of your Infinity account as `token`.")
         if not isinstance(server, str) or not server.strip():
             raise InfinityError("No server given: pass the service's base URL as `server`.")
         self.server = server.rstrip("/") + "/"
         self.timeout = timeout
-        self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
         self.closed = False
         self._http = _Session()
@@ -228,15 +191,30 @@ class Transport:
         # fetched through a second pool that never carries the token.
         self._bare = _Session()
         self._bare.headers["User-Agent"] = f"infinityframe/{__version__}"
-        for session in (self._http, self._bare):
+        # An adapter per session (a given one serves both); :attr:`retry` gives each its Retry.
+        self._adapters: list[BaseAdapter] = [adapter, adapter] if adapter is not None else [
+            WatchedAdapter(pool_connections=4, pool_maxsize=32) for _ in range(2)]
+        for session, mounted in zip((self._http, self._bare), self._adapters, strict=True):
             # Only what read_body decodes (never brotli or zstd, even when installed).
             session.headers["Accept-Encoding"] = "gzip, deflate"
-            adapter = WatchedAdapter(pool_connections=4, pool_maxsize=32)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+            session.mount("http://", mounted)
+            session.mount("https://", mounted)
+        self.retry = retry or RetryPolicy()
 
     def __repr__(self) -> str:
         return f"Transport(server={self.server!r})"
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How requests are retried; may be replaced at any time (the adapters get its ``Retry``)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: RetryPolicy) -> None:
+        self._retry = policy
+        for adapter in self._adapters:
+            if isinstance(adapter, HTTPAdapter):
+                adapter.max_retries = policy.retry()
 
     def close(self) -> None:
         """Close both connection pools; any later request raises :class:`InfinityError`."""
@@ -272,9 +250,17 @@ class Transport:
         if self.closed:
             raise InfinityError(f"This session to {self.server} is closed: make a new one to talk to the service.")
         url = self.url(path)
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        retriable = method.upper() in ("GET", "HEAD", "OPTIONS") or idempotency_key is not None
-        reply = self._send(method, url, retriable, params=params, json=json, headers=headers)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        retriable = method.upper() in SAFE_METHODS or idempotency_key is not None
+        data = None
+        if json is not None:
+            try:
+                data = orjson.dumps(json, option=orjson.OPT_SERIALIZE_NUMPY)
+            except TypeError as err:  # orjson.JSONEncodeError: a value JSON has no form for
+                raise InfinityError(f"{method} {redact_url(url)}: the request's body cannot be sent as "
+                                    f"JSON ({err}).") from None
+            headers["Content-Type"] = "application/json"
+        reply = self._send(method, url, retriable, params=params, data=data, headers=headers or None)
         if reply.ok:
             if reply_headers is not None:
                 reply_headers.update((name.lower(), value) for name, value in reply.headers.items())
@@ -351,17 +337,6 @@ class Transport:
                     "the server is stalling or far too slow. Try again later, or raise the limit if the "
                     "network really is that slow.")
 
-    def _backoff(self, attempt: int, retry_after: float | None, deadline: Deadline) -> float | None:
-        """Seconds to wait before the next attempt; None when there is none left (attempts or time)."""
-        if attempt >= self.retry.attempts:
-            return None
-        wait = self.retry.wait(attempt, retry_after)
-        return wait if wait < deadline.remaining() else None
-
-    def _pause(self, attempt: int, wait: float, what: str, why: str) -> None:
-        log.info("%s: %s; retry %d/%d in %.2fs", what, why, attempt, self.retry.attempts - 1, wait)
-        time.sleep(wait)
-
     def _open(self, session: requests.Session, method: str, url: str, deadline: Deadline, *, api: bool,
               **kw: Any) -> requests.Response:
         """Send, following redirects by hand; the response's body is not read yet."""
@@ -395,7 +370,10 @@ class Transport:
         body = bytearray()
         read_body(response.raw.stream(1 << 16, decode_content=False), response.headers.get("Content-Encoding"),
                   cap, body.extend, check=deadline.check, truncate=truncate)
-        return Reply(response.status_code, response.reason or "", response.headers, bytes(body))
+        # urllib3 hands over, with the response, the Retry that got it: its history is the earlier attempts.
+        retried = getattr(response.raw, "retries", None)
+        attempts = 1 + len(getattr(retried, "history", ()))
+        return Reply(response.status_code, response.reason or "", response.headers, bytes(body), attempts)
 
     def _send(self, method: str, url: str, retriable: bool, **kw: Any) -> Reply:
         shown = f"{method} {redact_url(url)}"
@@ -417,47 +395,57 @@ class Transport:
                   read: Callable[[requests.Response, Deadline], _T], *, api: bool, retriable: bool,
                   kind: type[InfinityError], limit: Literal["request_seconds", "download_seconds"],
                   **kw: Any) -> _T:
-        """Attempts of one request, until ``read`` takes an answer, within ``Limits.<limit>`` in all.
+        """One request, until ``read`` takes an answer whole, within ``Limits.<limit>`` in all.
 
-        A status worth retrying (when ``retriable``) and a transient failure are retried while
-        attempts and time are left; ``read`` gets every other answer, body unread. Running out of
-        time is a ``kind`` naming the limit; :class:`TooLarge` is left to the caller to word.
+        urllib3 retries failures and statuses before it hands a response over; a body cut after
+        that is retried here, at most ``retry.attempts`` times, when the request is ``retriable``.
+        Running out of time is a ``kind`` naming the limit; :class:`TooLarge` is left to the
+        caller to word.
         """
         deadline = Deadline(getattr(self.limits, limit))
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                with deadline.watch():
-                    response = self._open(session, method, url, deadline, api=api, **kw)
-                    with response:
-                        wait = (self._backoff(attempt, _retry_after(response.headers), deadline)
-                                if response.status_code in RETRY_STATUSES and retriable else None)
-                        if wait is None:  # the answer: read its whole body now, so a cut body is transient
-                            answer = read(response, deadline)
-                if deadline.expired:  # the watchdog cut the socket: whatever was read is not to be trusted
-                    raise DeadlineExceeded
-                if wait is None:
+        # Counts and spaces the attempts made for cut bodies (only when ``retriable``: any method then).
+        again = self.retry.retry().new(allowed_methods=None)
+        with deadline.active():
+            while True:
+                started = time.perf_counter()
+                try:
+                    with deadline.watch():
+                        response = self._open(session, method, url, deadline, api=api, **kw)
+                        with response:
+                            answer = read(response, deadline)  # the whole body now, so a cut one is seen
+                    if deadline.expired:  # the watchdog cut the socket: whatever was read is not to be trusted
+                        raise DeadlineExceeded
                     log.debug("%s → %d in %.3fs", shown, response.status_code, time.perf_counter() - started)
                     return answer
-                self._pause(attempt, wait, shown, f"HTTP {response.status_code}")
-            except _TRANSIENT as err:
-                if deadline.expired:
-                    raise self._slow(shown, deadline, kind, limit) from None
-                if not retriable or attempt >= self.retry.attempts:
+                except _CUT as err:
+                    if deadline.expired:
+                        raise self._slow(shown, deadline, kind, limit) from None
+                    if not retriable:
+                        raise ServiceError(f"{shown} failed: {type(err).__name__} (not retried: the request "
+                                           "may have reached the service)") from None
+                    try:
+                        again = again.increment(method, url, error=urllib3.exceptions.ProtocolError("body cut"))
+                    except urllib3.exceptions.MaxRetryError:
+                        if deadline.expired:
+                            raise self._slow(shown, deadline, kind, limit) from None
+                        raise ServiceError(f"{shown} failed after {self.retry.attempts} attempts: "
+                                           f"{type(err).__name__}") from None
+                    log.info("%s: %s; retry %d/%d", shown, type(err).__name__, len(again.history),
+                             self.retry.attempts - 1)
+                    again.sleep()
+                except _FAILED as err:
+                    if deadline.expired:
+                        raise self._slow(shown, deadline, kind, limit) from None
                     hint = "" if retriable else " (not retried: the request may have reached the service)"
-                    raise ServiceError(f"{shown} failed after {attempt} attempt(s): "
+                    tries = self.retry.attempts if retriable else 1
+                    raise ServiceError(f"{shown} failed after up to {tries} attempt(s): "
                                        f"{type(err).__name__}{hint}") from None
-                if (wait := self._backoff(attempt, None, deadline)) is None:
+                except DeadlineExceeded:
                     raise self._slow(shown, deadline, kind, limit) from None
-                self._pause(attempt, wait, shown, type(err).__name__)
-            except DeadlineExceeded:
-                raise self._slow(shown, deadline, kind, limit) from None
-            except (_Refused, UnsupportedEncoding) as err:
-                raise ServiceError(f"{shown}: {err}; refused.") from None
-            except requests.RequestException as err:  # a bad URL or header: no attempt would fare better
-                raise ServiceError(f"{shown} failed: {type(err).__name__}; refused.") from None
+                except (_Refused, UnsupportedEncoding) as err:
+                    raise ServiceError(f"{shown}: {err}; refused.") from None
+                except requests.RequestException as err:  # a bad URL or header: no attempt would fare better
+                    raise ServiceError(f"{shown} failed: {type(err).__name__}; refused.") from None
 
     def _error(self, method: str, url: str, reply: Reply,
                not_found: Callable[[str], InfinityError] | None) -> InfinityError:
@@ -479,6 +467,7 @@ class Transport:
                 balance=body.get("balance") if isinstance(body, dict) else None,
             )
         if status == 429:
-            return RateLimitError(f"{where} was still rate limited after {self.retry.attempts} attempts: "
-                                  f"{detail}", retry_after=_retry_after(reply.headers))
+            return RateLimitError(f"{where} was still rate limited after {reply.attempts} attempt"
+                                  f"{'s' if reply.attempts != 1 else ''}: {detail}",
+                                  retry_after=retry_after(reply.headers))
         return ServiceError(f"{where} failed with HTTP {status}: {detail}", status=status)

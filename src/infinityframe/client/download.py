@@ -139,6 +139,9 @@ def safe_extract(archive: Path, job_id: str, dest: Path, *, limits: Limits | Non
     ``limits`` (members, unpacked size, compression ratio; :class:`Limits` by default), all
     before anything is written. On any failure the folder it created is removed.
     """
+    # By hand, not zipfile.extractall: extractall only strips ".." and drive letters from names; it
+    # neither refuses symbolic links, nor measures members, sizes and ratios before writing (zip
+    # bombs), nor checks CRCs first, so a hostile archive would be half-written before it failed.
     limits = limits or Limits()
     target = dest / job_id
     try:

@@ -5,22 +5,21 @@ The constructor makes exactly one request (the generator's metadata), as infinit
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import functools
 import os
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import polars as pl
+from requests.adapters import BaseAdapter
 
 from ..errors import BatchNotFoundError, GeneratorNotFoundError, InfinityError, ValidationError
 from ..params.jobs import service_jobs
@@ -32,10 +31,8 @@ from ._http import RetryPolicy, Transport
 from ._limits import Limits
 from .batch import Batch
 from .caps import check_cap, resolve_cap
+from .local_services import local_services
 from .records import JobRecord, SubmissionRecords, content_key, job_key, origin
-
-if TYPE_CHECKING:
-    from ..local.server import Service
 
 __all__ = ["DEFAULT_SERVER", "Session", "current_session", "generators", "latest_session", "use"]
 
@@ -70,52 +67,6 @@ class _Sessions:
 
 
 _sessions = _Sessions()
-_local_lock = threading.Lock()
-_local_services: dict[Path, Service] = {}
-
-
-@atexit.register
-def _stop_local_services() -> None:
-    # Jobs still running are queued again by a clean stop, queued ones stay queued, and both
-    # finish on the next start. (The runners stopped already, before concurrent.futures' pools:
-    # local/runner.py hooks the interpreter's exit earlier than atexit.)
-    with _local_lock:
-        for service in _local_services.values():
-            service.stop()
-        _local_services.clear()
-
-
-# How long to wait for a service that holds the data dir but does not answer yet (it is starting).
-_STARTING_GRACE = 30.0
-
-
-def local_endpoint(root: Path, executor: str = "process") -> tuple[str, str, bool]:
-    """``(url, token, in_process)`` of the embedded service on the data dir ``root``.
-
-    The one this process runs, else the one ``infinityframe serve`` (or another script) runs
-    there, else one started here with ``executor`` (stopped at exit); ``in_process`` is False
-    only for another process's. A data dir holds one service (``service.lock``): when another
-    process takes it first, that one is used once it answers.
-    """
-    from ..local.server import DataDirInUseError, find_running, serve
-
-    with _local_lock:
-        service = _local_services.get(root)
-        if service is not None and service.running:
-            return service.url, service.token, True
-        deadline = time.monotonic() + _STARTING_GRACE
-        while True:
-            if (found := find_running(root)) is not None:
-                return found[0], found[1], False
-            try:
-                service = serve(root, executor=executor)
-            except DataDirInUseError:  # another process's service, still starting (or stopping)
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-                continue
-            _local_services[root] = service
-            return service.url, service.token, True
 
 
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar("infinityframe_session", default=None)
@@ -206,6 +157,10 @@ class Session(InfinityCoreNames):
         refused with :class:`~infinityframe.SpendCapError` before anything is charged.
         Settable later (``sesh.max_samples = N``). With ``$INFINITYFRAME_MAX_SAMPLES`` and a
         call's own ``max_samples=``, the strictest cap that is set binds.
+    transport : requests.adapters.BaseAdapter, optional
+        What carries the session's requests instead of the network, for every URL: e.g.
+        ``infinityframe.client.asgi.ASGIAdapter(app)`` answers from an application in this
+        process (see ``docs/testing.md``). The retry policy applies to it as to the network.
 
     Examples
     --------
@@ -217,7 +172,8 @@ class Session(InfinityCoreNames):
 
     def __init__(self, token: str | None = None, generator: str = "", server: str | None = None, *,
                  timeout: float | tuple[float, float] = (10.0, 120.0), retry: RetryPolicy | None = None,
-                 limits: Limits | None = None, max_samples: int | None = None) -> None:
+                 limits: Limits | None = None, max_samples: int | None = None,
+                 transport: BaseAdapter | None = None) -> None:
         resolve_cap(None, max_samples)  # a bad cap fails here, not at the first submission
         self.max_samples = max_samples
         if not generator:
@@ -225,7 +181,8 @@ class Session(InfinityCoreNames):
                                          "'stickfit-v0.1.0'); inf.generators(token, server) lists them.")
         self.generator = generator
         self.server = (server or os.environ.get("INFINITY_SERVER") or DEFAULT_SERVER).rstrip("/")
-        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry, limits=limits)
+        self._transport = Transport(self.server, _resolve_token(token), timeout=timeout, retry=retry, limits=limits,
+                                    adapter=transport)
         self.api = Api(self._transport)  # the REST contract, one method per endpoint
         self._metadata: dict[str, Any] = self.api.generator(
             generator, not_found=lambda detail: GeneratorNotFoundError(
@@ -623,8 +580,8 @@ class Session(InfinityCoreNames):
         from ..local.server import default_data_dir
 
         root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-        url, token, _ = local_endpoint(root.resolve(), executor)
-        return cls(token, generator, url, **kwargs)
+        endpoint = local_services.endpoint(root.resolve(), executor)
+        return cls(endpoint.token, generator, endpoint.url, **kwargs)
 
 
 def _validation_error(errors: Sequence[Mapping[str, Any]], num_jobs: int) -> ValidationError:

@@ -21,10 +21,11 @@ DataDirInUseError: the data dir /tmp/… is in use by another infinityframe serv
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ..errors import InfinityError
 from .private import private_dir
@@ -59,7 +60,7 @@ class DataDirInUseError(InfinityError):
 def holder(data_dir: Path) -> dict[str, Any]:
     """What the lock file says about the service holding it (``pid``, ``url``); empty if unreadable."""
     try:
-        record = json.loads((Path(data_dir) / LOCK_FILE).read_text())
+        record = orjson.loads((Path(data_dir) / LOCK_FILE).read_bytes())
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
@@ -105,7 +106,7 @@ class ServiceLock:
         """Write who holds the lock (this process, and ``url`` once the service listens)."""
         if self._fd is None:
             return
-        data = json.dumps({"pid": os.getpid(), "url": url}).encode()
+        data = orjson.dumps({"pid": os.getpid(), "url": url})
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, data, 0)
 

@@ -1,4 +1,10 @@
-"""A token bucket per client, for the service's 429 + ``Retry-After`` extension."""
+"""A token bucket per client, for the service's 429 + ``Retry-After`` extension.
+
+Kept by hand rather than taken from a rate-limiting library (limits, slowapi): the service needs
+the exact wait until the next token for ``Retry-After``, buckets keyed by account and by client
+address, and a bound on how many buckets many clients can make it hold, in some forty lines with
+no dependency and no storage backend.
+"""
 
 from __future__ import annotations
 

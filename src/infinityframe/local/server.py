@@ -14,18 +14,19 @@ queue, queued ones stay queued, and every worker process ends. The next start pi
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import orjson
 import requests
 import uvicorn
 
@@ -39,7 +40,8 @@ from .runner import Runner
 from .signing import Signer
 from .store import Store, new_token
 
-__all__ = ["DEFAULT_BALANCE", "DataDirInUseError", "Service", "default_data_dir", "find_running", "serve"]
+__all__ = ["DEFAULT_BALANCE", "DataDirInUseError", "Service", "default_data_dir", "find_running", "in_process_app",
+           "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def find_running(data_dir: Path) -> tuple[str, str] | None:
     its process is alive and the URL answers as an infinityframe service.
     """
     try:
-        record = json.loads((data_dir / "service.json").read_text())
+        record = orjson.loads((data_dir / "service.json").read_bytes())
         token = (data_dir / "token").read_text().strip()
         os.kill(int(record["pid"]), 0)
         answer = requests.get(f"{record['url']}/", timeout=2).json()
@@ -207,7 +209,7 @@ class Service:
         return bool(self._server.started) and not self._server.should_exit
 
     def _announce(self) -> None:
-        write_private(self.data_dir / "service.json", json.dumps({"url": self.url, "pid": os.getpid()}).encode())
+        write_private(self.data_dir / "service.json", orjson.dumps({"url": self.url, "pid": os.getpid()}))
 
     def start(self) -> Service:
         """Start the runner and the HTTP server in background threads; returns when it answers."""
@@ -264,7 +266,7 @@ class Service:
         self._closed = True
         record = self.data_dir / "service.json"
         try:
-            if json.loads(record.read_text()).get("url") == self.url:
+            if orjson.loads(record.read_bytes()).get("url") == self.url:
                 record.unlink()
         except (OSError, ValueError):
             pass
@@ -282,6 +284,35 @@ class Service:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def in_process_app(data_dir: str | os.PathLike[str], *, rate_limit: float | None = None, burst: int | None = None,
+                   balance: int = DEFAULT_BALANCE, run_jobs: bool = False) -> Iterator[tuple[Any, str]]:
+    """The service's application on ``data_dir`` and its default token, served by nothing.
+
+    For tests in this process, through :class:`~infinityframe.client.asgi.ASGIAdapter`: no
+    socket, no server thread. Jobs stay queued unless ``run_jobs``, which renders them in
+    threads of this process. The data dir's lock is held for the block, as a served one's is.
+
+    Examples
+    --------
+    >>> with in_process_app("in-process-data") as (app, token):
+    ...     type(app).__name__
+    'FastAPI'
+    """
+    cfg = ServiceConfig(Path(data_dir).expanduser().resolve(), rate_limit=rate_limit, burst=burst,
+                        balance=balance, executor="thread")
+    with contextlib.ExitStack() as stack:
+        stack.callback(ServiceLock.acquire(cfg.data_dir).release)
+        state, token = _open_state(cfg)
+        stack.callback(state.store.close)
+        if run_jobs and state.runner is not None:
+            state.runner.start()
+            stack.callback(state.runner.stop)
+        else:
+            state.runner = None  # never started: nothing to stop, and the app wakes no one
+        yield create_app(state), token
 
 
 def serve(

@@ -3,6 +3,11 @@
 ``/results/<job_id>.zip?expires=<unix seconds>&signature=<hex HMAC-SHA256>`` needs no
 ``Authorization`` header, stops working after ``expires`` and cannot be altered to reach
 another job, because the signature covers both the job id and the expiry.
+
+Written on the standard library's ``hmac`` rather than a signing library (itsdangerous and the
+like): the URL's shape is the cloud's (an expiry and a hex signature as query parameters, which
+such libraries encode their own way), and the whole scheme is one HMAC and one constant-time
+comparison.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import uuid
@@ -31,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -78,9 +78,7 @@ def load(root: Path, expected: Mapping[str, Any]) -> dict[str, pa.Table] | None:
     """The cached tables when the stored manifest equals ``expected``; else ``None``."""
     folder = cache_folder(root)
     try:
-        # the standard library, not orjson: the manifest is tiny, and "no orjson call" is how
-        # tests tell a cache hit from a read
-        stored = json.loads((folder / _MANIFEST).read_bytes())
+        stored = orjson.loads((folder / _MANIFEST).read_bytes())
         if stored != expected:
             return None
         return {name: pq.read_table(folder / f"{name}.parquet") for name in TABLES}
@@ -98,7 +96,7 @@ def save(root: Path, expected: Mapping[str, Any], tables: Mapping[str, pa.Table]
         building.mkdir()
         for name in TABLES:
             pq.write_table(tables[name], building / f"{name}.parquet")
-        (building / _MANIFEST).write_text(json.dumps(dict(expected)), encoding="utf-8")
+        (building / _MANIFEST).write_bytes(orjson.dumps(dict(expected)))
         if target.exists():
             # rename() cannot replace a non-empty folder: move the old one aside first
             target.rename(retired)

@@ -30,11 +30,11 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
@@ -116,7 +116,7 @@ def _jobs_table(jobs: Sequence[JobData], keys: dict[str, Column], params: dict[s
         values = np.array([j.summary.get(name, np.nan) for j in jobs], dtype=np.float64)
         table = table.append_column(name if name not in table.column_names else f"summary_{name}",
                                     pa.array(values, from_pandas=True))
-    return table.replace_schema_metadata({PARAMS_KEY: json.dumps(named)})
+    return table.replace_schema_metadata({PARAMS_KEY: orjson.dumps(named).decode()})
 
 
 def _rows_table(jobs: Sequence[JobData], table: str, keys: dict[str, Column],
@@ -143,7 +143,7 @@ def param_names(jobs: pa.Table) -> list[tuple[str, str]]:
     """
     meta = jobs.schema.metadata or {}
     raw = meta.get(PARAMS_KEY.encode())
-    return [] if raw is None else [(str(name), str(column)) for name, column in json.loads(raw)]
+    return [] if raw is None else [(str(name), str(column)) for name, column in orjson.loads(raw)]
 
 
 def _index_type(size: int) -> type[np.signedinteger[Any]]:
