@@ -138,7 +138,7 @@ def test_the_cli_reads_the_token_from_a_file_or_stdin(service: inf.Service, tmp_
     by_file = cli("status", missing, "--server", service.url, "--token-file", str(token_file))
     by_stdin = cli("status", missing, "--server", service.url, "--token-file", "-", stdin=service.token + "\n")
     for out in (by_file, by_stdin):  # the token was accepted: the batch is what is missing
-        assert out.returncode == 1 and f"No batch {missing}" in out.stderr, out.stderr
+        assert out.returncode == 1 and f"no batch {missing}" in out.stderr.lower(), out.stderr
         assert service.token not in out.stdout + out.stderr
     token_file.write_text("\n")
     empty = cli("status", missing, "--server", service.url, "--token-file", str(token_file))

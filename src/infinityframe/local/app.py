@@ -1,4 +1,4 @@
-"""The routes of the local service: the Infinity REST contract, served from SQLite.
+"""The local service's application: the Infinity REST contract, served from SQLite.
 
 Every path of ``reference/infinity-api.md`` §1 with its trailing slash, JSON shape, status
 codes and ``Authorization: Token <key>`` auth, plus the extensions documented in
@@ -10,823 +10,81 @@ Error bodies are DRF-style: ``{"detail": "..."}``, and for invalid jobs also
 ``"errors": [{"job": i, "param": name, "message": text}]``. No input earns a 500: malformed
 input is a 4xx, a database that cannot be used just now a 503; an exception nobody foresaw
 is a 500 whose body says only that (the traceback goes to the service's log).
+
+The routes are module-level routers under :mod:`.routes` (batches, generators and jobs,
+account, results), each reaching the service's state and the caller's account through
+``Depends``; this module assembles them, answers every error in one place and writes the
+OpenAPI document (the version is the package's).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import gc
-import hashlib
 import logging
-import math
-import re
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, Response
-from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from .._version import __version__
-from . import generators as registry
-from .generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
-from .ratelimit import RateLimiter
-from .runner import Runner
-from .signing import Signer
-from .store import Account, Created, NewJob, Store, StoreUnavailable, isoformat
+from .routes import account, batches, jobs, results
+from .routes.batches import job_seed
+from .routes.common import ApiError, JSONResponse, ServiceState, authenticate, unavailable
+from .routes.models import COMMON_ERRORS
+from .store import StoreUnavailable
 
 __all__ = ["ServiceState", "create_app", "job_seed"]
 
 log = logging.getLogger(__name__)
 
-MAX_ERRORS = 1000
-MAX_JOBS = 100_000
-MAX_NAME = 255  # characters in a batch name: the reference sets none; a label, as a Django CharField holds
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_EXPIRES = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
-_SIGNATURE = re.compile(r"[0-9A-Fa-f]{1,128}")
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-@dataclass
-class ServiceState:
-    """What the routes share: the database, the runner and the service's settings."""
-
-    store: Store
-    signer: Signer
-    runner: Runner | None
-    data_dir: Path
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
-    max_body_bytes: int = 64 * 1024 * 1024
-    default_usage_days: int = 30
-    service_id: str = ""  # the data dir's stable id (local/identity.py): what clients key submissions on
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """A batch POST's body once every job has passed: its jobs' completed parameters."""
-
-    name: str
-    gen: Generator
-    preview: bool
-    params: list[dict[str, Any]]  # each job's, completed and converted
-    columns: dict[str, list[Any]]  # the same by parameter
-    seeds: dict[str, int]  # the render seeds of the jobs that re-runs (``state``) name
-
-    def estimates(self) -> list[int]:
-        """Samples each job is expected to cost."""
-        return self.gen.estimate_batch(self.columns, self.preview)
-
-
-class ApiError(Exception):
-    """An error answer: status code, DRF-style body and headers."""
-
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.body = {"detail": detail, **extra}
-        self.headers = headers or {}
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
-
-
-def _unavailable(reason: str, retry_after: int) -> Response:
-    """503: the service cannot answer just now (locked database, full disk); the client may retry."""
-    return _json({"detail": f"Service unavailable: {reason}. It is safe to retry in {retry_after} s."},
-                 503, {"Retry-After": str(retry_after)})
-
-
-def _integral(value: Any) -> Any:
-    """``value`` with every integral float as an int (500.0 → 500), in lists and objects too."""
-    if type(value) is dict:  # leaves are handled in place: a batch has a hundred thousand of them
-        return {k: (int(v) if type(v) is float and v.is_integer() else
-                    _integral(v) if type(v) in (dict, list) else v) for k, v in value.items()}
-    if type(value) is list:
-        return [int(v) if type(v) is float and v.is_integer() else
-                _integral(v) if type(v) in (dict, list) else v for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-_UNPARSED = object()
-
-
-def _legacy_request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
-    """The request hash of batches stored by versions before 0.1 (their JSON body, canonicalised).
-
-    Kept so that a replay of an ``Idempotency-Key`` stored by an older service is still
-    recognised; new batches are keyed by :func:`_request_hash`.
-    """
-    # Not JSON, or nested too deep to walk or re-encode: hashed as it came.
-    with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
-        raw = orjson.dumps(_integral(orjson.loads(raw) if body is _UNPARSED else body), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _request_hash(name: str, generator: str, preview: bool, texts: list[bytes]) -> str:
-    """What makes two batch POSTs the same request: the batch's name, generator and jobs.
-
-    Each job is its completed, converted parameters as stored (:func:`encoded_params`), so a
-    replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
-    matches whatever its key order or spacing, and ``500.0`` where the first run sent ``500``
-    (a float column against an int one): those are the same jobs to the service, as they are
-    to the client's content key.
-    """
-    digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
-    digest.update(b"\n".join(texts))
-    return digest.hexdigest()
-
-
-class _CollectionPause:
-    """No cyclic garbage collection while a batch body is parsed, checked and stored.
-
-    A 10,000-job body is some 300,000 Python objects, none of them in a cycle, and every full
-    collection walks them all, again and again as the request allocates: about a fifth of the
-    time it takes to accept the batch. Reference counting frees them as usual; collection resumes
-    when the last such request ends (requests run on several threads at once, so the pauses are
-    counted), unless it was off before.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-        self._resume = False
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._count == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._count += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._count -= 1
-                if self._count == 0 and self._resume:
-                    gc.enable()
-
-
-_collection_paused = _CollectionPause()
-
-
-def _aware(moment: datetime) -> datetime:
-    """A time without an offset is the service's local time; at the ends of the calendar, its current offset."""
-    if moment.tzinfo is not None:
-        return moment
-    try:
-        return moment.astimezone()
-    except (OverflowError, ValueError, OSError):  # year 1 or 9999: the C library's local time cannot say
-        return moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
-
-
-def _shifted(moment: datetime, days: int) -> datetime:
-    """``moment`` moved by ``days``, stopping at the first or last time ``datetime`` holds."""
-    try:
-        return moment + timedelta(days=days)
-    except OverflowError:
-        return (datetime.max if days > 0 else datetime.min).replace(tzinfo=moment.tzinfo)
-
-
-def job_seed(params_json: bytes) -> int:
-    """The render seed of a job that is not a re-run: a hash of its parameters as stored.
-
-    The same parameters render the same output on any worker; a re-run (``state``) takes its
-    seed job's seed instead.
-    """
-    return int.from_bytes(hashlib.sha256(params_json).digest()[:8], "big") >> 1
-
-
-def job_body(job_id: str, generator: str, batch_id: str, preview: bool, params: str, job_state: str,
-             result_url: str | None, estimated: int, samples: int | None, created: str, finished: str | None,
-             error: str | None) -> dict[str, Any]:
-    """A job run as the API answers it (``params``: its parameters' stored JSON text, sent as is)."""
-    return {"id": job_id, "name": generator, "batch_id": batch_id, "is_preview": preview,
-            "param_values": orjson.Fragment(params), "state": job_state,
-            "in_progress": job_state in ("queued", "running"), "result_url": result_url,
-            "estimated_samples": estimated, "samples": samples, "created": created, "finished": finished,
-            "error": error}
-
-
-# -- request bodies, for the OpenAPI document (bodies are parsed by hand, see _parse_batch) ----
-
-class JobRunIn(BaseModel):
-    name: str = Field(description="The generator's name; the same for every job of a batch.")
-    is_preview: bool = Field(False, description="One frame instead of a full job; the same for the batch.")
-    param_values: dict[str, Any] = Field(default_factory=dict, description="Parameters; defaults fill the rest.")
-
-
-class BatchIn(BaseModel):
-    name: str = Field("", description="The batch's name.")
-    job_runs: list[JobRunIn] = Field(description="The jobs, in order.")
-
-
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """A model's JSON schema with its ``$defs`` inlined: the OpenAPI document has no such components."""
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.rsplit("/", 1)[1]])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
-
-
-_BATCH_EXAMPLE = {"name": "example", "job_runs": [{"name": "shapes-v0.1.0", "is_preview": False,
-                                                   "param_values": {"num_images": 1}}]}
-_BATCH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": _inline(BatchIn.model_json_schema()), "example": _BATCH_EXAMPLE}}}}
-
-
-# -- response bodies, for the OpenAPI document (routes answer with orjson, see _json) ---------
-
-class ErrorOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    detail: str = Field(description="What went wrong and what to do.")
-
-
-class JobErrorOut(BaseModel):
-    job: int
-    param: str | None
-    message: str
-
-
-class InvalidOut(ErrorOut):
-    errors: list[JobErrorOut] = Field(default_factory=list, description="Per job and parameter, when jobs are invalid.")
-
-
-class ShortfallOut(ErrorOut):
-    required: int
-    balance: int
-    shortfall: int
-
-
-class GeneratorOut(BaseModel):
-    name: str
-    version: str | None
-    description: str
-    options: dict[str, Any]
-
-
-class GeneratorDetailOut(GeneratorOut):
-    params: list[dict[str, Any]]
-    constraints: list[dict[str, Any]] = Field(default_factory=list)
-    service_id: str = Field(description="This service's stable id (extension): the same across restarts.")
-
-
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-
-
-class JobRunOut(BaseModel):
-    id: str
-    name: str
-    batch_id: str
-    is_preview: bool
-    param_values: dict[str, Any]
-    state: JobState
-    in_progress: bool
-    result_url: str | None
-    estimated_samples: int
-    samples: int | None
-    created: str
-    finished: str | None
-    error: str | None
-
-
-class BatchListOut(BaseModel):
-    id: str
-    name: str
-    created: str
-    generator: str
-    is_preview: bool
-    num_jobs: int
-
-
-class BatchOut(BatchListOut):
-    job_runs: list[JobRunOut]
-
-
-class CancelOut(BatchOut):
-    cancelled: int
-
-
-class SummaryRunOut(BaseModel):
-    id: str
-    name: str
-    state: JobState
-    in_progress: bool
-    result_url: str | None
-    samples: int | None
-
-
-class SummaryOut(BaseModel):
-    id: str
-    job_runs: list[SummaryRunOut]
-
-
-class UsageRowOut(BaseModel):
-    generator: str
-    preview_samples_rendered: int
-    non_preview_samples_rendered: int
-
-
-class UsageOut(BaseModel):
-    counts_by_generator: list[UsageRowOut]
-    start_time: str
-    end_time: str
-
-
-class AccountOut(BaseModel):
-    name: str
-    service_id: str = Field(description="This service's stable id: the same across restarts and ports.")
-    balance: int
-    granted: int
-    charged: int
-    reserved: int
-
-
-def _errors(**statuses: tuple[type[BaseModel], str]) -> dict[int | str, dict[str, Any]]:
-    return {int(code[1:]): {"model": model, "description": text} for code, (model, text) in statuses.items()}
-
-
-_COMMON_ERRORS = _errors(
-    s400=(InvalidOut, "A malformed request: body, query or header."),
-    s401=(ErrorOut, "No token, or a wrong one."),
-    s429=(ErrorOut, "Throttled; `Retry-After` says when to come back."),
-    s503=(ErrorOut, "The database is locked by another process or the disk is full; nothing was changed. "
-                    "Safe to retry after `Retry-After` seconds."),
-)
-for _status in (429, 503):
-    _COMMON_ERRORS[_status]["headers"] = {"Retry-After": {
-        "required": True, "description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
-_NOT_FOUND = _errors(s404=(ErrorOut, "No such thing for this account (another account's is the same: 404)."))
-_TOO_LARGE = _errors(s413=(ErrorOut, "The request body is over the size limit."))
-
-
 def create_app(state: ServiceState) -> FastAPI:
-    """The FastAPI application of the local service."""
+    """The FastAPI application of the local service, answering from ``state``."""
     app = FastAPI(
         title="infinityframe local service",
         version=__version__,
         description="The Infinity synthetic-data REST API, served locally by infinityframe.",
         docs_url="/api/schema/swagger-ui/",
         redoc_url=None,
+        default_response_class=JSONResponse,
     )
     app.state.service = state
-    store, signer = state.store, state.signer
-    token_header = APIKeyHeader(name="Authorization", auto_error=False,
-                                description="`Token <key>`: the literal word Token, a space, then the key.")
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:
-        return _json(exc.body, exc.status, exc.headers)
+        return JSONResponse(exc.body, exc.status, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> Response:
         problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        return _json({"detail": "Invalid request: " + "; ".join(problems)}, 400)
+        return JSONResponse({"detail": "Invalid request: " + "; ".join(problems)}, 400)
 
     # Once, here, for every route: a database that cannot be used just now is a 503 to retry.
     @app.exception_handler(StoreUnavailable)
     async def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
         log.warning("%s %s answered 503: %s", request.method, request.url.path, exc.reason)
-        return _unavailable(f"{exc.reason}; nothing was changed", exc.retry_after)
+        return unavailable(f"{exc.reason}; nothing was changed", exc.retry_after)
 
     @app.exception_handler(OSError)
     async def _os_error(request: Request, exc: OSError) -> Response:
         if exc.errno not in _DISK_FULL:
             raise exc  # a genuine fault: the 500 handler below answers it and the server logs it
         log.warning("%s %s answered 503: the disk is full", request.method, request.url.path)
-        return _unavailable("the disk holding the service's data dir is full", 30)
+        return unavailable("the disk holding the service's data dir is full", 30)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
         # The traceback is logged by the server; the body names no path, value or token.
-        return _json({"detail": "Internal error: the service failed while answering this request (it is in the "
+        return JSONResponse({"detail": "Internal error: the service failed while answering this request (it is in the "
                                 "service's log). Retrying is unlikely to help; report it if it persists."}, 500)
 
-    def authenticate(request: Request, authorization: str | None = Depends(token_header)) -> Account:
-        scheme, _, token = (authorization or "").partition(" ")
-        account = store.authenticate(token.strip()) if scheme == "Token" and token.strip() else None
-        # Throttle by account; failed attempts by client address, so guessing tokens is throttled too.
-        client = request.client.host if request.client else ""
-        wait = state.limiter.acquire(f"account:{account.id}" if account else f"ip:{client}")
-        if wait is not None:
-            raise ApiError(429, f"Request was throttled. Expected available in {math.ceil(wait)} seconds.",
-                           {"Retry-After": str(max(1, math.ceil(wait)))})
-        if account is not None:
-            return account
-        if not authorization:
-            raise ApiError(401, "Authentication credentials were not provided.", {"WWW-Authenticate": "Token"})
-        if scheme != "Token" or not token.strip():
-            raise ApiError(401, "Invalid token header. Use 'Authorization: Token <key>'.",
-                           {"WWW-Authenticate": "Token"})
-        raise ApiError(401, "Invalid token.", {"WWW-Authenticate": "Token"})
-
-    api = APIRouter(prefix="/api", dependencies=[Depends(authenticate)], responses=_COMMON_ERRORS)
-
-    def base_url(request: Request) -> str:
-        return str(request.base_url)
-
-    def job_run(row: Any, base: str) -> dict[str, Any]:
-        """A stored job as the API answers it."""
-        job_state = row["state"]
-        return job_body(row["id"], row["generator"], row["batch_id"], bool(row["is_preview"]), row["params"],
-                        job_state, signer.url(base, row["id"]) if job_state == "succeeded" else None,
-                        row["estimated_samples"], row["samples"], row["created"], row["finished"], row["error"])
-
-    def batch_body(batch: Any, base: str) -> dict[str, Any]:
-        """A batch and its jobs as the API answers them."""
-        return {
-            "id": batch["id"],
-            "name": batch["name"],
-            "created": batch["created"],
-            "generator": batch["generator"],
-            "is_preview": bool(batch["is_preview"]),
-            "num_jobs": batch["num_jobs"],
-            "job_runs": [job_run(row, base) for row in store.jobs_of_batch(batch["id"])],
-        }
-
-    def new_batch_body(created: Created) -> dict[str, Any]:
-        """A batch just stored, answered from what was written: every job queued, nothing rendered yet."""
-        batch = created.batch
-        batch_id, generator, preview, now = batch["id"], batch["generator"], bool(batch["is_preview"]), batch["created"]
-        return {
-            **{k: batch[k] for k in ("id", "name", "created", "generator", "num_jobs")},
-            "is_preview": preview,
-            "job_runs": [job_body(job_id, generator, batch_id, preview, params, "queued", None, estimate, None, now,
-                                  None, None)
-                         for job_id, params, estimate in zip(created.ids, created.params, created.estimates,
-                                                             strict=True)],
-        }
-
-    def owned_batch(account: Account, batch_id: str) -> Any:
-        batch = store.batch(account.id, batch_id)
-        if batch is None:
-            raise ApiError(404, "Not found.")
-        return batch
-
-    # -- generators ------------------------------------------------------------------------------
-
-    @api.get("/jobs/", summary="List the generators this token may use",
-             responses={200: {"model": list[GeneratorOut]}})
-    def list_generators() -> Response:
-        return _json([
-            {k: meta[k] for k in ("name", "version", "description", "options")}
-            for meta in (g.metadata() for g in registry.available().values())
-        ])
-
-    @api.get("/jobs/{generator_name}/", summary="A generator's metadata: params and options",
-             responses={200: {"model": GeneratorDetailOut}, **_NOT_FOUND})
-    def generator_detail(generator_name: str) -> Response:
-        gen = registry.get(generator_name)
-        if gen is None:
-            raise ApiError(404, "Not found.")
-        return _json({**gen.metadata(), "service_id": state.service_id})
-
-    # -- batches ---------------------------------------------------------------------------------
-
-    def parse_batch(raw: bytes, account: Account, body: Any = _UNPARSED) -> Parsed:
-        try:
-            body = orjson.loads(raw) if body is _UNPARSED else body
-        except orjson.JSONDecodeError as err:
-            raise ApiError(400, f"JSON parse error: {err}") from err
-        if not isinstance(body, dict):
-            raise ApiError(400, "The body must be a JSON object with 'name' and 'job_runs'.")
-        name = body.get("name", "")
-        if name is None:
-            name = ""
-        if not isinstance(name, str):
-            raise ApiError(400, "'name' must be a string.")
-        runs = body.get("job_runs")
-        if not isinstance(runs, list) or not runs:
-            raise ApiError(400, "'job_runs' must be a non-empty list of jobs.")
-        if len(runs) > MAX_JOBS:
-            raise ApiError(400, f"A batch holds at most {MAX_JOBS} jobs; this one has {len(runs)}.")
-        first = runs[0] if isinstance(runs[0], dict) else {}
-        gen_name, preview = first.get("name"), first.get("is_preview", False)
-        gen = registry.get(gen_name) if isinstance(gen_name, str) else None
-        if gen is None:
-            raise ApiError(400, f"Unknown generator {shown(gen_name)}.",
-                           errors=[JobError(0, None, f"unknown generator {shown(gen_name)}")])
-        if not isinstance(preview, bool):
-            raise ApiError(400, "'is_preview' must be true or false.",
-                           errors=[JobError(0, None, "is_preview must be a boolean")])
-        if preview and not gen.supports_preview:
-            raise ApiError(400, f"Previews are not supported for {gen.name}.",
-                           errors=[JobError(0, None, f"{gen.name} has no previews")])
-        errors: list[JobError] = []
-        for i, run in enumerate(runs):
-            if not isinstance(run, dict):
-                errors.append(JobError(i, None, f"row {i}: each job run must be an object"))
-                continue
-            if run.get("name") != gen.name:
-                errors.append(JobError(i, None, f"row {i}: job generator {shown(run.get('name'))} differs from the "
-                                                f"batch's {gen.name!r}; a batch holds one generator"))
-            if run.get("is_preview", False) != preview:
-                errors.append(JobError(i, None, f"row {i}: is_preview differs from the batch's first job"))
-        # The whole batch's parameters as one table: the checks of a frame, worded the same.
-        checked, found = check_batch(gen, [run.get("param_values", {}) if isinstance(run, dict) else {}
-                                          for run in runs])
-        for job in found:
-            errors.extend(job)
-        refuse(errors, len(runs))
-        states = checked.columns.get("state") or []
-        seeds = store.seeds(account.id, (s for s in states if s))
-        refuse([JobError(i, "state", f"row {i}, state: {s!r} is not a job of this account")
-                for i, s in enumerate(states) if s and s not in seeds], len(runs))
-        return Parsed(name, gen, preview, [p for p in checked.params if p is not None], checked.columns, seeds)
-
-    def refuse(errors: list[JobError], jobs: int) -> None:
-        """Answer 400 for a batch with invalid jobs, listing the first failures by job."""
-        if not errors:
-            return
-        errors.sort(key=lambda e: e["job"])  # stable: a job's own errors keep their order
-        jobs_hit = len({e["job"] for e in errors})
-        listed = errors[:MAX_ERRORS]
-        raise ApiError(
-            400,
-            f"{jobs_hit} of {jobs} job(s) are invalid ({len(errors)} error(s)"
-            + (f", first {MAX_ERRORS} shown" if len(errors) > MAX_ERRORS else "")
-            + f"). First: {listed[0]['message']}",
-            errors=listed,
-        )
-
-    def new_jobs(parsed: Parsed, texts: list[bytes]) -> list[NewJob]:
-        """The jobs to store: each with its seed (its seed job's, for a re-run) and its estimate."""
-        states, seeds = parsed.columns.get("state") or [None] * len(texts), parsed.seeds
-        return [NewJob(text.decode(), seeds[state] if state else job_seed(text), estimate)
-                for text, state, estimate in zip(texts, states, parsed.estimates(), strict=True)]
-
-    def encoded(parsed: Parsed) -> list[bytes]:
-        """Each job's parameters as the JSON text the service stores (400 for a value JSON cannot hold)."""
-        texts, errors = encoded_params(parsed.params)
-        refuse(errors, len(parsed.params))
-        return texts
-
-    def check_name(name: str) -> None:
-        # Only a batch POST stores the name; an estimate ignores it.
-        problem = text_problem(name, MAX_NAME)
-        if problem is not None:
-            raise ApiError(400, f"The batch's 'name' {problem}; give a shorter, single-line name.")
-
-    async def read_body(request: Request) -> bytes:
-        limit = state.max_body_bytes
-        declared = request.headers.get("content-length")
-        too_big = ApiError(413, f"Request body is larger than the {limit} bytes this service accepts; "
-                                "split the batch.")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise too_big
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    @api.post("/batch/", status_code=201, openapi_extra=_BATCH_BODY,
-              summary="Submit a batch of jobs (Idempotency-Key: same key, same batch)",
-              responses={201: {"model": BatchOut}, **_TOO_LARGE, **_errors(
-                  s402=(ShortfallOut, "The batch's estimate exceeds the balance."),
-                  s409=(ErrorOut, "The Idempotency-Key was used for another request."))})
-    async def create_batch(
-        request: Request,
-        account: Account = Depends(authenticate),
-        idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255),
-    ) -> Response:
-        raw = await read_body(request)
-        base = base_url(request)
-
-        def work() -> Response:
-            with _collection_paused():
-                return submit()
-
-        def submit() -> Response:
-            body: Any = _UNPARSED
-            with contextlib.suppress(orjson.JSONDecodeError):  # parse_batch answers 400 for it
-                body = orjson.loads(raw)  # once
-            if idempotency_key is not None:
-                seen = store.find_idempotent(account.id, idempotency_key)
-                if seen is not None:
-                    return replay(seen[0], seen[1], body)
-            parsed = parse_batch(raw, account, body)
-            check_name(parsed.name)
-            texts = encoded(parsed)
-            jobs = new_jobs(parsed, texts)
-            request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, texts)
-                            if idempotency_key is not None else None)
-            created = store.create_batch(
-                account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
-                idempotency_key=idempotency_key, request_hash=request_hash,
-            )
-            if isinstance(created, Created):  # answered from the rows just written, not read back
-                if state.runner is not None:
-                    state.runner.wake()
-                return _json(new_batch_body(created), 201)
-            batch_id, outcome = created
-            if batch_id is None:
-                required = sum(j.estimated_samples for j in jobs)
-                raise ApiError(
-                    402,
-                    f"Insufficient samples: this batch needs {required} but the balance is {outcome}, "
-                    f"short by {required - outcome}.",
-                    required=required, balance=outcome, shortfall=required - outcome,
-                )
-            # A concurrent request with the same key won the race: was it this request?
-            seen = store.find_idempotent(account.id, idempotency_key) if idempotency_key is not None else None
-            return replay(batch_id, seen[1] if seen is not None else request_hash, body)
-
-        def same_request(first_hash: str | None, body: Any) -> bool:
-            """Whether this request is the one that stored ``first_hash`` (an older service's hash too)."""
-            if first_hash is None:
-                return False
-            try:
-                parsed = parse_batch(raw, account, body)
-                mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded(parsed))
-            except ApiError:  # the first request was a valid batch: an invalid one differs from it
-                mine = None
-            return first_hash in (mine, _legacy_request_hash(raw, body))
-
-        def replay(batch_id: str, first_hash: str | None, body: Any) -> Response:
-            if not same_request(first_hash, body):
-                raise ApiError(409, f"Idempotency-Key {idempotency_key!r} was already used for a different "
-                                    f"request (batch {batch_id}); use a new key for a new batch.")
-            return _json(batch_body(owned_batch(account, batch_id), base), 201, {"Idempotent-Replayed": "true"})
-
-        return await run_in_threadpool(work)
-
-    @api.post("/batch/estimate/", openapi_extra=_BATCH_BODY, summary="Samples each job would cost",
-              responses={200: {"model": list[int]}, **_TOO_LARGE})
-    async def estimate_batch(request: Request, account: Account = Depends(authenticate)) -> Response:
-        raw = await read_body(request)
-
-        def work() -> Response:
-            with _collection_paused():
-                return _json(parse_batch(raw, account).estimates())
-
-        return await run_in_threadpool(work)
-
-    def parse_time(value: str | None, name: str) -> datetime | None:
-        if value is None or value == "":
-            return None
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace(" ", "+"))
-        except ValueError as err:
-            raise ApiError(400, f"{name} {shown(value)} is not an ISO-8601 time.") from err
-        return _aware(parsed)
-
-    def window(start_time: str | None, end_time: str | None) -> tuple[datetime | None, datetime | None]:
-        start, end = parse_time(start_time, "start_time"), parse_time(end_time, "end_time")
-        if start is not None and end is not None and end < start:
-            raise ApiError(400, f"end_time {end_time} is before start_time {start_time}.")
-        return start, end
-
-    @api.get("/batch/", summary="The account's batches in a time window, oldest first",
-             responses={200: {"model": list[BatchListOut]}})
-    def list_batches(account: Account = Depends(authenticate),
-                     start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
-        start, end = window(start_time, end_time)
-        rows = store.batches(account.id, start.timestamp() if start else None, end.timestamp() if end else None)
-        return _json([
-            {"id": r["id"], "name": r["name"], "created": r["created"], "generator": r["generator"],
-             "is_preview": bool(r["is_preview"]), "num_jobs": r["num_jobs"]}
-            for r in rows
-        ])
-
-    @api.get("/batch/{batch_id}/", summary="A batch with every job's parameters and state",
-             responses={200: {"model": BatchOut}, **_NOT_FOUND})
-    def batch_detail(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
-        return _json(batch_body(owned_batch(account, batch_id), base_url(request)))
-
-    @api.get("/batch/{batch_id}/summary/", summary="Each job's progress and result URL",
-             responses={200: {"model": SummaryOut}, **_NOT_FOUND})
-    def batch_summary(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
-        owned_batch(account, batch_id)
-        base = base_url(request)
-        rows = store.jobs_of_batch(batch_id, "id, generator, state, samples")
-        return _json({"id": batch_id, "job_runs": [
-            {"id": r["id"], "name": r["generator"], "state": r["state"],
-             "in_progress": r["state"] in ("queued", "running"),
-             "result_url": signer.url(base, r["id"]) if r["state"] == "succeeded" else None,
-             "samples": r["samples"]}
-            for r in rows
-        ]})
-
-    @api.post("/batch/{batch_id}/cancel/", summary="Cancel the batch's queued jobs (extension)",
-              responses={200: {"model": CancelOut}, **_NOT_FOUND})
-    def cancel_batch(batch_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
-        owned_batch(account, batch_id)
-        cancelled = store.cancel_batch(account.id, batch_id)
-        body = batch_body(owned_batch(account, batch_id), base_url(request))
-        return _json({**body, "cancelled": cancelled})
-
-    # -- jobs and usage --------------------------------------------------------------------------
-
-    @api.get("/job_runs/counts/", summary="Samples rendered per generator in a time window",
-             responses={200: {"model": UsageOut}})
-    def usage(account: Account = Depends(authenticate),
-              start_time: str | None = Query(None), end_time: str | None = Query(None)) -> Response:
-        start, end = window(start_time, end_time)
-        if end is None:
-            end = _shifted(start, state.default_usage_days) if start else datetime.now().astimezone()
-        if start is None:
-            start = _shifted(end, -state.default_usage_days)
-        by_generator: dict[str, dict[str, Any]] = {}
-        for row in store.counts(account.id, start.timestamp(), end.timestamp()):
-            entry = by_generator.setdefault(row["generator"], {
-                "generator": row["generator"], "preview_samples_rendered": 0, "non_preview_samples_rendered": 0})
-            key = "preview_samples_rendered" if row["is_preview"] else "non_preview_samples_rendered"
-            entry[key] += int(row["samples"])
-        return _json({"counts_by_generator": list(by_generator.values()),
-                      "start_time": start.isoformat(), "end_time": end.isoformat()})
-
-    def job_routes(path: str, is_preview: bool, what: str) -> None:
-        @api.get(f"/{path}/", summary=f"The account's {what}", name=f"list_{path}",
-                 responses={200: {"model": list[JobRunOut]}})
-        def list_jobs(request: Request, account: Account = Depends(authenticate),
-                      batch_id: str | None = Query(None)) -> Response:
-            base = base_url(request)
-            return _json([job_run(r, base) for r in store.jobs(account.id, is_preview, batch_id)])
-
-        @api.get(f"/{path}/{{job_id}}/", summary=f"One of the account's {what}", name=f"get_{path}",
-                 responses={200: {"model": JobRunOut}, **_NOT_FOUND})
-        def job_detail(job_id: str, request: Request, account: Account = Depends(authenticate)) -> Response:
-            row = store.job(account.id, job_id, is_preview)
-            if row is None:
-                raise ApiError(404, "Not found.")
-            return _json(job_run(row, base_url(request)))
-
-    job_routes("job_runs", False, "standard jobs")
-    job_routes("job_previews", True, "preview jobs")
-
-    @api.get("/account/", summary="The account's sample balance (extension)",
-             responses={200: {"model": AccountOut}})
-    def account_detail(account: Account = Depends(authenticate)) -> Response:
-        totals = store.ledger_totals(account.id)
-        return _json({
-            "name": account.name,
-            "service_id": state.service_id,
-            "balance": store.balance(account.id),
-            "granted": totals.get("grant", 0),
-            "charged": -totals.get("charge", 0),
-            "reserved": -(totals.get("reserve", 0) + totals.get("release", 0)),
-        })
-
-    app.include_router(api)
-
-    # -- results: signed URLs, no auth header, as an object store's ---------------------------
-
-    @app.get("/results/{job_id}.zip", summary="A job's result archive (signed, expiring URL)",
-             response_class=FileResponse, responses={
-                 200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-                       "description": "The job's zip, holding the folder `<job_id>/`."},
-                 **_errors(s403=(ErrorOut, "The URL is expired, altered or unsigned; ask the summary for a new one."),
-                           s404=(ErrorOut, "No such result."))})
-    def result(job_id: str, request: Request, expires: str | None = Query(None),
-               signature: str | None = Query(None)) -> Response:
-        if not _UUID.fullmatch(job_id):
-            raise ApiError(404, "Not found.")
-        repeated = any(len(request.query_params.getlist(k)) > 1 for k in ("expires", "signature"))
-        # A missing, garbled or ambiguous signature is a refused URL, as an object store answers it.
-        if repeated or not expires or not signature:
-            raise ApiError(403, "This result URL is not valid (unsigned); ask the batch summary for a new one.")
-        if not _EXPIRES.fullmatch(expires) or not _SIGNATURE.fullmatch(signature):
-            raise ApiError(403, "This result URL is not valid (malformed); ask the batch summary for a new one.")
-        refused = signer.check(job_id, int(expires), signature)
-        if refused is not None:
-            raise ApiError(403, f"This result URL is not valid ({refused}); ask the batch summary for a new one.")
-        path = state.data_dir / "results" / f"{job_id}.zip"
-        if not path.exists():
-            raise ApiError(404, "Not found.")
-        return FileResponse(path, media_type="application/zip", filename=f"{job_id}.zip")
-
-    @app.get("/", include_in_schema=False)
-    def root() -> Response:
-        return _json({"service": "infinityframe local service", "api": "/api/", "openapi": "/openapi.json",
-                      "instance": state.service_id, "time": isoformat(time.time())})
+    for router in (jobs.router, batches.router, account.router):
+        app.include_router(router, prefix="/api", dependencies=[Depends(authenticate)], responses=COMMON_ERRORS)
+    app.include_router(results.router)
 
     def openapi() -> dict[str, Any]:
         # Malformed requests are answered 400 (DRF-style), never FastAPI's 422: say so in the document.
