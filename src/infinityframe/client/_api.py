@@ -1,7 +1,7 @@
 """The Infinity REST contract as the client speaks it: one method per endpoint.
 
 This is the only module that spells an endpoint's path (the service's side is
-``local/app.py``; the paths, bodies and answers are those of ``reference/infinity-api.md``).
+``local/routes/``; the paths, bodies and answers are those of ``reference/infinity-api.md``).
 Session, Batch, the pre-flight verbs and the CLI all call an :class:`Api`; what a transient
 failure, a retry or a cut-off body means is :class:`~infinityframe.client._http.Transport`'s
 business.
