@@ -1,0 +1,223 @@
+"""Every ```python block of README.md and docs/**/*.md runs, page by page, as a reader would run it.
+
+A page's blocks run in order in one namespace, as if pasted one after another into one
+notebook, in a fresh temporary working directory, against the embedded local service on a
+temporary data dir (``$INFINITYFRAME_DATA_DIR``, so ``inf.Session.local()`` without a
+``data_dir`` finds it), with submission records and the results cache in a temporary cache
+dir. Tracebacks point at the page's own lines.
+
+What a page assumes (a finished batch, a downloaded folder) is declared in ``ASSUMES`` and
+must be said on the page, in a paragraph with "assume" that names each thing in backticks.
+The line before a block (blank lines aside) may hold a marker:
+
+- ``<!-- skip: reason -->``: the block is not run; a marker without a reason fails the test;
+- ``<!-- script -->``: the block is run on its own as a ``.py`` file by a fresh interpreter,
+  for what only holds in a script (worker processes that import it again).
+
+A marker that precedes no python block fails the test. ``bash``, ``text`` and output blocks
+are not run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+# The small settings of the fixtures' batches: a stickfit job then renders in well under a second.
+SMALL = {"num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128}
+
+# What each page assumes it is given, as the page says: names put into its namespace, and
+# paths (with a "/") made in its working directory.
+ASSUMES: dict[str, tuple[str, ...]] = {
+    "docs/client.md": ("previews",),
+    "docs/plots.md": ("batch", "res", "previews"),
+    "docs/results.md": ("batch",),
+    "docs/scale-out.md": ("downloads/batch-0",),
+}
+
+_FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
+_MARKER = re.compile(r"^\s*<!--\s*(?P<kind>skip|script)\b(?P<rest>.*?)-->\s*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block: where it starts (the line after the fence, 1-based), its language,
+    its code, the reason when a marker skips it, and whether a marker makes it a script."""
+
+    line: int
+    lang: str
+    code: str
+    skip: str | None = None
+    script: bool = False
+
+
+def read_blocks(page: Path) -> list[Block]:
+    """The page's fenced blocks, with their markers; a skip marker without a reason, or a
+    marker that precedes no python block, is an error naming its line."""
+    lines = page.read_text().split("\n")
+    blocks: list[Block] = []
+    marker: tuple[int, str, str] | None = None  # (line, kind, reason) of a marker waiting for its block
+    i = 0
+    while i < len(lines):
+        if (found := _MARKER.match(lines[i])) is not None:
+            if marker is not None:
+                raise ValueError(f"{page.name}:{marker[0]}: a marker not followed by a python block")
+            reason = found["rest"].strip().removeprefix(":").strip()
+            if found["kind"] == "skip" and not reason:
+                raise ValueError(f"{page.name}:{i + 1}: a skip marker needs a reason: <!-- skip: why it cannot run -->")
+            marker = (i + 1, found["kind"], reason)
+        elif (fence := _FENCE.match(lines[i])) is not None:
+            start, indent = i + 1, len(fence["indent"])
+            i += 1
+            while i < len(lines) and lines[i].strip() != "```":
+                i += 1
+            code = "\n".join(line[indent:] for line in lines[start:i])
+            lang = fence["lang"] or "text"
+            if marker is not None and lang != "python":
+                raise ValueError(f"{page.name}:{marker[0]}: a marker before a {lang} block, not a python one")
+            skip = marker[2] if marker is not None and marker[1] == "skip" else None
+            blocks.append(Block(start + 1, lang, code, skip, marker is not None and marker[1] == "script"))
+            marker = None
+        elif marker is not None and lines[i].strip():
+            raise ValueError(f"{page.name}:{marker[0]}: a marker not followed by a python block")
+        i += 1
+    if marker is not None:
+        raise ValueError(f"{page.name}:{marker[0]}: a marker not followed by a python block")
+    return blocks
+
+
+def as_source(block: Block) -> str:
+    """The block's code, preceded by blank lines so that its line numbers are the page's."""
+    return "\n" * (block.line - 1) + block.code + "\n"
+
+
+def page_id(page: Path) -> str:
+    return page.relative_to(ROOT).as_posix()
+
+
+# -- what the pages assume, made once --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The embedded service on a temporary data dir, and the batches the pages assume: ``batch``
+    (six small stickfit videos, finished, read as ``res``), ``previews`` (six finished previews,
+    ids ``preview_ids``) and ``folder``, ``batch`` downloaded."""
+    root = tmp_path_factory.mktemp("docs-world")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INFINITYFRAME_DATA_DIR", str(root / "data"))
+        mp.setenv("INFINITYFRAME_CACHE_DIR", str(root / "cache"))
+        mp.setenv("MPLBACKEND", "Agg")
+        mp.delenv("INFINITY_TOKEN", raising=False)
+        mp.delenv("INFINITY_SERVER", raising=False)
+        mp.delenv("INFINITYFRAME_MAX_SAMPLES", raising=False)
+        mp.delenv("INFINITYFRAME_FAIL_RATE", raising=False)
+        import infinityframe as inf
+
+        started = time.perf_counter()
+        sesh = inf.Session.local("stickfit-v0.1.0")
+        jobs = sesh.sample(6, seed=0, method="lhs", exercise="SQUAT", **SMALL)
+        batch = jobs.infinity.submit(name="docs: a finished batch")
+        previews = jobs.infinity.submit(name="docs: finished previews", preview=True)
+        batch.wait(progress=False)
+        previews.wait(progress=False)
+        folder = batch.download(root / "batch", quiet=True)
+        world = {"sesh": sesh, "batch": batch, "res": inf.read_results(folder), "previews": previews,
+                 "preview_ids": previews.job_ids, "folder": folder, "root": root,
+                 "seconds": time.perf_counter() - started}
+        yield world
+
+
+def provide(name: str, world: dict[str, Any], namespace: dict[str, Any], cwd: Path) -> None:
+    if "/" in name:  # a downloaded batch folder at that path
+        shutil.copytree(world["folder"], cwd / name)
+    else:
+        namespace[name] = world[name]
+
+
+def says_what_it_assumes(text: str, names: tuple[str, ...]) -> list[str]:
+    """The names a page does not mention in a paragraph that says what it assumes."""
+    said = " ".join(p for p in re.split(r"\n\s*\n", text) if "assume" in p.lower())
+    return [name for name in names if not re.search(rf"`{re.escape(name)}\b", said)]
+
+
+@pytest.fixture
+def page_sandbox(world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh working directory; afterwards, the environment as it was, the services a page
+    started stopped, the jobs it left queued on the shared service cancelled, figures closed."""
+    from infinityframe.client import session as session_module
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("INFINITYFRAME_DATA_DIR", str(world["root"] / "data"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    environ = dict(os.environ)
+    services = set(session_module._local_services)
+    try:
+        yield cwd
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        with session_module._local_lock:
+            for root in set(session_module._local_services) - services:
+                session_module._local_services.pop(root).stop()
+        sesh = world["sesh"]
+        for batch_id in sesh.batches(1)["batch_id"]:
+            if sesh.batch(batch_id).remaining():
+                sesh.batch(batch_id).cancel()
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+
+# -- the tests -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_skip_markers_have_reasons(page: Path) -> None:
+    """Every skip marker says why, and skips a python block (read_blocks raises otherwise)."""
+    for block in read_blocks(page):
+        assert block.skip is None or len(block.skip) > 10, f"{page_id(page)}:{block.line}: say why it cannot run"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_page_runs(page: Path, world: dict[str, Any], page_sandbox: Path) -> None:
+    """The page's python blocks, in order, in one namespace (a notebook's); a block marked
+    ``<!-- script -->`` runs as a script of its own, by a fresh interpreter."""
+    assumed = ASSUMES.get(page_id(page), ())
+    assert not (missing := says_what_it_assumes(page.read_text(), assumed)), (
+        f"{page_id(page)} is given {missing} but does not say it assumes them")
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    for name in assumed:
+        provide(name, world, namespace, page_sandbox)
+    for block in read_blocks(page):
+        if block.lang != "python" or block.skip is not None:
+            continue
+        if block.script:
+            run_as_script(page, block, page_sandbox)
+        else:
+            exec(compile(as_source(block), str(page), "exec"), namespace)
+
+
+def run_as_script(page: Path, block: Block, cwd: Path) -> None:
+    script = cwd / f"{page.stem}-line-{block.line}.py"
+    script.write_text(as_source(block))  # its line numbers are the page's
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=240, check=False)
+    assert run.returncode == 0, (f"{page_id(page)}, the block at line {block.line}, as a script "
+                                 f"(line numbers are the page's):\n{run.stderr[-6000:]}")
+    assert "Traceback" not in run.stderr, run.stderr[-6000:]
