@@ -20,6 +20,7 @@ are not run.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -187,10 +188,42 @@ def page_sandbox(world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
-def test_skip_markers_have_reasons(page: Path) -> None:
-    """Every skip marker says why, and skips a python block (read_blocks raises otherwise)."""
+def test_blocks_parse_and_skips_say_why(page: Path) -> None:
+    """Every python block is valid Python, the skipped ones too, and every skip marker says why
+    (read_blocks raises for a marker without a reason or without a python block after it)."""
     for block in read_blocks(page):
-        assert block.skip is None or len(block.skip) > 10, f"{page_id(page)}:{block.line}: say why it cannot run"
+        if block.lang == "python":
+            try:
+                ast.parse(block.code)
+            except SyntaxError as exc:
+                pytest.fail(f"{page_id(page)}:{block.line + (exc.lineno or 1) - 1}: {exc.msg}")
+        assert block.skip is None or len(block.skip.split()) >= 3, f"{page_id(page)}:{block.line}: say why it cannot run"
+
+
+@pytest.mark.parametrize(("markdown", "error"), [
+    ("<!-- skip -->\n```python\nx = 1\n```\n", "needs a reason"),
+    ("<!-- skip: -->\n```python\nx = 1\n```\n", "needs a reason"),
+    ("<!-- skip: the cloud -->\nSome words.\n\n```python\nx = 1\n```\n", "not followed by a python block"),
+    ("<!-- skip: the cloud -->\n```bash\nls\n```\n", "before a bash block"),
+    ("```python\nx = 1\n```\n<!-- script -->\n", "not followed by a python block"),
+])
+def test_a_bad_marker_is_refused(tmp_path: Path, markdown: str, error: str) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(markdown)
+    with pytest.raises(ValueError, match=error):
+        read_blocks(page)
+
+
+def test_blocks_and_markers_are_read(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\n```python\nx = 1\n```\n\n<!-- skip: needs the paid cloud -->\n\n"
+                    "```python\ny = 2\n```\n\n- a list\n\n    ```python\n    z = 3\n    ```\n\n"
+                    "<!-- script -->\n```python\nw = 4\n```\n\n```\noutput\n```\n")
+    blocks = read_blocks(page)
+    assert [(b.line, b.lang, b.code, b.skip, b.script) for b in blocks] == [
+        (4, "python", "x = 1", None, False), (10, "python", "y = 2", "needs the paid cloud", False),
+        (16, "python", "z = 3", None, False), (21, "python", "w = 4", None, True), (25, "text", "output", None, False)]
+    assert as_source(blocks[1]).split("\n")[9] == "y = 2"  # a traceback's line is the page's
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
@@ -203,13 +236,17 @@ def test_page_runs(page: Path, world: dict[str, Any], page_sandbox: Path) -> Non
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for name in assumed:
         provide(name, world, namespace, page_sandbox)
+    seconds: list[str] = []  # each block's time, printed for `pytest -rP` (or -s)
     for block in read_blocks(page):
         if block.lang != "python" or block.skip is not None:
             continue
+        started = time.perf_counter()
         if block.script:
             run_as_script(page, block, page_sandbox)
         else:
             exec(compile(as_source(block), str(page), "exec"), namespace)
+        seconds.append(f"line {block.line}: {time.perf_counter() - started:.1f} s")
+    print(f"{page_id(page)}: {', '.join(seconds) or 'no block to run'}")
 
 
 def run_as_script(page: Path, block: Block, cwd: Path) -> None:
