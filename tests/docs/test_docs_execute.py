@@ -197,7 +197,7 @@ def test_blocks_parse_and_skips_say_why(page: Path) -> None:
                 ast.parse(block.code)
             except SyntaxError as exc:
                 pytest.fail(f"{page_id(page)}:{block.line + (exc.lineno or 1) - 1}: {exc.msg}")
-        assert block.skip is None or len(block.skip.split()) >= 3, f"{page_id(page)}:{block.line}: say why it cannot run"
+        assert block.skip is None or len(block.skip.split()) >= 3, f"{page_id(page)}:{block.line}: say why it cannot"
 
 
 @pytest.mark.parametrize(("markdown", "error"), [
