@@ -12,10 +12,12 @@ The line before a block (blank lines aside) may hold a marker:
 
 - ``<!-- skip: reason -->``: the block is not run; a marker without a reason fails the test;
 - ``<!-- script -->``: the block is run on its own as a ``.py`` file by a fresh interpreter,
-  for what only holds in a script (worker processes that import it again).
+  for what only holds in a script (worker processes that import it again);
+- ``<!-- run -->`` before a ``bash`` block: it is run by bash (``-euo pipefail``), with this
+  Python's ``infinityframe`` command on the PATH, on the same service.
 
-A marker that precedes no python block fails the test. ``bash``, ``text`` and output blocks
-are not run.
+A marker not right before a block of its kind fails the test. Other ``bash`` blocks, and
+``text`` and output blocks, are not run.
 """
 
 from __future__ import annotations
@@ -50,32 +52,43 @@ ASSUMES: dict[str, tuple[str, ...]] = {
 }
 
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
-_MARKER = re.compile(r"^\s*<!--\s*(?P<kind>skip|script)\b(?P<rest>.*?)-->\s*$")
+_MARKER = re.compile(r"^\s*<!--\s*(?P<kind>skip|script|run)\b(?P<rest>.*?)-->\s*$")
+_MARKS = {"skip": "python", "script": "python", "run": "bash"}  # the block each marker goes with
 
 
 @dataclass(frozen=True)
 class Block:
-    """One fenced code block: where it starts (the line after the fence, 1-based), its language,
-    its code, the reason when a marker skips it, and whether a marker makes it a script."""
+    """One fenced code block: where its code starts (1-based), its language, its code, and the
+    marker before it, if any (``skip``, with its reason; ``script``; ``run``)."""
 
     line: int
     lang: str
     code: str
-    skip: str | None = None
-    script: bool = False
+    marker: str | None = None
+    reason: str = ""
+
+    @property
+    def runs(self) -> bool:
+        """Whether the test runs it: an unskipped python block, or a bash block marked ``run``."""
+        return (self.lang == "python" and self.marker != "skip") or (self.lang == "bash" and self.marker == "run")
 
 
 def read_blocks(page: Path) -> list[Block]:
     """The page's fenced blocks, with their markers; a skip marker without a reason, or a
-    marker that precedes no python block, is an error naming its line."""
+    marker not right before a block of its language, is an error naming its line."""
     lines = page.read_text().split("\n")
     blocks: list[Block] = []
     marker: tuple[int, str, str] | None = None  # (line, kind, reason) of a marker waiting for its block
+
+    def stray() -> ValueError:
+        assert marker is not None
+        return ValueError(f"{page.name}:{marker[0]}: a {marker[1]} marker not followed by a {_MARKS[marker[1]]} block")
+
     i = 0
     while i < len(lines):
         if (found := _MARKER.match(lines[i])) is not None:
             if marker is not None:
-                raise ValueError(f"{page.name}:{marker[0]}: a marker not followed by a python block")
+                raise stray()
             reason = found["rest"].strip().removeprefix(":").strip()
             if found["kind"] == "skip" and not reason:
                 raise ValueError(f"{page.name}:{i + 1}: a skip marker needs a reason: <!-- skip: why it cannot run -->")
@@ -85,18 +98,17 @@ def read_blocks(page: Path) -> list[Block]:
             i += 1
             while i < len(lines) and lines[i].strip() != "```":
                 i += 1
-            code = "\n".join(line[indent:] for line in lines[start:i])
             lang = fence["lang"] or "text"
-            if marker is not None and lang != "python":
-                raise ValueError(f"{page.name}:{marker[0]}: a marker before a {lang} block, not a python one")
-            skip = marker[2] if marker is not None and marker[1] == "skip" else None
-            blocks.append(Block(start + 1, lang, code, skip, marker is not None and marker[1] == "script"))
+            if marker is not None and lang != _MARKS[marker[1]]:
+                raise stray()
+            code = "\n".join(line[indent:] for line in lines[start:i])
+            blocks.append(Block(start + 1, lang, code, *(marker[1:] if marker else ())))
             marker = None
         elif marker is not None and lines[i].strip():
-            raise ValueError(f"{page.name}:{marker[0]}: a marker not followed by a python block")
+            raise stray()
         i += 1
     if marker is not None:
-        raise ValueError(f"{page.name}:{marker[0]}: a marker not followed by a python block")
+        raise stray()
     return blocks
 
 
@@ -197,15 +209,16 @@ def test_blocks_parse_and_skips_say_why(page: Path) -> None:
                 ast.parse(block.code)
             except SyntaxError as exc:
                 pytest.fail(f"{page_id(page)}:{block.line + (exc.lineno or 1) - 1}: {exc.msg}")
-        assert block.skip is None or len(block.skip.split()) >= 3, f"{page_id(page)}:{block.line}: say why it cannot"
+        assert block.marker != "skip" or len(block.reason.split()) >= 3, f"{page_id(page)}:{block.line}: say why"
 
 
 @pytest.mark.parametrize(("markdown", "error"), [
     ("<!-- skip -->\n```python\nx = 1\n```\n", "needs a reason"),
     ("<!-- skip: -->\n```python\nx = 1\n```\n", "needs a reason"),
-    ("<!-- skip: the cloud -->\nSome words.\n\n```python\nx = 1\n```\n", "not followed by a python block"),
-    ("<!-- skip: the cloud -->\n```bash\nls\n```\n", "before a bash block"),
-    ("```python\nx = 1\n```\n<!-- script -->\n", "not followed by a python block"),
+    ("<!-- skip: the cloud -->\nSome words.\n\n```python\nx = 1\n```\n", "skip marker not followed by a python"),
+    ("<!-- skip: the cloud -->\n```bash\nls\n```\n", "skip marker not followed by a python block"),
+    ("```python\nx = 1\n```\n<!-- script -->\n", "script marker not followed by a python block"),
+    ("<!-- run -->\n```python\nx = 1\n```\n", "run marker not followed by a bash block"),
 ])
 def test_a_bad_marker_is_refused(tmp_path: Path, markdown: str, error: str) -> None:
     page = tmp_path / "page.md"
@@ -218,18 +231,22 @@ def test_blocks_and_markers_are_read(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("# A page\n\n```python\nx = 1\n```\n\n<!-- skip: needs the paid cloud -->\n\n"
                     "```python\ny = 2\n```\n\n- a list\n\n    ```python\n    z = 3\n    ```\n\n"
-                    "<!-- script -->\n```python\nw = 4\n```\n\n```\noutput\n```\n")
+                    "<!-- script -->\n```python\nw = 4\n```\n\n```\noutput\n```\n\n"
+                    "```bash\nls\n```\n<!-- run -->\n```bash\npwd\n```\n")
     blocks = read_blocks(page)
-    assert [(b.line, b.lang, b.code, b.skip, b.script) for b in blocks] == [
-        (4, "python", "x = 1", None, False), (10, "python", "y = 2", "needs the paid cloud", False),
-        (16, "python", "z = 3", None, False), (21, "python", "w = 4", None, True), (25, "text", "output", None, False)]
+    assert [(b.line, b.lang, b.code, b.marker, b.reason, b.runs) for b in blocks] == [
+        (4, "python", "x = 1", None, "", True), (10, "python", "y = 2", "skip", "needs the paid cloud", False),
+        (16, "python", "z = 3", None, "", True), (21, "python", "w = 4", "script", "", True),
+        (25, "text", "output", None, "", False), (29, "bash", "ls", None, "", False),
+        (33, "bash", "pwd", "run", "", True)]
     assert as_source(blocks[1]).split("\n")[9] == "y = 2"  # a traceback's line is the page's
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_page_runs(page: Path, world: dict[str, Any], page_sandbox: Path) -> None:
     """The page's python blocks, in order, in one namespace (a notebook's); a block marked
-    ``<!-- script -->`` runs as a script of its own, by a fresh interpreter."""
+    ``<!-- script -->`` runs as a script of its own, by a fresh interpreter, and a bash block
+    marked ``<!-- run -->`` by bash, both in the page's working directory."""
     assumed = ASSUMES.get(page_id(page), ())
     assert not (missing := says_what_it_assumes(page.read_text(), assumed)), (
         f"{page_id(page)} is given {missing} but does not say it assumes them")
@@ -238,10 +255,12 @@ def test_page_runs(page: Path, world: dict[str, Any], page_sandbox: Path) -> Non
         provide(name, world, namespace, page_sandbox)
     seconds: list[str] = []  # each block's time, printed for `pytest -rP` (or -s)
     for block in read_blocks(page):
-        if block.lang != "python" or block.skip is not None:
+        if not block.runs:
             continue
         started = time.perf_counter()
-        if block.script:
+        if block.lang == "bash":
+            run_in_shell(page, block, page_sandbox)
+        elif block.marker == "script":
             run_as_script(page, block, page_sandbox)
         else:
             exec(compile(as_source(block), str(page), "exec"), namespace)
@@ -249,11 +268,23 @@ def test_page_runs(page: Path, world: dict[str, Any], page_sandbox: Path) -> Non
     print(f"{page_id(page)}: {', '.join(seconds) or 'no block to run'}")
 
 
+def _subprocess_env() -> dict[str, str]:
+    """This environment, with this checkout's package first and this Python's scripts on PATH."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
+
+def run_in_shell(page: Path, block: Block, cwd: Path) -> None:
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=cwd, env=_subprocess_env(),
+                         capture_output=True, text=True, timeout=240, check=False)
+    assert run.returncode == 0, (f"{page_id(page)}, the bash block at line {block.line}, exit status "
+                                 f"{run.returncode}:\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}")
+
+
 def run_as_script(page: Path, block: Block, cwd: Path) -> None:
     script = cwd / f"{page.stem}-line-{block.line}.py"
     script.write_text(as_source(block))  # its line numbers are the page's
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, capture_output=True, text=True,
+    run = subprocess.run([sys.executable, str(script)], cwd=cwd, env=_subprocess_env(), capture_output=True, text=True,
                          timeout=240, check=False)
     assert run.returncode == 0, (f"{page_id(page)}, the block at line {block.line}, as a script "
                                  f"(line numbers are the page's):\n{run.stderr[-6000:]}")
