@@ -127,8 +127,8 @@ def page_id(page: Path) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The embedded service on a temporary data dir, and the batches the pages assume: ``batch``
-    (six small stickfit videos, finished, read as ``res``), ``previews`` (six finished previews,
-    ids ``preview_ids``) and ``folder``, ``batch`` downloaded."""
+    (six small stickfit videos, finished, read as ``res``), ``previews`` (six finished previews)
+    and ``folder``, ``batch`` downloaded."""
     root = tmp_path_factory.mktemp("docs-world")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INFINITYFRAME_DATA_DIR", str(root / "data"))
@@ -139,8 +139,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         mp.delenv("INFINITYFRAME_MAX_SAMPLES", raising=False)
         mp.delenv("INFINITYFRAME_FAIL_RATE", raising=False)
         import infinityframe as inf
+        from infinityframe.client import session as session_module
 
-        started = time.perf_counter()
+        before = set(session_module._local_services)
         sesh = inf.Session.local("stickfit-v0.1.0")
         jobs = sesh.sample(6, seed=0, method="lhs", exercise="SQUAT", **SMALL)
         batch = jobs.infinity.submit(name="docs: a finished batch")
@@ -149,9 +150,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         previews.wait(progress=False)
         folder = batch.download(root / "batch", quiet=True)
         world = {"sesh": sesh, "batch": batch, "res": inf.read_results(folder), "previews": previews,
-                 "preview_ids": previews.job_ids, "folder": folder, "root": root,
-                 "seconds": time.perf_counter() - started}
+                 "folder": folder, "root": root}
         yield world
+        sesh.close()
+        stop_services_started_since(before)  # the shared service: its workers end with this module
+
+
+def stop_services_started_since(before: set[Path]) -> None:
+    """Stop the embedded services this process started on a data dir not in ``before``."""
+    from infinityframe.client import session as session_module
+
+    with session_module._local_lock:
+        for root in set(session_module._local_services) - before:
+            session_module._local_services.pop(root).stop()
 
 
 def provide(name: str, world: dict[str, Any], namespace: dict[str, Any], cwd: Path) -> None:
@@ -185,9 +196,7 @@ def page_sandbox(world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Monk
     finally:
         os.environ.clear()
         os.environ.update(environ)
-        with session_module._local_lock:
-            for root in set(session_module._local_services) - services:
-                session_module._local_services.pop(root).stop()
+        stop_services_started_since(services)
         sesh = world["sesh"]
         for batch_id in sesh.batches(1)["batch_id"]:
             if sesh.batch(batch_id).remaining():
