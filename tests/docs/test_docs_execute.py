@@ -139,9 +139,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         mp.delenv("INFINITYFRAME_MAX_SAMPLES", raising=False)
         mp.delenv("INFINITYFRAME_FAIL_RATE", raising=False)
         import infinityframe as inf
-        from infinityframe.client import session as session_module
+        from infinityframe.client.local_services import local_services
 
-        before = set(session_module._local_services)
+        before = local_services.roots()
         sesh = inf.Session.local("stickfit-v0.1.0")
         jobs = sesh.sample(6, seed=0, method="lhs", exercise="SQUAT", **SMALL)
         batch = jobs.infinity.submit(name="docs: a finished batch")
@@ -158,11 +158,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def stop_services_started_since(before: set[Path]) -> None:
     """Stop the embedded services this process started on a data dir not in ``before``."""
-    from infinityframe.client import session as session_module
+    from infinityframe.client.local_services import local_services
 
-    with session_module._local_lock:
-        for root in set(session_module._local_services) - before:
-            session_module._local_services.pop(root).stop()
+    local_services.stop(*(local_services.roots() - before))
 
 
 def provide(name: str, world: dict[str, Any], namespace: dict[str, Any], cwd: Path) -> None:
@@ -182,7 +180,7 @@ def says_what_it_assumes(text: str, names: tuple[str, ...]) -> list[str]:
 def page_sandbox(world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh working directory; afterwards, the environment as it was, the services a page
     started stopped, the jobs it left queued on the shared service cancelled, figures closed."""
-    from infinityframe.client import session as session_module
+    from infinityframe.client.local_services import local_services
 
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -190,7 +188,7 @@ def page_sandbox(world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("INFINITYFRAME_DATA_DIR", str(world["root"] / "data"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     environ = dict(os.environ)
-    services = set(session_module._local_services)
+    services = local_services.roots()
     try:
         yield cwd
     finally:

@@ -84,14 +84,21 @@ class LocalServices:
                 self._services[root] = service
                 return LocalEndpoint(service.url, service.token, True)
 
-    def stop(self) -> None:
-        """Stop every service started here; the next :meth:`endpoint` starts afresh.
+    def roots(self) -> set[Path]:
+        """The data dirs of the services started here (running or not)."""
+        with self._lock:
+            return set(self._services)
+
+    def stop(self, *roots: Path) -> None:
+        """Stop the services started here on ``roots`` (without any, every one); the next
+        :meth:`endpoint` on a stopped one starts afresh.
 
         Jobs still running are queued again by a clean stop, queued ones stay queued, and both
         finish on the next start.
         """
         with self._lock:
-            services, self._services = list(self._services.values()), {}
+            chosen = list(self._services) if not roots else [Path(r) for r in roots if Path(r) in self._services]
+            services = [self._services.pop(root) for root in chosen]
         for service in services:
             service.stop()
 
