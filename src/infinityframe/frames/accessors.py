@@ -26,6 +26,7 @@ __all__ = ["PandasInfinity", "PolarsInfinity"]
 
 F = TypeVar("F", pd.DataFrame, pl.DataFrame, pl.LazyFrame)
 Method = Literal["uniform", "lhs", "sobol"]
+Prior = Literal["recommended", "uniform"]
 
 
 class _Infinity(Generic[F]):
@@ -35,10 +36,12 @@ class _Infinity(Generic[F]):
         self._df: F = df
 
     def fill(self, session: Session | None = None, *, seed: Any = None, method: Method = "uniform",
-             constraints: Sequence[Any] = (), advisory: bool = True) -> F:
+             constraints: Sequence[Any] = (), advisory: bool = True, prior: Prior = "recommended") -> F:
         """Sample the missing parameter columns and the missing cells; given cells are kept.
 
-        The generator's advisory constraints are honoured unless ``advisory=False``.
+        Cells are drawn from the generator's recommended distributions, as ``sesh.sample`` draws
+        them, or over each parameter's whole range with ``prior="uniform"``. The generator's
+        advisory constraints are honoured unless ``advisory=False``.
 
         Examples
         --------
@@ -47,7 +50,7 @@ class _Infinity(Generic[F]):
         (['SQUAT', 'LUNGE'], True)
         """
         result: F = _core.fill(self._df, session, seed=seed, method=method, constraints=constraints,
-                               advisory=advisory)
+                               advisory=advisory, prior=prior)
         return result
 
     def with_defaults(self, session: Session | None = None) -> F:
