@@ -290,8 +290,8 @@ def _note(text: str) -> None:
 
 
 def _counts_line(status: Any) -> str:
-    counts = status["state"].value_counts()
-    shown = ", ".join(f"{state} {int(counts[state])}" for state in status["state"].cat.categories if counts[state])
+    counts = status["status"].value_counts()
+    shown = ", ".join(f"{state} {int(counts[state])}" for state in status["status"].cat.categories if counts[state])
     return f"{len(status)} job(s): {shown}"
 
 
@@ -301,7 +301,7 @@ def _status(args: argparse.Namespace) -> int:
     batch = _reattach(args, args.batch)
     status = batch.wait(progress=True) if args.wait else batch.status()
     if args.json:
-        rows = [{"job_id": r.job_id, "state": str(r.state), "samples": None if pd.isna(r.samples) else int(r.samples)}
+        rows = [{"job_id": r.job_id, "status": str(r.status), "samples": None if pd.isna(r.samples) else int(r.samples)}
                 for r in status.itertuples(index=False)]
         print(json.dumps({"batch_id": batch.id, "name": batch.name, "generator": batch.generator,
                           "preview": batch.preview, "jobs": rows}, indent=2))
@@ -312,7 +312,7 @@ def _status(args: argparse.Namespace) -> int:
     if args.jobs:
         for r in status.itertuples(index=False):
             samples = "" if pd.isna(r.samples) else str(r.samples)
-            print(f"  {r.job_id}  {r.state:<10} {samples}")
+            print(f"  {r.job_id}  {r.status:<10} {samples}")
     return 0
 
 
@@ -322,7 +322,7 @@ def _download(args: argparse.Namespace) -> int:
     folder = batch.download(args.out, overwrite=args.overwrite, progress=False)
     done = sum((folder / job_id).is_dir() for job_id in batch.job_ids)
     unfinished = int(status["in_progress"].sum())
-    failed = int((status["state"] == "failed").sum())
+    failed = int((status["status"] == "failed").sum())
     _note(f"{done} of {batch.num_jobs} job folder(s) in {folder}")
     if unfinished:
         _note(f"{unfinished} job(s) still queued or running: run the command again later, or add --wait.")
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_remote(submit)
     submit.set_defaults(func=_submit)
 
-    status = sub.add_parser("status", help="a batch's jobs by state")
+    status = sub.add_parser("status", help="a batch's jobs by status")
     status.add_argument("batch", help="the batch id")
     status.add_argument("--jobs", action="store_true", help="one line per job")
     status.add_argument("--json", action="store_true", help="as JSON")

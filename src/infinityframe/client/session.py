@@ -304,8 +304,8 @@ class Session(InfinityCoreNames):
         """One row per parameter: name, type, default, min, max, choices, recommended, description.
 
         ``min``, ``max`` and ``choices`` are what the service accepts; ``recommended`` is the
-        distribution :meth:`sample` draws the parameter from by default (``None``: over its
-        whole range), as the generator recommends it.
+        distribution :meth:`sample` draws the parameter from by default, as the generator
+        recommends it (missing: over its whole range).
 
         Examples
         --------

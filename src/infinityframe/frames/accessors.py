@@ -104,7 +104,7 @@ class _Infinity(Generic[F]):
 
         One row per job, a plain frame of the caller's library: the frame plus
         ``estimated_samples``, ``valid``, ``problem`` (the first failure messages),
-        ``already_submitted``, ``submitted_batch_id``, ``submitted_state`` and ``duplicate_of``
+        ``already_submitted``, ``submitted_batch_id``, ``submitted_status`` and ``duplicate_of``
         (the 0-based position of an earlier row with the same job). The totals — jobs new /
         already submitted / duplicated / invalid, and the samples against the balance — are
         :meth:`dry_run_summary`'s.

@@ -31,7 +31,7 @@ ParamType = Literal["int", "float", "str", "bool", "uuid"]
 
 # Columns the package itself adds to job frames; a schema allows them beside the parameters.
 PACKAGE_COLUMNS = ("job_id", "batch_id", "estimated_samples", "valid", "problem", "already_submitted",
-                   "duplicate_of", "submitted_batch_id", "submitted_state")
+                   "duplicate_of", "submitted_batch_id", "submitted_status")
 
 
 @dataclass(frozen=True)
