@@ -309,8 +309,9 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> sesh.parameters.set_index("name").loc["relative_camera_yaw_deg", ["min", "max", "recommended"]].tolist()
-        [-45.0, 45.0, 'uniform(-15, 15)']
+        >>> yaw = sesh.parameters.set_index("name").loc["relative_camera_yaw_deg"]
+        >>> float(yaw["min"]), float(yaw["max"]), yaw["recommended"]
+        (-45.0, 45.0, 'uniform(-15, 15)')
         """
         recommended = {p.name: p.recommended for p in self.spec}
         rows = []
