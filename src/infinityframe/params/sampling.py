@@ -25,7 +25,13 @@ row's pair is put in order, which is the same conditional law as rejecting it.
 
 An equality ``a == b`` between two parameters the user left to the sampler is met by
 construction, not by rejection: ``a`` is drawn from what both allow and ``b`` copies it. If the
-user gave values for one side only, the other copies them.
+user gave values for one side only, the other copies them. (A leader drawn from a recommended
+distribution that the follower allows keeps it.)
+
+What a parameter the user leaves open is drawn from is the *prior*
+(:mod:`~infinityframe.params.priors`): ``"recommended"`` (the default) takes the distributions
+and joint constraints the generator recommends, ``"uniform"`` every parameter's whole range.
+The method only decides where the unit numbers come from, so any method goes with either prior.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from ._draw import (
     _to_series,
 )
 from .distributions import Distribution
+from .expressions import compile_expression
 from .priors import Prior, check_prior
 from .samplers import as_sampler, check_scalar, prior_sampler
 from .spec import Constraint, GeneratorSpec
@@ -84,8 +91,6 @@ def _recommended(spec: GeneratorSpec, prior: str, drawn: set[str]) -> list[Const
     column the user gave (``image_width`` and ``image_height`` both) keeps the user's values."""
     if prior != "recommended":
         return []
-    from .expressions import compile_expression
-
     return [c for c in spec.recommended if drawn & set(compile_expression(c.expr).names)]
 
 
