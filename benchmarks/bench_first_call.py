@@ -15,7 +15,8 @@ All three sides draw and check 100,000 jobs of the same 30-parameter generator,
   ``DataFrameSchema`` (a ``Column`` with its dtype and ``Check.in_range`` / ``Check.isin`` per
   parameter, the constraint as a dataframe-wide ``Check``) built on the first call and then
   ``.validate``-d;
-* infinityframe: ``sesh.sample(n)`` then ``df.infinity.validate(sesh)``.
+* infinityframe: ``sesh.sample(n, prior="uniform")`` (infinity-core's law: every parameter over its
+  whole range, not the generator's recommended distributions) then ``df.infinity.validate(sesh)``.
 
 *Cold* is what a script pays: each side in ``--fresh`` new interpreters, timing only the first
 call (imports and the session's first request excluded, as every side needs them; bytecode
@@ -68,7 +69,7 @@ sesh = inf.Session(token, generator, server=url)
 sesh.spec  # the session's first request (the generator's metadata), as infinity-core's Session makes it
 def run(seed):
     t = time.perf_counter()
-    df = sesh.sample(n, seed=seed)
+    df = sesh.sample(n, seed=seed, prior="uniform")  # the same law as random_job: the whole ranges
     out = df.infinity.validate(sesh)
     elapsed = time.perf_counter() - t
     assert len(out) == n

@@ -166,7 +166,7 @@ def main() -> None:
         return len(jobs)
 
     def run_ours(n: int) -> Any:
-        return validate_frame(sample(spec, n, seed=0), spec)
+        return validate_frame(sample(spec, n, seed=0, prior="uniform"), spec)  # random_job's law
 
     rounds: list[tuple[float, float]] = []
     for _ in range(args.rounds):
@@ -177,8 +177,8 @@ def main() -> None:
     ratios = sorted(base / ours for base, ours in rounds)
     base_s = statistics.median(base for base, _ in rounds)
     ours_s = statistics.median(ours for _, ours in rounds)
-    big = sample(spec, args.rows, seed=1)
-    sample_big_s, _ = best_of(args.repeat, lambda: sample(spec, args.rows, seed=1))
+    big = sample(spec, args.rows, seed=1, prior="uniform")
+    sample_big_s, _ = best_of(args.repeat, lambda: sample(spec, args.rows, seed=1, prior="uniform"))
     import polars as pl
 
     big_pl = pl.from_pandas(big)

@@ -29,7 +29,7 @@ def main(workdir: Path) -> None:
             print("refused before sending:", str(err).splitlines()[1].strip())
         batch = sesh.submit(jobs, name="in process")
         status = batch.wait(poll=0.05, progress=False)
-        print("states:", sorted(set(status["state"].astype(str))))
+        print("states:", sorted(set(status["status"].astype(str))))
         folder = batch.download(workdir / "batch", progress=False)
         print("downloaded:", sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(batch.job_ids))
 

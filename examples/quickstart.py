@@ -34,7 +34,7 @@ def main(out: Path) -> None:
     previews.wait(progress=False)
     videos = sesh.submit(jobs, name="quickstart videos")
     status = videos.wait()
-    print(status[["job_id", "state", "samples"]].to_string(index=False))
+    print(status[["job_id", "status", "samples"]].to_string(index=False))
 
     folder = videos.download(out / "videos")
     for job_id in videos.job_ids:

@@ -15,7 +15,7 @@ import infinityframe as inf
 def main(out: Path) -> None:
     sesh = inf.Session.local("stickfit-v0.1.0", data_dir=out / "service")
 
-    # 24 jobs spread evenly over the camera's range, square images, pauses that make sense
+    # 24 jobs spread evenly over the recommended camera ranges, square images, pauses that make sense
     jobs = sesh.sample(
         24, seed=7, method="lhs",
         exercise=["SQUAT", "LUNGE", "JUMPING_JACK"],
@@ -30,7 +30,7 @@ def main(out: Path) -> None:
     print(f"previews cost {priced['estimated_samples'].sum()} samples")
     previews = priced.infinity.submit(preview=True, name="sweep previews")
     status = previews.wait(progress=False)
-    print(status["state"].value_counts().to_dict())
+    print(status["status"].value_counts().to_dict())
 
     # keep the far-away scenes and render each from three avatar angles, seeded from its preview
     chosen = previews.jobs.query("camera_distance > 3.5")["job_id"].head(3).tolist()

@@ -116,7 +116,7 @@ def test_submit_csv_then_status_and_download(service: RunningService, tmp_path: 
 
     as_json = json.loads(cli("status", batch_id, "--json", *remote(service), env=env).stdout)
     assert {j["job_id"] for j in as_json["jobs"]} == {r["id"] for r in runs}
-    assert {j["state"] for j in as_json["jobs"]} == {"succeeded"}
+    assert {j["status"] for j in as_json["jobs"]} == {"succeeded"}
     assert all(j["samples"] == 1 for j in as_json["jobs"])
 
     down = cli("download", batch_id, "--out", str(tmp_path / "down"), *remote(service), env=env)

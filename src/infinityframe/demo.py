@@ -122,7 +122,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
     res = read_results(folder)
-    failed = list(status.loc[status["state"] != "succeeded", "job_id"])
+    failed = list(status.loc[status["status"] != "succeeded", "job_id"])
 
     _step("figures, tables and the report")
     distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")

@@ -37,7 +37,7 @@ def test_submit_wait_download_through_faults(service: RunningService, tmp_path: 
     direct = inf.Session(owner, SHAPES, server=service.url)
     listed = direct.batches(days=1)
     assert list(listed["batch_id"]) == [batch.id]
-    assert (status["state"] == "succeeded").all() and len(status) == 50
+    assert (status["status"] == "succeeded").all() and len(status) == 50
     account = service.get("account/", token=owner).json()
     assert account["charged"] == 50 and account["reserved"] == 0
 

@@ -126,7 +126,7 @@ def test_a_well_behaved_server_downloads_whole(scene: Scene, good: Job) -> None:
     with serve(good, Job(OTHER, job_zip(OTHER))) as server:
         sesh = session(server)
         batch = sesh.batch(BATCH)
-        assert list(batch.wait(poll=0.05, progress=False)["state"]) == ["succeeded"] * 2
+        assert list(batch.wait(poll=0.05, progress=False)["status"]) == ["succeeded"] * 2
         assert batch.download(scene.folder, progress=False) == scene.folder
     scene.check(whole=(GOOD, OTHER))
     assert (scene.folder / "batch_id.txt").read_text() == BATCH
@@ -335,7 +335,7 @@ class TestJsonReplies:
             server.route(f"/api/batch/{BATCH}/summary/", lambda h: send(
                 h, encoded, headers={**JSON, "Content-Encoding": coding.split()[-1]}, chunked=True))
             status = session(server).batch(BATCH).status()
-        assert list(status["job_id"]) == [GOOD] and list(status["state"]) == ["failed"]
+        assert list(status["job_id"]) == [GOOD] and list(status["status"]) == ["failed"]
 
     def test_an_encoding_not_asked_for(self, good: Job) -> None:
         with serve(good) as server:

@@ -55,9 +55,9 @@ def test_fault_mode_fails_the_predicted_jobs_through_the_normal_failure_path(ses
     before = _account(sesh)
     batch = sesh.sample(8, seed=1, **SMALL).infinity.submit(sesh, preview=True, name="faults", mode="force")
     status = batch.wait(progress=False)
-    failed = set(status.loc[status["state"] == "failed", "job_id"])
+    failed = set(status.loc[status["status"] == "failed", "job_id"])
     assert failed == {job_id for job_id in batch.job_ids if fails(job_id, RATE)}
-    assert status.loc[status["state"] != "failed", "state"].eq("succeeded").all()
+    assert status.loc[status["status"] != "failed", "status"].eq("succeeded").all()
     runs = {r["id"]: r for r in sesh._transport.request("GET", f"api/batch/{batch.id}/")["job_runs"]}
     for job_id in failed:
         assert "GeneratorFault" in runs[job_id]["error"] and "INFINITYFRAME_FAIL_RATE" in runs[job_id]["error"]
@@ -72,7 +72,7 @@ def test_promote_three_chosen_previews(sesh: inf.Session, tmp_path: Path) -> Non
     previews = _with_failures(lambda i: jobs.infinity.submit(sesh, preview=True, name=f"to promote {i}"),
                               want_ok=3)
     status = previews.wait(progress=False)
-    succeeded = status.loc[status["state"] == "succeeded", "job_id"].tolist()
+    succeeded = status.loc[status["status"] == "succeeded", "job_id"].tolist()
     chosen = succeeded[:3]
     mask = previews.jobs["job_id"].isin(chosen)
 
@@ -87,7 +87,7 @@ def test_promote_three_chosen_previews(sesh: inf.Session, tmp_path: Path) -> Non
     # refusals: not a preview batch; a preview that did not succeed
     with pytest.raises(inf.InfinityError, match="not previews"):
         videos.promote()
-    failed = status.loc[status["state"] == "failed", "job_id"].tolist()
+    failed = status.loc[status["status"] == "failed", "job_id"].tolist()
     with pytest.raises(inf.InfinityError, match=f"{failed[0]} \\(failed\\)"):
         previews.promote([failed[0]])
     with pytest.raises(inf.InfinityError, match="boolean mask has 2 value"):
@@ -109,7 +109,7 @@ def test_retry_only_the_failed_jobs_then_lineage(sesh: inf.Session, capsys: pyte
     videos = _with_failures(lambda i: previews.promote(name=f"lineage videos {i}"))
     status = videos.wait()  # progress shown: counts by state, as plain lines (not a terminal)
     err = capsys.readouterr().err
-    failed = status.loc[status["state"] == "failed", "job_id"].tolist()
+    failed = status.loc[status["status"] == "failed", "job_id"].tolist()
     ok = videos.num_jobs - len(failed)
     assert f"{videos.num_jobs}/{videos.num_jobs} finished" in err
     assert f"succeeded {ok}" in err.splitlines()[-1] and f"failed {len(failed)}" in err.splitlines()[-1]
@@ -125,13 +125,13 @@ def test_retry_only_the_failed_jobs_then_lineage(sesh: inf.Session, capsys: pyte
 
     family = retry.lineage()
     assert list(family.columns) == ["job_id", "batch_id", "kind", "relation", "parent_job_id", "parent_batch_id",
-                                    "state", "generation"]
+                                    "status", "generation"]
     by_id = family.set_index("job_id")
     for job_id in retry.job_ids:
         row = by_id.loc[job_id]
         assert (row["batch_id"], row["kind"], row["relation"], row["generation"]) == (retry.id, "video", "retried", 2)
         parent = by_id.loc[row["parent_job_id"]]
-        assert parent["batch_id"] == videos.id and parent["state"] == "failed" and row["parent_batch_id"] == videos.id
+        assert parent["batch_id"] == videos.id and parent["status"] == "failed" and row["parent_batch_id"] == videos.id
         assert parent["relation"] == "promoted" and parent["generation"] == 1
         grandparent = by_id.loc[parent["parent_job_id"]]
         assert grandparent["batch_id"] == previews.id and grandparent["kind"] == "preview"

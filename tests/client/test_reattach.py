@@ -91,7 +91,7 @@ def test_the_same_script_twice_in_fresh_processes_is_one_batch_and_one_charge(
         sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
         assert list(sesh.batches(days=1)["batch_id"]) == [first]
         status = sesh.batch(first).status()
-        assert list(status["state"]) == ["succeeded"] * 3
+        assert list(status["status"]) == ["succeeded"] * 3
         ledger = account(service)
         assert ledger["charged"] == int(status["samples"].sum()) > 0
         assert ledger["reserved"] == 0

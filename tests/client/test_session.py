@@ -30,9 +30,34 @@ class TestConstruction:
         info = sesh.parameter_info["num_objects"]
         assert info["type"] == "int" and info["options"] == {"min": 1, "max": 20}
         params = sesh.parameters
-        assert list(params.columns) == ["name", "type", "default", "min", "max", "choices", "description"]
+        assert list(params.columns) == ["name", "type", "default", "min", "max", "choices", "recommended",
+                                        "description"]
         assert params.set_index("name").loc["num_objects", "max"] == 20
         assert params.attrs["infinity"] == {"server": sesh.server, "generator": SHAPES}
+
+    def test_recommended_distributions_come_with_the_metadata(self, service: RunningService) -> None:
+        sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+        served = sesh.metadata["recommended"]
+        assert served["distributions"]["camera_distance"] == {"distribution": "uniform", "low": 2.5, "high": 5.0}
+        assert served["constraints"][0]["expr"] == "image_width == image_height"
+        params = sesh.parameters.set_index("name")
+        # The valid range and the recommended distribution, side by side.
+        assert params.loc["relative_camera_pitch_deg", ["min", "max", "recommended"]].tolist() == [
+            -45.0, 45.0, "uniform(-10, 10)"]
+        assert params.loc["relative_height", "recommended"] == "normal(0, 1, clip=True)"
+        assert pd.isna(params.loc["relative_avatar_angle_deg", "recommended"])  # the whole range
+        jobs = sesh.sample(200, seed=1)
+        assert jobs.relative_camera_pitch_deg.abs().max() <= 10 and (jobs.image_width == jobs.image_height).all()
+        anywhere = sesh.sample(200, seed=1, prior="uniform")
+        assert anywhere.relative_camera_pitch_deg.abs().max() > 40
+        # Overrides win; the service takes every row.
+        fixed = sesh.sample(20, seed=1, camera_distance=1.0, relative_camera_pitch_deg=inf.uniform(30, 45))
+        assert (fixed.camera_distance == 1.0).all() and fixed.relative_camera_pitch_deg.min() >= 30
+        assert sesh.validate_job_params(fixed.to_dict(orient="records")) == [None] * 20
+        filled = pd.DataFrame({"scene": ["GYM_1"] * 50}).infinity.fill(sesh, seed=0)
+        assert filled.relative_camera_yaw_deg.abs().max() <= 15
+        flat = pd.DataFrame({"scene": ["GYM_1"] * 50}).infinity.fill(sesh, seed=0, prior="uniform")
+        assert flat.relative_camera_yaw_deg.abs().max() > 15
 
     def test_bad_token(self, service: RunningService) -> None:
         with pytest.raises(inf.AuthenticationError, match="Invalid token") as info:
@@ -75,8 +100,8 @@ class TestSubmit:
         assert batch.created is not None and batch.created.tzinfo is not None
         assert list(batch.jobs["num_objects"]) == [1, 2, 3]
         status = batch.wait(progress=False)
-        assert list(status.columns[:4]) == ["job_id", "state", "in_progress", "result_url"]
-        assert (status["state"] == "succeeded").all() and batch.remaining() == 0
+        assert list(status.columns[:4]) == ["job_id", "status", "in_progress", "result_url"]
+        assert (status["status"] == "succeeded").all() and batch.remaining() == 0
         folder = batch.download(tmp_path / "out", progress=False)
         assert (folder / "batch_id.txt").read_text() == batch.id
         assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(batch.job_ids)

@@ -51,7 +51,7 @@ class TestDryRun:
         assert "camera_distance" in dry.loc[5, "problem"] and "99" in dry.loc[5, "problem"]
         assert dry["problem"].isna().sum() == 6
         assert dry["already_submitted"].tolist() == [True, True, False, False, False, False, True]
-        assert dry.loc[0, "submitted_batch_id"] == submitted.id and dry.loc[0, "submitted_state"] == "succeeded"
+        assert dry.loc[0, "submitted_batch_id"] == submitted.id and dry.loc[0, "submitted_status"] == "succeeded"
         assert dry["submitted_batch_id"].isna().tolist() == [False, False, True, True, True, True, False]
         assert dry["duplicate_of"].tolist() == [pd.NA, pd.NA, pd.NA, pd.NA, 2, pd.NA, 0]
         assert dry["estimated_samples"].tolist() == [1, 1, 1, 1, 1, pd.NA, 1]  # a preview is one sample
@@ -78,6 +78,26 @@ class TestDryRun:
         assert f"would reattach to batch {batch.id}" in str(summary)
         # a video is another job than its preview
         assert not jobs.infinity.dry_run(sesh)["already_submitted"].any()
+
+    def test_a_summary_that_would_reattach_charges_nothing_in_every_line(self, service: RunningService) -> None:
+        sesh = _account(service)
+        jobs = sesh.sample(3, seed=13, **SMALL)
+        batch = jobs.infinity.submit(preview=True, name="paid")
+        balance = _balance(sesh)
+        sesh.max_samples = 1  # below the frame's estimate: a new batch would be refused, a reattached one is not
+        summary = jobs.infinity.dry_run_summary(sesh, preview=True, name="paid")
+        assert summary.reattach_batch_id == batch.id and summary.charged == 0
+        assert summary.balance == balance and summary.estimated_samples == 3
+        text = str(summary)
+        assert f"balance {balance:,}, unchanged" in text and f"already paid in batch {batch.id}" in text
+        assert "after submitting" not in text and "short by" not in text and "would refuse" not in text
+        assert "would be refused" not in text and "cap: 1 (set by" in text
+        # What the summary says is what happens: the same batch, nothing charged.
+        assert jobs.infinity.submit(preview=True, name="paid").id == batch.id and _balance(sesh) == balance
+        # Under another name the frame is a new batch: the summary charges it, and the cap refuses it.
+        fresh = str(jobs.infinity.dry_run_summary(sesh, preview=True, name="another"))
+        assert f"balance {balance:,} → {balance - 3:,} after submitting" in fresh
+        assert "submit() would refuse this frame" in fresh and "reattach" not in fresh
 
     def test_polars(self, service: RunningService) -> None:
         sesh = _account(service)

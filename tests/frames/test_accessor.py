@@ -26,7 +26,7 @@ class TestChain:
         batch = estimated.infinity.submit(name="pandas chain", mode="force")
         assert batch.num_jobs == 6
         status = batch.wait(progress=False)
-        assert (status["state"] == "succeeded").all()
+        assert (status["status"] == "succeeded").all()
         sent = batch.jobs.drop(columns="job_id")
         pd.testing.assert_series_equal(sent["camera_distance"], jobs["camera_distance"], check_names=False)
         # charged what was rendered, which is about what was estimated
@@ -41,7 +41,7 @@ class TestChain:
         assert isinstance(validated, pl.DataFrame) and isinstance(estimated, pl.DataFrame)
         assert estimated["estimated_samples"].dtype == pl.Int64
         batch = estimated.infinity.submit(sesh, name="polars chain", mode="force")
-        assert batch.num_jobs == 4 and (batch.wait(progress=False)["state"] == "succeeded").all()
+        assert batch.num_jobs == 4 and (batch.wait(progress=False)["status"] == "succeeded").all()
 
     def test_grid_then_submit_previews(self, sesh: inf.Session) -> None:
         frame = sesh.grid(camera_distance=[2.0, 3.0], lighting_power=[50.0, 500.0, 1500.0])
@@ -63,7 +63,7 @@ class TestReruns:
         assert (reruns["camera_distance"].to_numpy()
                 == base.loc[reruns["state"], "camera_distance"].to_numpy()).all()
         videos = reruns.infinity.submit(name="reruns", mode="force")
-        assert (videos.wait(progress=False)["state"] == "succeeded").all()
+        assert (videos.wait(progress=False)["status"] == "succeeded").all()
 
     def test_rerun_refuses_unknown_override(self, sesh: inf.Session) -> None:
         previews = sesh.sample(1, seed=4, **SMALL).infinity.submit(preview=True, mode="force")
@@ -120,9 +120,12 @@ class TestFrames:
         assert polars_failures.rows() == list(failures.itertuples(index=False, name=None))
 
     def test_coverage(self, sesh: inf.Session) -> None:
-        cov = sesh.sample(64, seed=0, method="lhs").infinity.coverage()
+        cov = sesh.sample(64, seed=0, method="lhs", prior="uniform").infinity.coverage()
         row = cov.set_index("parameter").loc["camera_distance"]
         assert row["range_covered"] > 0.9
+        # Coverage is of the valid range: the recommended 2.5-5 m is about 0.6 of 1-5.25 m.
+        recommended = sesh.sample(64, seed=0, method="lhs").infinity.coverage().set_index("parameter")
+        assert 0.5 < recommended.loc["camera_distance", "range_covered"] < 0.6
 
     def test_no_token_in_attrs(self, service: RunningService, sesh: inf.Session) -> None:
         frames = [sesh.sample(3, seed=0), sesh.grid(num_reps=[1, 2]), sesh.sample(3, seed=0).infinity.estimate()]

@@ -37,7 +37,7 @@ def submitted(sesh: inf.Session) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def batch(sesh: inf.Session, submitted: pd.DataFrame) -> inf.Batch:
     batch = submitted.infinity.submit(sesh, name="join by content", mode="force")
-    assert (batch.wait(poll=0.2, progress=False)["state"] == "succeeded").all()
+    assert (batch.wait(poll=0.2, progress=False)["status"] == "succeeded").all()
     return batch
 
 

@@ -66,7 +66,7 @@ class TestSample:
         assert df.attrs == {}
 
     def test_defaults_cover_ranges_and_choices(self, stickfit: GeneratorSpec) -> None:
-        df = sample(stickfit, 2000, seed=3)
+        df = sample(stickfit, 2000, seed=3, prior="uniform")
         assert set(df.frame_rate) == {30, 24, 12, 8, 6}
         assert set(df.num_reps) == set(range(1, 21))
         assert set(df.add_wall_art) == {False, True}
@@ -187,7 +187,8 @@ class TestConstraints:
         def camera_low(df: pd.DataFrame) -> pd.Series:
             return df.camera_height <= df.camera_distance / 2
 
-        df = sample(stickfit, 2000, seed=3, method=method, constraints=[*STICKFIT_CONSTRAINTS, camera_low])
+        df = sample(stickfit, 2000, seed=3, method=method, constraints=[*STICKFIT_CONSTRAINTS, camera_low],
+                    prior="uniform")
         assert (df.image_width == df.image_height).all()
         assert df.image_width.nunique() > 100  # square, yet spread over the whole range
         assert (df.inter_rep_delay_avg + df.inter_rep_delay_var <= 1.5).all()
@@ -291,21 +292,21 @@ class TestCodedStrings:
 
 class TestDesigns:
     def test_lhs_puts_one_row_in_each_stratum(self, stickfit: GeneratorSpec, shapes: GeneratorSpec) -> None:
-        df = sample(stickfit, 50, seed=6, method="lhs")
+        df = sample(stickfit, 50, seed=6, method="lhs", prior="uniform")
         for name in ("camera_distance", "lighting_power", "relative_avatar_angle_deg"):
             p = stickfit[name]
             assert (unit_bins(df[name], p.min, p.max, 50) == 1).all(), name  # type: ignore[arg-type]
-        df = sample(shapes, 50, seed=6, method="lhs")
+        df = sample(shapes, 50, seed=6, method="lhs", prior="uniform")
         assert (unit_bins(df.lighting_power, 0, 2000, 50) == 1).all()
 
     def test_lhs_stratifies_integers_and_choices(self, stickfit: GeneratorSpec) -> None:
-        df = sample(stickfit, 100, seed=6, method="lhs")
+        df = sample(stickfit, 100, seed=6, method="lhs", prior="uniform")
         assert (df.num_reps.value_counts() == 5).all()
         assert (df.gender.value_counts() == 50).all()
         assert (df.scene.value_counts() == 20).all()
 
     def test_sobol_is_balanced(self, stickfit: GeneratorSpec) -> None:
-        df = sample(stickfit, 64, seed=6, method="sobol")
+        df = sample(stickfit, 64, seed=6, method="sobol", prior="uniform")
         for name in ("camera_distance", "camera_height", "lighting_power"):
             p = stickfit[name]
             assert (unit_bins(df[name], p.min, p.max, 64) == 1).all(), name  # type: ignore[arg-type]
@@ -356,7 +357,7 @@ class TestFill:
 
     @pytest.mark.parametrize("method", ["lhs", "sobol"])
     def test_designs(self, stickfit: GeneratorSpec, method: str) -> None:
-        out = fill(pd.DataFrame({"scene": ["GYM_1"] * 64}), stickfit, seed=1, method=method)
+        out = fill(pd.DataFrame({"scene": ["GYM_1"] * 64}), stickfit, seed=1, method=method, prior="uniform")
         assert (unit_bins(out.lighting_power, 0, 2000, 64) == 1).all()  # LHS strata; Sobol at a power of 2
         assert (out.scene == "GYM_1").all()
         assert_valid(out, "stickfit-v0.1.0")

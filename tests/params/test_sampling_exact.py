@@ -78,7 +78,7 @@ class TestConditionalLaw:
     def test_a_chain_of_constraints(self, stickfit: GeneratorSpec) -> None:
         # var <= avg (advisory) and avg <= kinematic_noise_factor: the three are the order
         # statistics of three uniforms, Beta(1, 3), Beta(2, 2) and Beta(3, 1) on [0, 2].
-        df = sample(stickfit, N, seed=4, constraints="inter_rep_delay_avg <= kinematic_noise_factor")
+        df = sample(stickfit, N, seed=4, constraints="inter_rep_delay_avg <= kinematic_noise_factor", prior="uniform")
         assert (df.inter_rep_delay_var <= df.inter_rep_delay_avg).all()
         assert (df.inter_rep_delay_avg <= df.kinematic_noise_factor).all()
         for column, (a, b) in {"inter_rep_delay_var": (1, 3), "inter_rep_delay_avg": (2, 2),
@@ -155,7 +155,7 @@ class TestRedrawStreams:
 
     def test_first_draws_are_each_columns_own_stream(self, flagship: GeneratorSpec) -> None:
         # However the frame lays out its memory, column p is p's sampler drawing from p's stream.
-        df = sample(flagship, 1000, seed=10, advisory=False)
+        df = sample(flagship, 1000, seed=10, advisory=False, prior="uniform")
         for param in flagship:
             expected = default_sampler(param).draw(_draw._stream(10, param.name, 0), 1000)
             assert df[param.name].tolist() == expected.tolist(), param.name

@@ -59,7 +59,7 @@ def test_workflow_through_faults(service: RunningService, tmp_path: Path, rate: 
     assert injected >= 1, stats
 
     assert again.id == batch.id
-    assert len(status) == n and (status["state"] == "succeeded").all()
+    assert len(status) == n and (status["status"] == "succeeded").all()
     counts = check_batch(service.data_dir, account, batch.id, num_jobs=n, folder=tmp_path / "dl")
     assert counts["reruns"] == 0, "a job ran twice without any crash"
     assert sorted(results.jobs["job_id"]) == sorted(batch.job_ids)

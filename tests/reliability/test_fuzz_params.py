@@ -160,7 +160,7 @@ def test_job_dicts_through_estimate_and_submit(sesh: inf.Session, outcomes: Outc
     check()
 
 
-SAMPLE_ARGUMENTS = {"self", "n", "seed", "method", "constraints", "backend"}  # sample()'s own, not overrides
+SAMPLE_ARGUMENTS = {"self", "n", "seed", "method", "constraints", "backend", "advisory", "prior"}  # sample()'s own
 
 
 def test_sample_with_fuzzed_overrides(sesh: inf.Session, outcomes: Outcomes) -> None:

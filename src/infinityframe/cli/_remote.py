@@ -139,13 +139,13 @@ def reattach(where: Endpoint, batch_id: str) -> Any:
 
 
 def counts_line(status: Any) -> str:
-    counts = status["state"].value_counts()
-    shown = ", ".join(f"{state} {int(counts[state])}" for state in status["state"].cat.categories if counts[state])
+    counts = status["status"].value_counts()
+    shown = ", ".join(f"{state} {int(counts[state])}" for state in status["status"].cat.categories if counts[state])
     return f"{len(status)} job(s): {shown}"
 
 
 def failed_jobs(status: Any) -> int:
-    return int((status["state"] == "failed").sum())
+    return int((status["status"] == "failed").sum())
 
 
 @command(cli, "submit")
@@ -261,13 +261,13 @@ def _dry_run(sesh: Any, found: Any, preview: bool, name: str) -> int:
 @service_options
 def status(batch_id: str, per_job: bool, as_json: bool, wait: bool, server: str | None, token: str | None,
            token_file: str | None, data_dir: str | None) -> int:
-    """Print a batch's jobs by state."""
+    """Print a batch's jobs by status."""
     import pandas as pd
 
     batch = reattach(endpoint(server, token, token_file, data_dir), batch_id)
     frame = batch.wait(progress=True) if wait else batch.status()
     if as_json:
-        rows = [{"job_id": r.job_id, "state": str(r.state), "samples": None if pd.isna(r.samples) else int(r.samples)}
+        rows = [{"job_id": r.job_id, "status": str(r.status), "samples": None if pd.isna(r.samples) else int(r.samples)}
                 for r in frame.itertuples(index=False)]
         click.echo(orjson.dumps({"batch_id": batch.id, "name": batch.name, "generator": batch.generator,
                                  "preview": batch.preview, "jobs": rows}, option=orjson.OPT_INDENT_2).decode())
@@ -278,7 +278,7 @@ def status(batch_id: str, per_job: bool, as_json: bool, wait: bool, server: str 
         if per_job:
             for r in frame.itertuples(index=False):
                 samples = "" if pd.isna(r.samples) else str(r.samples)
-                click.echo(f"  {r.job_id}  {r.state:<10} {samples}")
+                click.echo(f"  {r.job_id}  {r.status:<10} {samples}")
     if wait and (failed := failed_jobs(frame)):
         raise CommandError(f"{failed} of {batch.num_jobs} job(s) of batch {batch.id} failed.", FAILED)
     return OK

@@ -73,7 +73,7 @@ class Batch:
     Examples
     --------
     >>> previews = sesh.submit(jobs, preview=True, name="class example")
-    >>> previews.wait(progress=False)["state"].tolist()
+    >>> previews.wait(progress=False)["status"].tolist()
     ['succeeded', 'succeeded']
     >>> folder = previews.download("out/", quiet=True)
     >>> sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(previews.job_ids)
@@ -131,11 +131,16 @@ class Batch:
         return _checked_runs(data.get("job_runs"), self.id)
 
     def status(self) -> pd.DataFrame:
-        """One row per job: ``job_id``, ``state``, ``in_progress``, ``result_url`` (and ``samples``)."""
+        """One row per job: ``job_id``, ``status``, ``in_progress``, ``result_url`` (and ``samples``).
+
+        ``status`` is the job's progress (queued, running, succeeded, failed, cancelled: the
+        API's own ``state`` field); a job frame's ``state`` column is the parameter, the job a
+        re-run starts from.
+        """
         runs = self.job_runs()
         frame = pd.DataFrame({
             "job_id": [r["id"] for r in runs],
-            "state": pd.Categorical([job_state(r) for r in runs], categories=STATES),
+            "status": pd.Categorical([job_state(r) for r in runs], categories=STATES),
             "in_progress": [bool(r.get("in_progress")) for r in runs],
             "result_url": [r.get("result_url") for r in runs],
             "samples": pd.array([r.get("samples") for r in runs], dtype="Int64"),
@@ -159,7 +164,7 @@ class Batch:
             Seconds between the first polls (1 s by default). While nothing changes the
             interval grows, up to 15 s (or ``10 × poll``); any progress resets it.
         progress : bool
-            Show finished jobs with counts by state (queued, running, succeeded, failed): a
+            Show finished jobs with counts by status (queued, running, succeeded, failed): a
             bar in a terminal or a notebook with ipywidgets, a plain line now and then
             elsewhere.
 

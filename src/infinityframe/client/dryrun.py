@@ -7,7 +7,7 @@ One row per job, the frame's own columns followed by:
 ``valid``, ``problem``
     Whether the job passes the generator's rules, and if not the first failure message(s), as
     ``df.infinity.errors()`` words them.
-``already_submitted``, ``submitted_batch_id``, ``submitted_state``
+``already_submitted``, ``submitted_batch_id``, ``submitted_status``
     Whether a job with the same content (server, generator, preview or not, parameters) was
     submitted from this machine before, to which batch, and how that job stands now.
 ``duplicate_of``
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DRY_RUN_COLUMNS", "DryRunSummary", "dry_run_frame"]
 
 DRY_RUN_COLUMNS = ("estimated_samples", "valid", "problem", "already_submitted", "submitted_batch_id",
-                   "submitted_state", "duplicate_of")
+                   "submitted_status", "duplicate_of")
 PROBLEMS_SHOWN = 2  # failure messages per row in `problem`
 
 
@@ -63,32 +63,58 @@ class DryRunSummary:
     name: str
     reattach_batch_id: str | None
 
+    @property
+    def charged(self) -> int:
+        """Samples ``submit()`` would charge now: none when it would reattach to an earlier batch."""
+        return 0 if self.reattach_batch_id is not None else self.estimated_samples
+
     def lines(self) -> list[str]:
+        """The summary, line by line; every line describes the same submission.
+
+        A frame that ``submit()`` would reattach to an earlier batch (``mode="cached"``) is
+        charged nothing, so no line speaks of a new charge, a spend cap or a shortfall.
+
+        Examples
+        --------
+        >>> summary = DryRunSummary("stickfit-v0.1.0", False, 2, 0, 2, 0, 0, 90, 0, 1000, None, None,
+        ...                         "sweep", "0b6f1c2e")
+        >>> print(summary)
+        dry run of 2 jobs for stickfit-v0.1.0: 0 new · 2 already submitted · 0 duplicated · 0 invalid
+        estimated samples: 90 for the 2 valid rows, already paid in batch 0b6f1c2e · balance 1,000, unchanged
+        submit(name='sweep') would reattach to batch 0b6f1c2e and charge nothing (mode='cached')
+        """
         kind = "previews" if self.preview else "jobs"
         valid = self.jobs - self.invalid
         lines = [f"dry run of {self.jobs:,} {kind} for {self.generator}: {self.new:,} new · "
                  f"{self.already_submitted:,} already submitted · {self.duplicated:,} duplicated · "
                  f"{self.invalid:,} invalid"]
-        cost = (f"estimated samples: {self.estimated_samples:,} for the {valid:,} valid "
-                f"{'row' if valid == 1 else 'rows'} ({self.new_samples:,} for the new ones)")
+        rows = f"{valid:,} valid {'row' if valid == 1 else 'rows'}"
+        reattach = self.reattach_batch_id is not None
+        cost = f"estimated samples: {self.estimated_samples:,} for the {rows}"
+        if reattach:
+            cost += f", already paid in batch {self.reattach_batch_id}"
+        else:
+            cost += f" ({self.new_samples:,} for the new ones)"
         if self.balance is None:
             cost += " · balance: not reported by this service"
-        elif self.estimated_samples <= self.balance:
-            cost += f" · balance {self.balance:,} → {self.balance - self.estimated_samples:,} after submitting"
+        elif reattach:
+            cost += f" · balance {self.balance:,}, unchanged"
+        elif self.charged <= self.balance:
+            cost += f" · balance {self.balance:,} → {self.balance - self.charged:,} after submitting"
         else:
-            cost += f" · balance {self.balance:,}, short by {self.estimated_samples - self.balance:,}"
+            cost += f" · balance {self.balance:,}, short by {self.charged - self.balance:,}"
         lines.append(cost)
         if self.max_samples is not None:
             where = Cap(self.max_samples, str(self.cap_source)).where
-            over = self.estimated_samples > self.max_samples
+            over = not reattach and self.estimated_samples > self.max_samples
             lines.append(f"spend cap: {self.max_samples:,} (set by {where})"
                          + (": submit() would refuse this frame" if over else ""))
         if self.invalid:
             lines.append(f"submit() would refuse this frame: {self.invalid} invalid "
                          f"{'row' if self.invalid == 1 else 'rows'} (see the `problem` column)")
-        elif self.balance is not None and self.estimated_samples > self.balance:
+        elif self.balance is not None and self.charged > self.balance:
             lines.append("submit() would be refused (InsufficientSamplesError): submit fewer jobs")
-        if self.reattach_batch_id is not None:
+        if reattach:
             lines.append(f"submit(name={self.name!r}) would reattach to batch {self.reattach_batch_id} "
                          "and charge nothing (mode='cached')")
         return lines
@@ -138,7 +164,7 @@ def _estimate(sesh: Session, jobs: list[dict[str, Any]], preview: bool,
 
 
 def _batch_states(sesh: Session, batch_ids: set[str]) -> dict[str, dict[str, str]]:
-    """Each still-existing batch's job states."""
+    """Each still-existing batch's job statuses."""
     found: dict[str, dict[str, str]] = {}
     for batch_id in sorted(batch_ids):
         try:
@@ -195,7 +221,7 @@ def dry_run_frame(df: pd.DataFrame, sesh: Session, *, preview: bool = False,
     result["already_submitted"] = np.array([i in submitted for i in range(n)], dtype=bool)
     result["submitted_batch_id"] = pd.Series([submitted[i][0] if i in submitted else None for i in range(n)],
                                              index=result.index, dtype="str")
-    result["submitted_state"] = pd.Series([submitted[i][1] if i in submitted else None for i in range(n)],
+    result["submitted_status"] = pd.Series([submitted[i][1] if i in submitted else None for i in range(n)],
                                           index=result.index, dtype="str")
     result["duplicate_of"] = pd.array(duplicate_of, dtype="Int64")
 

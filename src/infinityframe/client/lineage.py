@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LINEAGE_COLUMNS", "lineage", "promote", "retry_failed"]
 
-LINEAGE_COLUMNS = ["job_id", "batch_id", "kind", "relation", "parent_job_id", "parent_batch_id", "state",
+LINEAGE_COLUMNS = ["job_id", "batch_id", "kind", "relation", "parent_job_id", "parent_batch_id", "status",
                    "generation"]
 MAX_BATCHES = 200  # a lineage never loads more batches than this
 
@@ -182,7 +182,7 @@ class _Family:
             "relation": parent[2] if parent else "submitted",
             "parent_job_id": parent[0] if parent else None,
             "parent_batch_id": parent[1] if parent else None,
-            "state": loaded.states.get(job_id),
+            "status": loaded.states.get(job_id),
         }
 
 
@@ -234,9 +234,9 @@ def lineage(batch: Batch) -> pd.DataFrame:
 
     rows.sort(key=order)
     frame = pd.DataFrame(rows, columns=LINEAGE_COLUMNS)
-    for column in ("job_id", "batch_id", "kind", "relation", "parent_job_id", "parent_batch_id", "state"):
+    for column in ("job_id", "batch_id", "kind", "relation", "parent_job_id", "parent_batch_id", "status"):
         frame[column] = frame[column].astype("str")
-    frame["state"] = pd.Categorical(frame["state"], categories=STATES)
+    frame["status"] = pd.Categorical(frame["status"], categories=STATES)
     frame["generation"] = frame["generation"].astype(np.int64)
     frame.attrs["infinity"] = {**batch.session.frame_attrs(), "batch_id": batch.id}
     return frame

@@ -6,7 +6,7 @@
   line now and then, when something changed, instead of carriage-return redraws.
 
 ``tqdm.auto`` is not used: in a notebook without ipywidgets it warns on import and then draws
-text bars that a log cannot show. Counts by state go in the bar's postfix (or the line).
+text bars that a log cannot show. Counts by status go in the bar's postfix (or the line).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def format_counts(counts: Mapping[str, int]) -> str:
 
 
 class Progress:
-    """Finished jobs out of ``total``, with counts by state.
+    """Finished jobs out of ``total``, with counts by status.
 
     Parameters
     ----------

@@ -258,14 +258,29 @@ class Session(InfinityCoreNames):
 
     @property
     def parameters(self) -> pd.DataFrame:
-        """One row per parameter: name, type, default, min, max, choices, description."""
+        """One row per parameter: name, type, default, min, max, choices, recommended, description.
+
+        ``min``, ``max`` and ``choices`` are what the service accepts; ``recommended`` is the
+        distribution :meth:`sample` draws the parameter from by default, as the generator
+        recommends it (missing: over its whole range).
+
+        Examples
+        --------
+        >>> yaw = sesh.parameters.set_index("name").loc["relative_camera_yaw_deg"]
+        >>> float(yaw["min"]), float(yaw["max"]), yaw["recommended"]
+        (-45.0, 45.0, 'uniform(-15, 15)')
+        """
+        recommended = {p.name: p.recommended for p in self.spec}
         rows = []
         for p in self._metadata["params"]:
             options = p.get("options") or {}
+            prior = recommended.get(p["name"])
             rows.append({"name": p["name"], "type": p["type"], "default": p.get("default_value"),
                          "min": options.get("min"), "max": options.get("max"),
-                         "choices": options.get("choices"), "description": p.get("description", "")})
-        frame = pd.DataFrame(rows, columns=["name", "type", "default", "min", "max", "choices", "description"])
+                         "choices": options.get("choices"), "recommended": None if prior is None else repr(prior),
+                         "description": p.get("description", "")})
+        frame = pd.DataFrame(rows, columns=["name", "type", "default", "min", "max", "choices", "recommended",
+                                            "description"])
         frame.attrs["infinity"] = self.frame_attrs()
         return frame
 
@@ -297,8 +312,10 @@ class Session(InfinityCoreNames):
 
     def sample(self, n: int, *, seed: Any = None, method: Literal["uniform", "lhs", "sobol"] = "uniform",
                constraints: Sequence[Any] = (), backend: Literal["pandas", "polars"] = "pandas",
-               advisory: bool = True, **fixed: Any) -> Any:
-        """``n`` jobs drawn from the parameters' ranges, honouring every joint constraint.
+               advisory: bool = True, prior: Literal["recommended", "uniform"] = "recommended",
+               **fixed: Any) -> Any:
+        """``n`` jobs drawn from the generator's recommended distributions (else the parameters'
+        ranges), honouring every joint constraint.
 
         Parameters
         ----------
@@ -314,6 +331,12 @@ class Session(InfinityCoreNames):
         advisory : bool
             Honour the generator's advisory constraints (recommendations the service does not
             enforce, in :attr:`spec`'s ``advisory``); ``False`` draws anything the service accepts.
+        prior : {"recommended", "uniform"}
+            ``"recommended"``: each parameter you do not fix is drawn from the distribution the
+            generator recommends for it (the ``recommended`` column of :attr:`parameters`; the
+            camera on the person, a square image …), or over its whole range where it
+            recommends none, as for a service that sends no recommendations. ``"uniform"``:
+            every parameter over its whole range, as infinity-core's ``random_job`` draws.
         **fixed
             Per parameter: a value, a list (uniform choice), ``inf.uniform/integers/normal/choice``,
             a frozen scipy distribution, or a callable ``(rng, n) -> array``.
@@ -323,11 +346,15 @@ class Session(InfinityCoreNames):
         >>> squats = sesh.sample(100, seed=0, exercise="SQUAT", lighting_power=inf.normal(400, 20))
         >>> squats.shape, squats["exercise"].unique().tolist()
         ((100, 24), ['SQUAT'])
+        >>> anywhere = sesh.sample(100, seed=0, prior="uniform")
+        >>> yaw = "relative_camera_yaw_deg"
+        >>> float(squats[yaw].abs().max()) <= 15 < float(anywhere[yaw].abs().max())
+        True
         """
         from ..params.sampling import sample
 
         frame = sample(self.spec, n, seed=seed, method=method, constraints=constraints, fixed=fixed,
-                       advisory=advisory)
+                       advisory=advisory, prior=prior)
         return self._frame(frame, backend)
 
     def grid(self, *, backend: Literal["pandas", "polars"] = "pandas", **axes: Any) -> Any:

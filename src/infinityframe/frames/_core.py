@@ -124,18 +124,20 @@ def origin_attrs(df: Frame, session: Session) -> dict[str, Any]:
 
 def fill(df: Frame, session: Session | None, *, seed: Any = None,
          method: Literal["uniform", "lhs", "sobol"] = "uniform",
-         constraints: Sequence[Any] = (), advisory: bool = True) -> Frame:
+         constraints: Sequence[Any] = (), advisory: bool = True,
+         prior: Literal["recommended", "uniform"] = "recommended") -> Frame:
     sesh = resolve_session(session, getattr(df, "attrs", None))
     if isinstance(df, pd.DataFrame):
         from ..params.sampling import fill as fill_frame
 
-        result = fill_frame(df, sesh.spec, seed=seed, method=method, constraints=constraints, advisory=advisory)
+        result = fill_frame(df, sesh.spec, seed=seed, method=method, constraints=constraints, advisory=advisory,
+                            prior=prior)
         return with_attrs(result, origin_attrs(df, sesh))
     from ._polars import fill as fill_polars
 
     # Draws depend on each row's position and on the given cells (constraints), so a LazyFrame is collected.
     filled = fill_polars(collected(df), sesh.spec, seed=seed, method=method, constraints=constraints,
-                         advisory=advisory)
+                         advisory=advisory, prior=prior)
     return as_caller(df, filled)
 
 

@@ -65,7 +65,8 @@ def _gaps(column: pl.Series) -> pl.Series:
 
 
 def fill(df: pl.DataFrame, spec: GeneratorSpec, *, seed: Any, method: Literal["uniform", "lhs", "sobol"],
-         constraints: Sequence[Any], advisory: bool) -> pl.DataFrame:
+         constraints: Sequence[Any], advisory: bool,
+         prior: Literal["recommended", "uniform"] = "recommended") -> pl.DataFrame:
     """:func:`infinityframe.params.sampling.fill` for a polars frame, returning polars.
 
     Parameter columns without a gap and every other column are kept as they are; a filled
@@ -76,7 +77,8 @@ def fill(df: pl.DataFrame, spec: GeneratorSpec, *, seed: Any, method: Literal["u
     present = [name for name in spec.names if name in df.columns]
     given = pd.DataFrame({name: pd.Series(df[name].to_list(), dtype=object) for name in present},
                          index=pd.RangeIndex(df.height))
-    filled = fill_frame(given, spec, seed=seed, method=method, constraints=constraints, advisory=advisory)
+    filled = fill_frame(given, spec, seed=seed, method=method, constraints=constraints, advisory=advisory,
+                        prior=prior)
     changed = []
     for name in spec.names:
         if name in df.columns and not _gaps(df[name]).any():

@@ -26,6 +26,7 @@ __all__ = ["PandasInfinity", "PolarsInfinity"]
 
 F = TypeVar("F", pd.DataFrame, pl.DataFrame, pl.LazyFrame)
 Method = Literal["uniform", "lhs", "sobol"]
+Prior = Literal["recommended", "uniform"]
 
 
 class _Infinity(Generic[F]):
@@ -35,10 +36,12 @@ class _Infinity(Generic[F]):
         self._df: F = df
 
     def fill(self, session: Session | None = None, *, seed: Any = None, method: Method = "uniform",
-             constraints: Sequence[Any] = (), advisory: bool = True) -> F:
+             constraints: Sequence[Any] = (), advisory: bool = True, prior: Prior = "recommended") -> F:
         """Sample the missing parameter columns and the missing cells; given cells are kept.
 
-        The generator's advisory constraints are honoured unless ``advisory=False``.
+        Cells are drawn from the generator's recommended distributions, as ``sesh.sample`` draws
+        them, or over each parameter's whole range with ``prior="uniform"``. The generator's
+        advisory constraints are honoured unless ``advisory=False``.
 
         Examples
         --------
@@ -47,7 +50,7 @@ class _Infinity(Generic[F]):
         (['SQUAT', 'LUNGE'], True)
         """
         result: F = _core.fill(self._df, session, seed=seed, method=method, constraints=constraints,
-                               advisory=advisory)
+                               advisory=advisory, prior=prior)
         return result
 
     def with_defaults(self, session: Session | None = None) -> F:
@@ -101,7 +104,7 @@ class _Infinity(Generic[F]):
 
         One row per job, a plain frame of the caller's library: the frame plus
         ``estimated_samples``, ``valid``, ``problem`` (the first failure messages),
-        ``already_submitted``, ``submitted_batch_id``, ``submitted_state`` and ``duplicate_of``
+        ``already_submitted``, ``submitted_batch_id``, ``submitted_status`` and ``duplicate_of``
         (the 0-based position of an earlier row with the same job). The totals — jobs new /
         already submitted / duplicated / invalid, and the samples against the balance — are
         :meth:`dry_run_summary`'s.

@@ -30,7 +30,7 @@ import pyarrow as pa
 from ..errors import ValidationError
 from .cells import OK, read_values
 from .checks import value_failures
-from .distributions import Uniform
+from .distributions import Choice, Distribution, Normal, Uniform
 from .rules import check_value
 from .samplers import Sampler, _param_json, default_sampler
 from .spec import CompiledConstraint, Constraint, GeneratorSpec, ParamSpec, compile_constraints
@@ -141,13 +141,15 @@ def _check_method(method: Any) -> str:
     return str(method)
 
 
-def _compile(spec: GeneratorSpec, constraints: Any, advisory: bool = True) -> list[CompiledConstraint]:
-    """The generator's rules, its advisory constraints (unless ``advisory`` is false) and the user's."""
+def _compile(spec: GeneratorSpec, constraints: Any, advisory: bool = True,
+             recommended: Sequence[Constraint] = ()) -> list[CompiledConstraint]:
+    """The generator's rules, its advisory constraints (unless ``advisory`` is false), the
+    ``recommended`` constraints of its prior, and the user's."""
     if constraints is None:
         constraints = ()
     elif isinstance(constraints, (str, Constraint)) or callable(constraints):
         constraints = (constraints,)
-    constraints = [*(spec.advisory if advisory else ()), *constraints]
+    constraints = [*(spec.advisory if advisory else ()), *recommended, *constraints]
     for item in constraints:
         expr = item.expr if isinstance(item, Constraint) else item
         if isinstance(expr, str):
@@ -259,7 +261,7 @@ class _Draw:
             leader, follower = (a, b) if self.soft(b) else (b, a) if self.soft(a) else (None, None)
             if leader is None or follower is None or follower in followers or leader in followers:
                 continue
-            if self.soft(leader):
+            if self.soft(leader) and not _fits(self.samplers[leader], self.spec[follower]):
                 self.samplers[leader] = _shared_sampler(self.spec[leader], self.spec[follower], constraint)
             followers.add(follower)
             self.pairs.append((leader, follower))
@@ -551,6 +553,18 @@ def _valid(values: np.ndarray, param: ParamSpec) -> np.ndarray:
     for _check, rows in value_failures(param, column, ok):
         ok[rows] = False
     return ok
+
+
+def _fits(sampler: Sampler, follower: ParamSpec) -> bool:
+    """Every value ``sampler`` draws (a recommended distribution) is one ``follower`` allows too,
+    so the leader of an equality may keep it."""
+    source = sampler.source
+    if sampler.user or not isinstance(source, Distribution) or isinstance(source, Normal):
+        return False
+    if not isinstance(source, Choice) and follower.choices:
+        return False
+    return all(check_value(_param_json(follower), v.item() if isinstance(v, np.generic) else v) is None
+               for v in source.support())
 
 
 def _shared_sampler(leader: ParamSpec, follower: ParamSpec, constraint: CompiledConstraint) -> Sampler:

@@ -10,9 +10,10 @@ scipy distribution, a callable) into a :class:`Sampler`: how that parameter's co
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,9 @@ from .distributions import Choice, Distribution, Integers, Normal, Uniform, _nat
 from .rules import coerce_value
 from .spec import ParamSpec
 
-__all__ = ["Sampler", "as_sampler", "cast_values", "check_scalar", "default_sampler"]
+__all__ = ["Sampler", "as_sampler", "cast_values", "check_scalar", "default_sampler", "prior_sampler"]
+
+log = logging.getLogger(__name__)
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 Ppf = Callable[[np.ndarray], np.ndarray]
@@ -286,3 +289,27 @@ def default_sampler(param: ParamSpec, *, low: float | None = None, high: float |
     else:
         return _constant(param, param.default, user=False)
     return _from_ppf(param, dist, dist.ppf, user=False, checked=True)
+
+
+def prior_sampler(param: ParamSpec, prior: str = "recommended") -> Sampler:
+    """How a parameter is drawn when the user says nothing about it, under ``prior``.
+
+    ``"recommended"``: the distribution the generator recommends for it, if any (checked
+    against the parameter when the metadata was read); otherwise, and always under
+    ``"uniform"``, :func:`default_sampler` (the whole range).
+
+    Examples
+    --------
+    >>> from infinityframe.params.distributions import uniform
+    >>> p = ParamSpec("camera_distance", "float", 3.0, 1.0, 5.25, recommended=uniform(2.5, 5.0))
+    >>> prior_sampler(p).source, prior_sampler(p, "uniform").source
+    (uniform(2.5, 5), uniform(1, 5.25))
+    """
+    if prior == "recommended" and param.recommended is not None:
+        try:
+            # Not the user's: an equality constraint may still decide it (see Sampler.user).
+            return replace(as_sampler(param.recommended, param), user=False)
+        except (ValueError, ValidationError) as err:  # checked when read; the service's own rules are final
+            log.warning("%s: the recommended %r cannot be drawn (%s); drawing over the whole range",
+                        param.name, param.recommended, err)
+    return default_sampler(param)

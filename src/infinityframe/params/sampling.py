@@ -25,7 +25,13 @@ row's pair is put in order, which is the same conditional law as rejecting it.
 
 An equality ``a == b`` between two parameters the user left to the sampler is met by
 construction, not by rejection: ``a`` is drawn from what both allow and ``b`` copies it. If the
-user gave values for one side only, the other copies them.
+user gave values for one side only, the other copies them. (A leader drawn from a recommended
+distribution that the follower allows keeps it.)
+
+What a parameter the user leaves open is drawn from is the *prior*
+(:mod:`~infinityframe.params.priors`): ``"recommended"`` (the default) takes the distributions
+and joint constraints the generator recommends, ``"uniform"`` every parameter's whole range.
+The method only decides where the unit numbers come from, so any method goes with either prior.
 """
 
 from __future__ import annotations
@@ -51,10 +57,12 @@ from ._draw import (
     _to_series,
 )
 from .distributions import Distribution
-from .samplers import as_sampler, check_scalar, default_sampler
-from .spec import GeneratorSpec
+from .expressions import compile_expression
+from .priors import Prior, check_prior
+from .samplers import as_sampler, check_scalar, prior_sampler
+from .spec import Constraint, GeneratorSpec
 
-__all__ = ["ConstraintLike", "Method", "ParameterError", "Seed", "fill", "grid", "sample", "with_defaults"]
+__all__ = ["ConstraintLike", "Method", "ParameterError", "Prior", "Seed", "fill", "grid", "sample", "with_defaults"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -78,13 +86,22 @@ def _parameter_errors(func: _F) -> _F:
     return cast(_F, wrapper)
 
 
+def _recommended(spec: GeneratorSpec, prior: str, drawn: set[str]) -> list[Constraint]:
+    """The prior's joint constraints that bind a column the sampler draws; one whose every
+    column the user gave (``image_width`` and ``image_height`` both) keeps the user's values."""
+    if prior != "recommended":
+        return []
+    return [c for c in spec.recommended if drawn & set(compile_expression(c.expr).names)]
+
+
 
 # -- public verbs ------------------------------------------------------------------------------
 
 @_parameter_errors
 def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "uniform",
            constraints: ConstraintLike | Sequence[ConstraintLike] = (),
-           fixed: Mapping[str, Any] | None = None, max_rounds: int = 100, advisory: bool = True) -> pd.DataFrame:
+           fixed: Mapping[str, Any] | None = None, max_rounds: int = 100, advisory: bool = True,
+           prior: Prior = "recommended") -> pd.DataFrame:
     """Draw ``n`` jobs: one row per job, one column per parameter in the spec's order.
 
     Parameters
@@ -118,6 +135,11 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
         Honour the generator's advisory constraints (its recommendations, such as a pause
         spread no larger than its mean), as for its rules. ``False`` draws what the service
         accepts, as infinity-core's sampler does.
+    prior : {"recommended", "uniform"}
+        Where a parameter the user says nothing about is drawn from: the distribution the
+        generator recommends for it (and the joint constraints that go with them, such as a
+        square image), else its whole range; or, with ``"uniform"``, every parameter over its
+        whole range, as infinity-core draws. ``fixed`` overrides either, per parameter.
 
     Returns
     -------
@@ -143,13 +165,23 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
     True
     >>> sample(spec, 200, seed=0).head(100).equals(sample(spec, 100, seed=0))
     True
+
+    The generator's recommended distributions keep the camera on the person; ``prior="uniform"``
+    turns it anywhere in its range:
+
+    >>> recommended, anywhere = sample(spec, 1000, seed=0), sample(spec, 1000, seed=0, prior="uniform")
+    >>> yaw = "relative_camera_yaw_deg"
+    >>> float(recommended[yaw].abs().max()) <= 15, float(anywhere[yaw].abs().max()) > 40
+    (True, True)
     """
     n = _check_n(n)
     how = _check_method(method)
-    samplers = {p.name: default_sampler(p) for p in spec}
+    prior = cast(Prior, check_prior(prior))
+    samplers = {p.name: prior_sampler(p, prior) for p in spec}
     for name, value in (fixed or {}).items():
         samplers[name] = as_sampler(value, spec[_known(spec, name)])
-    compiled = _compile(spec, constraints, advisory)
+    drawn = set(spec.names) - set(fixed or {})
+    compiled = _compile(spec, constraints, advisory, _recommended(spec, prior, drawn))
     draw = _Draw(spec, samplers, n, _root_entropy(seed), compiled, strict=True)
     draw.run(how, max_rounds)
     return draw.frame(pd.RangeIndex(n))
@@ -158,14 +190,15 @@ def sample(spec: GeneratorSpec, n: int, *, seed: Seed = None, method: Method = "
 @_parameter_errors
 def fill(df: pd.DataFrame, spec: GeneratorSpec, *, seed: Seed = None, method: Method = "uniform",
          constraints: ConstraintLike | Sequence[ConstraintLike] = (), max_rounds: int = 100,
-         advisory: bool = True) -> pd.DataFrame:
+         advisory: bool = True, prior: Prior = "recommended") -> pd.DataFrame:
     """Sample what ``df`` leaves open: missing parameter columns, and missing cells (NaN/None).
 
     Given cells are never changed and ``df`` is not modified; a new frame is returned with
     ``df``'s columns in their order, then the missing parameters in the spec's order. Cells are
     drawn as :func:`sample` draws them, by row position, so the same seed fills the same cells
     alike. Constraints are met by re-drawing only filled cells; a row whose failing constraint
-    uses only given cells is left for ``validate`` to report. ``advisory`` is as for :func:`sample`.
+    uses only given cells is left for ``validate`` to report. ``advisory`` and ``prior`` are as
+    for :func:`sample`.
 
     Examples
     --------
@@ -179,9 +212,11 @@ def fill(df: pd.DataFrame, spec: GeneratorSpec, *, seed: Seed = None, method: Me
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"fill needs a pandas DataFrame, got {type(df).__name__}")
     how = _check_method(method)
+    prior = cast(Prior, check_prior(prior))
     n = len(df)
-    samplers = {p.name: default_sampler(p) for p in spec}
-    compiled = _compile(spec, constraints, advisory)
+    samplers = {p.name: prior_sampler(p, prior) for p in spec}
+    drawn = {name for name in spec.names if name not in df.columns or bool(df[name].isna().any())}
+    compiled = _compile(spec, constraints, advisory, _recommended(spec, prior, drawn))
     draw = _Draw(spec, samplers, n, _root_entropy(seed), compiled, strict=False)
     for name in spec.names:
         if name in df.columns:

@@ -8,13 +8,15 @@ serves pandas and polars.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .distributions import Distribution
 from .expressions import Expression, compile_expression
+from .priors import read_recommended
 
 __all__ = [
     "PACKAGE_COLUMNS",
@@ -29,12 +31,13 @@ ParamType = Literal["int", "float", "str", "bool", "uuid"]
 
 # Columns the package itself adds to job frames; a schema allows them beside the parameters.
 PACKAGE_COLUMNS = ("job_id", "batch_id", "estimated_samples", "valid", "problem", "already_submitted",
-                   "duplicate_of", "submitted_batch_id", "submitted_state")
+                   "duplicate_of", "submitted_batch_id", "submitted_status")
 
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One parameter: its type, default and allowed values."""
+    """One parameter: its type, default and allowed values, and the distribution the generator
+    recommends drawing it from (``None``: over its whole range)."""
 
     name: str
     type: ParamType
@@ -43,6 +46,7 @@ class ParamSpec:
     max: float | None = None
     choices: tuple[Any, ...] | None = None
     description: str = ""
+    recommended: Distribution | None = None
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> ParamSpec:
@@ -90,7 +94,9 @@ class GeneratorSpec:
     """A generator's name, parameters (in the API's order), constraints and preview support.
 
     ``constraints`` are the rules every job must meet; ``advisory`` the constraints the
-    generator recommends, which only the samplers apply.
+    generator recommends, which only the samplers apply; ``recommended`` the joint constraints
+    of its recommended distributions (see :mod:`~infinityframe.params.priors`), which the
+    samplers apply under ``prior="recommended"``.
     """
 
     name: str
@@ -98,6 +104,7 @@ class GeneratorSpec:
     constraints: tuple[Constraint, ...] = ()
     supports_preview: bool = True
     advisory: tuple[Constraint, ...] = ()
+    recommended: tuple[Constraint, ...] = ()
     _index: Mapping[str, ParamSpec] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -105,14 +112,18 @@ class GeneratorSpec:
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> GeneratorSpec:
-        """Build from ``GET /api/jobs/{name}/``."""
+        """Build from ``GET /api/jobs/{name}/`` (its ``recommended`` extension is optional)."""
         params = [ParamSpec.from_metadata(p) for p in meta["params"]]
         declared = [Constraint(c.get("name", f"constraint_{i}"), c["expr"], c.get("message", ""),
                                bool(c.get("advisory", False)))
                     for i, c in enumerate(meta.get("constraints") or [])]
+        distributions, recommended = read_recommended(meta)
+        params = [replace(p, recommended=distributions.get(p.name)) for p in params]
+        # Recommendations, like the advisory constraints: only the samplers apply them.
+        prior = tuple(Constraint(c["name"], c["expr"], c["message"], advisory=True) for c in recommended)
         return cls(meta["name"], tuple(params), tuple(c for c in declared if not c.advisory),
                    bool((meta.get("options") or {}).get("preview", False)),
-                   tuple(c for c in declared if c.advisory))
+                   tuple(c for c in declared if c.advisory), prior)
 
     def __getitem__(self, name: str) -> ParamSpec:
         return self._index[name]

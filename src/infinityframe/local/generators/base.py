@@ -11,6 +11,11 @@ that pandas ``DataFrame.eval`` and :func:`evaluate_constraint` both understand. 
 with ``"advisory": true`` is a recommendation the service never enforces: the samplers of
 the client honour it, nothing refuses a job for it.
 
+and optionally the distributions a sensible sweep starts from (:attr:`Generator.recommended`,
+with :attr:`Generator.recommended_constraints`), served as the ``recommended`` extension of the
+metadata (see :mod:`infinityframe.params.priors`): the client's ``sample`` draws from them by
+default. Each must draw only values its parameter allows.
+
 It estimates what a job costs (``estimate``) and renders it into a folder (``render``).
 Rendering must depend only on the parameters and the random generator it is given, so
 the same job renders the same bytes on any worker.
@@ -35,6 +40,8 @@ import numpy as np
 import orjson
 
 from ...params import rules
+from ...params.distributions import Distribution
+from ...params.priors import recommended_json
 from ...params.rules import JobError, complete_params, evaluate_constraint
 from ...params.validation import Records
 
@@ -70,13 +77,19 @@ class Generator(abc.ABC):
     """Base class of the service's generators (entry-point group ``infinityframe.generators``).
 
     Subclasses set :attr:`name`, :attr:`params` and optionally :attr:`constraints`,
-    :attr:`supports_preview`, :attr:`description`, and implement :meth:`estimate` and
-    :meth:`render`.
+    :attr:`recommended`, :attr:`recommended_constraints`, :attr:`supports_preview`,
+    :attr:`description`, and implement :meth:`estimate` and :meth:`render`.
     """
 
     name: ClassVar[str]
     params: ClassVar[list[JSON]]
     constraints: ClassVar[list[JSON]] = []
+    recommended: ClassVar[dict[str, Distribution]] = {}
+    """Per parameter, the distribution a sweep should start from (``inf.uniform(2.5, 5.0)`` …);
+    parameters left out are drawn over their whole range."""
+    recommended_constraints: ClassVar[list[JSON]] = []
+    """Joint constraints of the recommended distributions (``image_width == image_height``),
+    in the shape of :attr:`constraints`; never enforced by the service."""
     supports_preview: ClassVar[bool] = True
     description: ClassVar[str] = ""
 
@@ -94,6 +107,7 @@ class Generator(abc.ABC):
             "params": [dict(p) for p in self.params],
             "options": {"preview": self.supports_preview},
             "constraints": [dict(c) for c in self.constraints],
+            "recommended": recommended_json(self.recommended, self.recommended_constraints),
         }
 
     @property

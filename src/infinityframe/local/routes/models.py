@@ -102,6 +102,10 @@ class GeneratorOut(BaseModel):
 class GeneratorDetailOut(GeneratorOut):
     params: list[dict[str, Any]]
     constraints: list[dict[str, Any]] = Field(default_factory=list)
+    recommended: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extension: the distributions a sweep should start from ({distributions: {param: "
+                    "{distribution, ...}}, constraints: [...]}); clients draw from them by default.")
     service_id: str = Field(description="This service's stable id (extension): the same across restarts.")
 
 

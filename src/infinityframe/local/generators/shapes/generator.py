@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from ....params.distributions import Distribution, choice, integers, uniform
 from ..base import JSON, Generator
 from .scene import (
     BACKGROUNDS,
@@ -171,6 +172,19 @@ class Shapes(Generator):
         {"name": "size_order", "expr": "min_size <= max_size",
          "message": "min_size above max_size is taken as the range from max_size to min_size",
          "advisory": True},
+    ]
+
+    # Where a sweep starts (the metadata's "recommended" extension): lit enough to see the
+    # colours (at 0 every image is black), a handful of images and shapes, square images.
+    recommended: ClassVar[dict[str, Distribution]] = {
+        "num_images": integers(1, 10),
+        "num_objects": integers(1, 10),
+        "lighting_power": uniform(200.0, 1000.0),
+        "image_width": choice([128, 256, 512]),
+    }
+    recommended_constraints: ClassVar[list[JSON]] = [
+        {"name": "square_image", "expr": "image_width == image_height",
+         "message": "shape sizes follow the shorter side; a square image keeps them comparable"},
     ]
 
     def estimate(self, params: JSON, preview: bool) -> int:

@@ -20,9 +20,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ....params.distributions import Distribution
 from ..base import Generator
 from .job import Job, estimate_frames
-from .params import CONSTRAINTS, PARAMS, VISIONFIT_PARAMS
+from .params import CONSTRAINTS, PARAMS, RECOMMENDED, RECOMMENDED_CONSTRAINTS, VISIONFIT_PARAMS, VISIONFIT_RECOMMENDED
 
 __all__ = ["StickFit", "VisionFit", "VisionFitFlagship"]
 
@@ -33,6 +34,8 @@ class StickFit(Generator):
     name: ClassVar[str] = "stickfit-v0.1.0"
     params: ClassVar[list[dict[str, Any]]] = PARAMS
     constraints: ClassVar[list[dict[str, Any]]] = CONSTRAINTS
+    recommended: ClassVar[dict[str, Distribution]] = RECOMMENDED
+    recommended_constraints: ClassVar[list[dict[str, Any]]] = RECOMMENDED_CONSTRAINTS
     supports_preview: ClassVar[bool] = True
     description: ClassVar[str] = (
         "Procedural fitness videos: a stick-figure avatar repeats an exercise in a furnished room, "
@@ -75,6 +78,7 @@ class VisionFit(StickFit):
 
     name: ClassVar[str] = "visionfit-v0.4.0"
     params: ClassVar[list[dict[str, Any]]] = VISIONFIT_PARAMS
+    recommended: ClassVar[dict[str, Distribution]] = VISIONFIT_RECOMMENDED
     description: ClassVar[str] = (
         _STAND_IN + " Takes the flagship's randomize_skin_tone, add_pauses and add_socks too, as local extras."
     )
@@ -85,4 +89,5 @@ class VisionFitFlagship(StickFit):
 
     name: ClassVar[str] = "visionfit-flagship-v0.1.0"
     params: ClassVar[list[dict[str, Any]]] = VISIONFIT_PARAMS
+    recommended: ClassVar[dict[str, Distribution]] = VISIONFIT_RECOMMENDED
     description: ClassVar[str] = _STAND_IN
