@@ -62,7 +62,7 @@ class TestThroughTheApp:
         assert batch.num_jobs == 2 and batch.name == "in process"
         status = batch.status()
         assert sorted(status["job_id"]) == sorted(batch.job_ids)
-        assert set(status["state"].astype(str)) == {"queued"}  # no runner: the jobs wait
+        assert set(status["status"].astype(str)) == {"queued"}  # no runner: the jobs wait
         # the same frame again is the same batch (idempotent submission, kept by the service)
         assert sesh.submit(jobs(1, 2), name="in process").id == batch.id
         other = session(*service)
@@ -137,7 +137,7 @@ def test_jobs_run_and_download_in_process(tmp_path: Path) -> None:
         sesh = session(app, token)
         batch = sesh.submit(jobs(1, 2), name="rendered in process")
         status = batch.wait(poll=0.05, progress=False)
-        assert (status["state"].astype(str) == "succeeded").all()
+        assert (status["status"].astype(str) == "succeeded").all()
         folder = batch.download(tmp_path / "dl", progress=False)
         for job_id in batch.job_ids:
             with zipfile.ZipFile(tmp_path / "data" / "results" / f"{job_id}.zip") as zf:
