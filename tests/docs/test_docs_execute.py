@@ -160,7 +160,7 @@ def stop_services_started_since(before: set[Path]) -> None:
     """Stop the embedded services this process started on a data dir not in ``before``."""
     from infinityframe.client.local_services import local_services
 
-    local_services.stop(*(local_services.roots() - before))
+    local_services.stop(local_services.roots() - before)
 
 
 def provide(name: str, world: dict[str, Any], namespace: dict[str, Any], cwd: Path) -> None:

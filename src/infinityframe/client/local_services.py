@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -89,15 +90,15 @@ class LocalServices:
         with self._lock:
             return set(self._services)
 
-    def stop(self, *roots: Path) -> None:
-        """Stop the services started here on ``roots`` (without any, every one); the next
+    def stop(self, roots: Iterable[Path] | None = None) -> None:
+        """Stop the services started here on the data dirs ``roots`` (``None``: every one); the next
         :meth:`endpoint` on a stopped one starts afresh.
 
         Jobs still running are queued again by a clean stop, queued ones stay queued, and both
         finish on the next start.
         """
         with self._lock:
-            chosen = list(self._services) if not roots else [Path(r) for r in roots if Path(r) in self._services]
+            chosen = list(self._services) if roots is None else [Path(r) for r in roots if Path(r) in self._services]
             services = [self._services.pop(root) for root in chosen]
         for service in services:
             service.stop()
