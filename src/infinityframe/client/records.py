@@ -23,17 +23,16 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
-
 from .._paths import cache_dir
 from .._sqlite import connect
+from ..params.keys import content_key, job_key
 
 __all__ = ["JobRecord", "SubmissionRecords", "account_digest", "cache_dir", "content_key", "job_key",
            "normalised_url", "origin"]
@@ -96,41 +95,6 @@ def origin(server: str, token: str, service_id: Any = None) -> str:
     ok = isinstance(service_id, str) and 0 < len(service_id) <= 64 and service_id.isascii() and service_id.isalnum()
     service = f"service:{service_id}" if ok else normalised_url(server)
     return f"{service}#{account_digest(token)}"
-
-
-def content_key(origin: str, generator: str, preview: bool, name: str, jobs: Sequence[dict[str, Any]],
-                derived_from: dict[str, Any] | None = None) -> str:
-    """The hash that makes two submissions the same one (64 hex characters).
-
-    ``origin`` is :func:`origin`'s answer. ``derived_from`` (the jobs a promotion or a retry
-    derives from) is part of the content, so that retrying a batch's failed jobs never
-    reattaches to the batch where they failed.
-    """
-    content: dict[str, Any] = {"origin": origin, "generator": generator, "preview": bool(preview),
-                               "name": name, "jobs": [{k: _canonical(v) for k, v in job.items()} for job in jobs]}
-    if derived_from:
-        content["derived_from"] = derived_from
-    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    # 3 and 3.0 are the same parameter value to the service, so they must hash alike.
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def job_key(origin: str, generator: str, preview: bool, params: dict[str, Any]) -> str:
-    """The hash that makes two jobs the same job: where (:func:`origin`), generator, preview or not, parameters."""
-    canonical = orjson.dumps(
-        {"origin": origin, "generator": generator, "preview": bool(preview),
-         "params": {k: _canonical(v) for k, v in params.items()}},
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return hashlib.sha256(canonical).hexdigest()
 
 
 @dataclass(frozen=True)

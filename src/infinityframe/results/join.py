@@ -4,7 +4,7 @@ A frame with ``job_id`` joins on it. The frame that was submitted has none, so i
 matched to jobs by what they are: each row, completed with the generator's defaults and
 coerced as the service reads it (``500.0`` is the int ``500``, ``"2"`` is ``2``), is hashed
 with the per-job content key that makes submissions idempotent
-(:func:`infinityframe.client.records.job_key`), and so is each job's ``job.json`` parameters.
+(:func:`infinityframe.params.keys.job_key`), and so is each job's ``job.json`` parameters.
 
 Examples
 --------
@@ -234,11 +234,11 @@ def _content_keys(frame: pd.DataFrame, spec: GeneratorSpec) -> list[str | None]:
     """Per row, the job's content key as submitting it would compute it; ``None`` for an invalid row.
 
     The same steps as a submission: validated (the service's coercions), completed with the
-    defaults, hashed by :func:`~infinityframe.client.records.job_key`. Which service and
+    defaults, hashed by :func:`~infinityframe.params.keys.job_key`. Which service and
     whether a preview are left out (one origin for both sides), so a job matches its row
     wherever it was rendered.
     """
-    from ..client.records import job_key
+    from ..params.keys import job_key
     from ..params.sampling import with_defaults
     from ..params.schema import failure_cases, validate_frame
 
