@@ -118,3 +118,40 @@ def test_the_client_does_not_import_the_frame_adapter() -> None:
     for name, deps in graph.items():
         if name.startswith(("infinityframe.client", "infinityframe.params", "infinityframe.results")):
             assert not {d for d in deps if d.startswith("infinityframe.frames")}, name
+
+
+# The layers of docs/architecture.md, lowest first: a module imports only from its own layer
+# or a lower one. The one import that points up is listed, with why.
+LAYERS = [
+    {"errors", "_paths", "_sqlite", "_version"},
+    {"params"},
+    {"local"},
+    {"results"},
+    {"client"},
+    {"plots", "report", "_frame_images"},
+    {"frames"},
+    {"cli", "demo", "__main__", ""},
+]
+UPWARD = {("infinityframe.results.core", "infinityframe.plots")}  # res.plot(...) hands over to plots
+
+
+def layer(module: str) -> int:
+    part = module.split(".")[1] if "." in module else ""
+    return next(i for i, members in enumerate(LAYERS) if part in members)
+
+
+def test_every_module_has_a_layer() -> None:
+    for name in import_graph():
+        layer(name)  # StopIteration names a package the architecture page does not place
+
+
+def test_imports_point_down_the_layers() -> None:
+    upward = sorted((name, dep) for name, deps in import_graph().items() for dep in deps
+                    if layer(dep) > layer(name) and (name, dep) not in UPWARD)
+    assert not upward, "imports that point up a layer (docs/architecture.md): " + "; ".join(
+        f"{name} -> {dep}" for name, dep in upward)
+
+
+def test_the_layer_check_can_fail() -> None:
+    assert layer("infinityframe.params.rules") < layer("infinityframe.client.session")
+    assert layer("infinityframe") > layer("infinityframe.frames.accessors")
