@@ -9,8 +9,8 @@ business.
 A ``not_found`` argument builds the error raised for a 404, so that each caller can say what
 was missing in its own terms.
 
->>> api = Api(Transport("http://127.0.0.1:8000", "key"))   # doctest: +SKIP
->>> api.batch_summary("0b6f…")["job_runs"][0]["state"]    # doctest: +SKIP
+>>> api = sesh.api  # a session's, or Api(Transport(server, token))
+>>> api.batch_summary(batch.id)["job_runs"][0]["state"]
 'succeeded'
 """
 

@@ -58,7 +58,7 @@ class Limits:
     Examples
     --------
     >>> from infinityframe.client import Limits
-    >>> sesh = inf.Session.local("stickfit-v0.1.0", limits=Limits(download_seconds=7200))  # doctest: +SKIP
+    >>> patient = inf.Session.local("stickfit-v0.1.0", data_dir="data", limits=Limits(download_seconds=7200))
     >>> Limits().max_ratio
     200.0
     """

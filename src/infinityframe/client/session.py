@@ -165,7 +165,7 @@ class Session(InfinityCoreNames):
     Examples
     --------
     >>> import infinityframe as inf
-    >>> sesh = inf.Session.local("stickfit-v0.1.0")       # doctest: +SKIP
+    >>> sesh = inf.Session.local("stickfit-v0.1.0", data_dir="data")  # the embedded service on ./data
     >>> sesh.default_job["camera_distance"]
     3.0
     """
@@ -602,7 +602,9 @@ class Session(InfinityCoreNames):
 
         Examples
         --------
-        >>> sesh = inf.Session.local("stickfit-v0.1.0", data_dir="./infinity-data")  # doctest: +SKIP
+        >>> other = inf.Session.local("stickfit-v0.1.0", data_dir="data")  # ./data already has a service running
+        >>> other.server == sesh.server  # reused, not started again
+        True
         """
         from ..local.server import default_data_dir
 

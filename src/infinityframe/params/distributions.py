@@ -312,8 +312,9 @@ def uniform(lo: float, hi: float) -> Uniform:
 
     Examples
     --------
-    >>> import infinityframe as inf                               # doctest: +SKIP
-    >>> session.sample(100, lighting_power=inf.uniform(10, 1000))  # doctest: +SKIP
+    >>> import infinityframe as inf
+    >>> bool(sesh.sample(100, seed=0, lighting_power=inf.uniform(10, 1000))["lighting_power"].between(10, 1000).all())
+    True
     >>> uniform(10, 1000)
     uniform(10, 1000)
     """

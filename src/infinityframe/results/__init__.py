@@ -1,7 +1,9 @@
 """Reading what comes back: batch folders (real Infinity output or ours) as tidy tables.
 
 >>> import infinityframe.results as results
->>> res = results.read_results("downloads/my-batch")  # doctest: +SKIP
+>>> res = results.read_results("batch")  # a downloaded batch folder
+>>> len(res.jobs)
+2
 """
 
 from __future__ import annotations

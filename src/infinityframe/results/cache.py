@@ -15,8 +15,10 @@ so a reader never sees half a cache. When the cache dir cannot be written, nothi
 
 Examples
 --------
->>> m = manifest(batch, folders, armature=False)  # doctest: +SKIP
->>> load(batch, m) is None                         # doctest: +SKIP
+>>> m = manifest(folder, [folder / job_id for job_id in batch.job_ids], armature=False)
+>>> sorted(load(folder, m))  # read before (as ``res``): its tables come from the cache
+['frames', 'jobs', 'keypoints', 'objects']
+>>> load(folder, {**m, "armature": True}) is None  # another read: nothing cached for it
 True
 """
 

@@ -11,11 +11,11 @@ built, and the columns of all jobs are joined once, at the end.
 Examples
 --------
 >>> import infinityframe as inf
->>> res = inf.read_results("downloads/5291a594-…")            # doctest: +SKIP
->>> res                                                         # doctest: +SKIP
-Results(batch 5291a594-…: 2 jobs, 136 frames, 136 objects, 2312 keypoints; backend='pandas')
+>>> res = inf.read_results("batch")                  # a downloaded batch folder (of two previews)
+>>> res                                              # doctest: +ELLIPSIS
+Results(batch ...: 2 jobs, 2 frames, 2 objects, 34 keypoints; backend='pandas')
 >>> import seaborn as sns
->>> sns.relplot(res.objects, x="camera_distance", y="bbox_h")   # doctest: +SKIP
+>>> grid = sns.relplot(res.objects, x="camera_distance", y="bbox_h")
 """
 
 from __future__ import annotations
@@ -445,10 +445,13 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     Examples
     --------
     >>> import infinityframe as inf
-    >>> res = inf.read_results("downloads/my-batch")                 # doctest: +SKIP
-    >>> res.objects[["job_id", "frame", "bbox_h", "camera_distance"]].head()  # doctest: +SKIP
-    >>> res.keypoints.query("keypoint == 'nose' and v == 2")          # doctest: +SKIP
-    >>> inf.read_results("datasets/visionfit-sample").jobs.job_id     # doctest: +SKIP
+    >>> res = inf.read_results("batch")
+    >>> res.objects[["job_id", "frame", "bbox_h", "camera_distance"]].shape
+    (2, 4)
+    >>> res.keypoints.query("keypoint == 'nose' and v == 2")["keypoint"].tolist()
+    ['nose']
+    >>> inf.read_results("batch/" + res.jobs.job_id[0]).jobs.job_id.tolist() == [res.jobs.job_id[0]]  # one job
+    True
     """
     _check_backend(backend)
     root = Path(path)
@@ -471,7 +474,9 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     cached = _cache.load(batch_root, expected) if expected is not None else None
     if cached is not None:
         _warn_problems(cached["jobs"], root)
-        return Results.from_arrow(attach_params(cached), path=root, backend=backend)
+        tables = attach_params(cached)
+        del cached  # the bare tables' buffers: held by ``tables`` alone
+        return _results_of_read(tables, root, backend)
     jobs = _read_jobs(sources, armature, workers)
     batch_id = _batch_id(batch_root)
     # Bare: the parameters once per job, in ``jobs``; cached so, and attached to every table below.
@@ -480,4 +485,23 @@ def read_results(path: str | os.PathLike[str], *, backend: Backend = "pandas", w
     if expected is not None:
         _cache.save(batch_root, expected, bare)
     _warn_problems(bare["jobs"], root)
-    return Results.from_arrow(attach_params(bare), path=root, backend=backend)
+    tables = attach_params(bare)
+    del bare
+    return _results_of_read(tables, root, backend)
+
+
+def _results_of_read(tables: dict[str, pa.Table], root: Path, backend: Backend) -> Results:
+    """Results from the tables a read just built, each Arrow table freed as its frame is made.
+
+    ``tables`` is emptied: nothing else holds them, so pandas may take their buffers over
+    (``self_destruct``), and the read's peak is about one copy of the tables, not two.
+    """
+    if backend != "pandas":
+        return Results.from_arrow(tables, path=root, backend=backend)
+    tables.update(compact_params(tables))
+    frames = {}
+    for name in TABLES:
+        table = tables.pop(name)
+        frames[name] = table.to_pandas(split_blocks=True, self_destruct=True)
+        del table
+    return Results(frames, path=root, backend=backend)

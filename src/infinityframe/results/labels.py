@@ -13,9 +13,9 @@ which says what is wrong with it.
 Examples
 --------
 >>> problems: list[str] = []
->>> labels = read_labels(Path("batch/<job id>/labels.json"), problems=problems)  # doctest: +SKIP
->>> labels.num_frames, sorted(labels.objects)[:3], problems                        # doctest: +SKIP
-(81, ['area', 'bbox_h', 'bbox_w'], [])
+>>> labels = read_labels(folder / batch.job_ids[0] / "labels.json", problems=problems)  # a preview's
+>>> labels.num_frames, sorted(labels.objects)[:3], problems
+(1, ['area', 'bbox_h', 'bbox_w'], [])
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ def read_labels(path: Path, *, problems: list[str], preview: bool = False, has_i
 
     Examples
     --------
-    >>> read_labels(Path("batch/<job id>/labels.json"), problems=[]).num_frames  # doctest: +SKIP
-    81
+    >>> read_labels(folder / batch.job_ids[0] / "labels.json", problems=[]).num_frames  # a preview's
+    1
     """
     decoded = _decode(path, problems)
     if decoded is None:

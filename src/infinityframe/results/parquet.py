@@ -11,9 +11,12 @@ and :func:`infinityframe.read_results` reads it back with the same columns and t
 
 Examples
 --------
->>> write(tables, Path("out/results"))   # doctest: +SKIP
->>> read(Path("out/results"))["objects"].num_rows  # doctest: +SKIP
-136
+>>> from infinityframe.results.readers import read_job
+>>> from infinityframe.results.tables import build_tables
+>>> tables = build_tables([read_job(folder / job_id) for job_id in batch.job_ids], [batch.id] * 2)
+>>> saved = write(tables, Path("out/results"))
+>>> read(saved)["objects"].num_rows
+2
 """
 
 from __future__ import annotations

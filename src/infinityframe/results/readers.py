@@ -21,9 +21,9 @@ layouts here. Only the numpy columns of a job outlive its reading.
 
 Examples
 --------
->>> job = read_job(Path("batch/1b3f73c9-0e95-46f7-93c3-ce0ae516b413"))  # doctest: +SKIP
->>> job.num_frames, job.problem, job.frames["time_s"][:3]                 # doctest: +SKIP
-(81, None, array([0.        , 0.16666667, 0.33333333]))
+>>> job = read_job(folder / batch.job_ids[0])  # a downloaded job's folder (a preview: one frame)
+>>> job.num_frames, job.problem, job.frames["time_s"][:3]
+(1, None, array([0.]))
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ def read_job(source: JobSource, *, armature: bool = False) -> JobData:
 
     Examples
     --------
-    >>> read_job(Path("batch/<job id>")).rows("objects")  # doctest: +SKIP
-    81
+    >>> read_job(folder / batch.job_ids[0]).rows("objects")  # one person in one frame
+    1
     """
     where: Callable[[str], Path]
     if isinstance(source, FlatJob):

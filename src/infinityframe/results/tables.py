@@ -23,8 +23,9 @@ named in its schema metadata), so a cached read attaches them as a fresh read do
 
 Examples
 --------
->>> tables = build_tables([read_job(folder)], ["my-batch"])  # doctest: +SKIP
->>> tables["objects"].column_names[:6]                       # doctest: +SKIP
+>>> from infinityframe.results.readers import read_job
+>>> tables = build_tables([read_job(folder / job_id) for job_id in batch.job_ids], ["my-batch"] * 2)
+>>> tables["objects"].column_names[:6]
 ['batch_id', 'job_id', 'frame', 'object_id', 'image_id', 'category']
 """
 
