@@ -4,7 +4,7 @@ An example runs as written against the embedded local service, started once in a
 data dir: ``sesh`` is a stickfit session there, ``jobs`` a small valid frame of it (tiny
 images, one rep, so a render takes a moment), ``batch`` a finished batch of those jobs as
 previews, downloaded into ``folder`` (``./batch``) and read as ``res``, and ``inf``, ``pd``,
-``pl`` and ``np`` the usual imports. Submission records and
+``pl`` and ``np`` the usual imports, ``tmp_path`` an empty folder per example. Submission records and
 the results cache go to the temporary dir too, never the user's.
 """
 
@@ -52,4 +52,5 @@ def _doctest_names(request: pytest.FixtureRequest, doctest_namespace: dict[str, 
     if isinstance(request.node, DoctestItem):
         world = request.getfixturevalue("_doctest_world")
         doctest_namespace.update({k: v for k, v in world.items() if not k.startswith("_")})
+        doctest_namespace["tmp_path"] = request.getfixturevalue("tmp_path")  # an empty folder of the example's own
         monkeypatch.chdir(world["_root"])  # examples that write files ("out/", "sweep.png") write them there

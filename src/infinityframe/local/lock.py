@@ -11,11 +11,13 @@ Platforms without :mod:`fcntl` (Windows) get no lock: one service per data dir i
 
 Examples
 --------
->>> lock = ServiceLock.acquire(tmp_path)          # doctest: +SKIP
->>> ServiceLock.acquire(tmp_path)                 # doctest: +SKIP
+>>> lock = ServiceLock.acquire(tmp_path)
+>>> ServiceLock.acquire(tmp_path)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
-DataDirInUseError: the data dir /tmp/… is in use by another infinityframe service (pid 4242, …
->>> lock.release()                                # doctest: +SKIP
+...
+infinityframe.local.lock.DataDirInUseError: the data dir ... is in use by another infinityframe service (pid ...
+>>> lock.release()
+>>> ServiceLock.acquire(tmp_path).release()  # free again
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ into place. The data dir is made 0700, so the database and the results under it 
 
 Examples
 --------
->>> write_private(tmp_path / "token", b"0123")              # doctest: +SKIP
+>>> write_private(tmp_path / "token", b"0123")
 True
->>> oct((tmp_path / "token").stat().st_mode & 0o777)       # doctest: +SKIP
+>>> oct((tmp_path / "token").stat().st_mode & 0o777)
 '0o600'
 """
 

@@ -167,8 +167,10 @@ class Service:
     Examples
     --------
     >>> import infinityframe as inf
-    >>> with inf.serve(tmp_path) as service:          # doctest: +SKIP
-    ...     sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+    >>> with inf.serve(tmp_path, executor="thread") as service:
+    ...     other = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
+    ...     other.estimate(jobs, preview=True)
+    [1, 1]
     """
 
     def __init__(self, cfg: ServiceConfig) -> None:

@@ -15,9 +15,17 @@ reservation. If the service stops first, the job stays ``running`` in the databa
 
 Examples
 --------
->>> settler = Settler(store)                                # doctest: +SKIP
->>> settler.add(Ending("0b5e…", "succeed", samples=4))      # doctest: +SKIP
->>> settler.settle_due()                                    # doctest: +SKIP
+>>> from infinityframe.local.store import NewJob, Store
+>>> store = Store(tmp_path / "service.db")
+>>> account = store.authenticate(store.create_account("alice", 1000))
+>>> created = store.create_batch(account.id, "one job", "shapes-v0.1.0", False, [NewJob({"num_images": 4}, 1, 4)])
+>>> [job["id"] for job in store.claim(1)] == created.ids  # the runner takes it: running
+True
+>>> settler = Settler(store)
+>>> settler.add(Ending(created.ids[0], "succeed", samples=4))
+>>> settler.settle_due()
+>>> store.job(account.id, created.ids[0], False)["state"], store.balance(account.id)
+('succeeded', 996)
 """
 
 from __future__ import annotations

@@ -220,8 +220,11 @@ class Store:
 
     Examples
     --------
-    >>> store = Store(tmp_path / "service.db", busy_timeout=5.0)   # doctest: +SKIP
-    >>> token = store.create_account("alice", 1000)                 # doctest: +SKIP
+    >>> store = Store(tmp_path / "service.db", busy_timeout=5.0)
+    >>> token = store.create_account("alice", 1000)
+    >>> account = store.authenticate(token)
+    >>> account.name, store.balance(account.id)
+    ('alice', 1000)
     """
 
     def __init__(self, path: Path, busy_timeout: float = 5.0) -> None:
