@@ -282,10 +282,11 @@ class _Submission:
     def __init__(self, state: ServiceState, account: Account, raw: bytes, base: str, key: str | None) -> None:
         self.state, self.account, self.raw, self.base, self.key = state, account, raw, base, key
         self.body: Any = _UNPARSED
-        with contextlib.suppress(orjson.JSONDecodeError):  # _parse answers 400 for it
-            self.body = orjson.loads(raw)  # once
 
     def answer(self) -> Response:
+        """The reply: run on a worker thread, with cyclic garbage collection paused."""
+        with contextlib.suppress(orjson.JSONDecodeError):  # _parse answers 400 for it
+            self.body = orjson.loads(self.raw)  # once
         store = self.state.store
         if self.key is not None:
             seen = store.find_idempotent(self.account.id, self.key)
