@@ -162,7 +162,7 @@ def _quiet_when_uncaught() -> None:
     import sys
 
     previous = sys.excepthook
-    if getattr(previous, "_infinityframe", False):
+    if previous in _OUR_HOOKS:
         return
 
     def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
@@ -171,5 +171,8 @@ def _quiet_when_uncaught() -> None:
         else:
             previous(kind, value, tb)
 
-    hook._infinityframe = True  # type: ignore[attr-defined]
+    _OUR_HOOKS.append(hook)
     sys.excepthook = hook
+
+
+_OUR_HOOKS: list[Any] = []  # the hooks installed here: never wrapped twice

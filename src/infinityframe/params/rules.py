@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,13 +65,19 @@ def generator_spec(generator: Any) -> GeneratorSpec:
         return generator
     if isinstance(generator, Mapping):
         return GeneratorSpec.from_metadata(generator)
-    cached = getattr(generator, "_generator_spec", None)
+    try:
+        cached = _SPECS.get(generator)
+    except TypeError:  # an object that cannot be referred to weakly: read every time
+        cached = None
     if cached is None:
         cached = GeneratorSpec.from_metadata({"name": generator.name, "params": generator.params,
                                               "constraints": generator.constraints})
-        with contextlib.suppress(AttributeError):  # a plugin's rules are fixed: read its metadata once
-            generator._generator_spec = cached
+        with contextlib.suppress(TypeError):  # a plugin's rules are fixed: read its metadata once
+            _SPECS[generator] = cached
     return cached
+
+
+_SPECS: weakref.WeakKeyDictionary[Any, GeneratorSpec] = weakref.WeakKeyDictionary()  # by plugin object
 
 
 @functools.lru_cache(maxsize=1024)
