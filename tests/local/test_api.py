@@ -342,13 +342,14 @@ class TestSignedUrls:
         assert requests.get(a, timeout=10).status_code == 200
 
     def test_expiry(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
-        svc = start_service(tmp_path, "--workers", "1", "--url-ttl", "1", "--rate-limit", "0")
+        # 3 s: long enough for the first download on a loaded machine, short for the test.
+        svc = start_service(tmp_path, "--workers", "1", "--url-ttl", "3", "--rate-limit", "0")
         try:
             batch = svc.post("batch/", batch_body(1, preview=True)).json()
             runs = wait_for_batch(svc, batch["id"])
             url = str(runs[0]["result_url"])
             assert requests.get(url, timeout=10).status_code == 200
-            time.sleep(2.1)
+            time.sleep(3.1)
             r = requests.get(url, timeout=10)
             assert r.status_code == 403 and "expired" in r.json()["detail"]
             fresh = wait_for_batch(svc, batch["id"])[0]["result_url"]

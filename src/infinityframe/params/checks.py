@@ -190,8 +190,33 @@ def _outside_range(param: ParamSpec, column: Any) -> bool | None:
         low, high = values.min(), values.max()
     else:
         return None
-    # Written so that a NaN bound (a missing value in a float column) counts as suspect.
-    return bool(not (param.min is None or low >= param.min) or not (param.max is None or high <= param.max))
+    return not _within(param, low, high)
+
+
+def _within(param: ParamSpec, low: Any, high: Any) -> bool:
+    """Whether a column whose least and greatest values are ``low`` and ``high`` is in range.
+
+    Written so that a NaN bound (a missing value in a float column) is not.
+    """
+    return bool((param.min is None or low >= param.min) and (param.max is None or high <= param.max))
+
+
+def plainly_valid(param: ParamSpec, column: np.ndarray, present: np.ndarray) -> bool:
+    """Whether every cell of a converted numpy column (all of them ``present``) passes its value
+    checks, judged in one look: ranged numbers by their least and greatest value, text choices
+    by the set of values. ``False`` means "read it row by row" (:func:`value_failures`), not
+    that a value fails: numeric choices, missing cells and NaN always go that way.
+    """
+    if not value_checks(param) or not len(column):
+        return True
+    if not present.all():
+        return False
+    if param.type in ("str", "uuid"):
+        allowed = {c for c in param.choices or () if isinstance(c, str)}
+        return param.choices is not None and set(column.tolist()) <= allowed
+    if param.choices is not None or column.dtype.kind not in "iuf":
+        return False
+    return _within(param, column.min(), column.max())
 
 
 def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]:

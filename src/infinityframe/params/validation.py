@@ -33,7 +33,7 @@ from .cells import (
     python_value,
     read_values,
 )
-from .checks import constraint_failures, suspect_columns, value_failures
+from .checks import constraint_failures, plainly_valid, suspect_columns, value_failures
 from .compiled import ConstraintLike, prepared
 from .report import (
     Block,
@@ -274,7 +274,8 @@ class Records(_Checks):
                 whole[block.rows] = True
         for param, cells in zip(spec, raw, strict=True):
             read = self.read[param.name]
-            self._value_failures(param, read.column, read.present, _picker(cells))
+            if not plainly_valid(param, read.column, read.present):  # else nothing to read row by row
+                self._value_failures(param, read.column, read.present, _picker(cells))
         self.taken["(job)"] = whole
         self.clean = {name: self._constraint_column(read) for name, read in self.read.items()}
         self._constraint_failures(self.clean)
