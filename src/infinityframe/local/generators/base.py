@@ -28,13 +28,13 @@ import abc
 import re
 import reprlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import orjson
 
-from ...params import rules
-from ...params.rules import JobError, complete_params, evaluate_constraint
+if TYPE_CHECKING:
+    from ...params.rules import JobError, complete_params, evaluate_constraint
 
 __all__ = [
     "MAX_DEPTH",
@@ -55,6 +55,19 @@ MAX_TEXT = 1024  # characters in a parameter name or a string value, wherever it
 # Unicode's category Cc, exactly: one regex search, not a Python loop over every character of every
 # name and value in a batch of up to 100,000 jobs.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+# The rules the client shares read pandas and polars columns, so importing them loads both: a
+# render worker imports this module for Generator alone and must not pay for them (the service,
+# which checks jobs, has them loaded anyway). They are imported where a job is checked.
+_FROM_RULES = ("JobError", "complete_params", "evaluate_constraint")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_RULES:
+        from ...params import rules
+
+        return getattr(rules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 3, 60, 60, 6, 6
@@ -165,6 +178,8 @@ def _shape_errors(index: int, given: JSON, names: frozenset[str]) -> tuple[JSON,
     A parameter's own name holding a number, a bool or null has no shape to check: that is
     nearly every cell of a batch, so it costs one set lookup and one type test.
     """
+    from ...params.rules import JobError
+
     errors: list[JobError] = []
     kept: JSON | None = None  # stays None while every key passes: the job is kept as it came
     for pos, (key, value) in enumerate(given.items()):
@@ -188,6 +203,8 @@ def _shape_errors(index: int, given: JSON, names: frozenset[str]) -> tuple[JSON,
 
 def _unstorable(index: int, params: JSON) -> list[JobError]:
     """Failures for values that cannot be stored as JSON (e.g. an integer past 64 bits), one dump per job."""
+    from ...params.rules import JobError
+
     try:
         orjson.dumps(params)
         return []
@@ -217,6 +234,8 @@ def validate_batch(generator: Any, jobs: list[Any], start: int = 0) -> list[tupl
     >>> [[e["message"] for e in errors] for _, errors in checked]
     [[], ['row 1, num_images: must be between 1 and 100 (inclusive), got 0']]
     """
+    from ...params import rules
+
     kept: list[Any] = []
     shape: list[list[JobError]] = []
     names = frozenset(rules.generator_spec(generator).names)
