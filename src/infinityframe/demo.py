@@ -87,7 +87,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     --------
     >>> res = run_demo(Path("infinityframe-demo"))  # doctest: +SKIP
     """
-    from .report import Section, write_report
+    from .report import Link, Section, write_report
 
     start = time.monotonic()
     out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
@@ -101,14 +101,13 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     video_cost = sum(sesh.estimate(sweep.drop(columns="estimated_samples")))
     print(f"{len(sweep)} jobs on {sesh.server}: previews cost {int(sweep['estimated_samples'].sum())} samples, "
           f"videos of all of them would cost about {video_cost}")
-    params_png = _save(sweep.infinity.plot(), figures / "params.png")
 
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
+    params_png = _save(sweep.infinity.plot(), figures / "params.png")  # drawn while the previews render
     previews.wait(poll=POLL)
     preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
-    previews_png = _save(preview_res.show(n=jobs), figures / "previews.png")
 
     chosen = _pick(preview_res, videos)
     chosen_ids = [str(j) for j in chosen["job_id"]]
@@ -119,6 +118,10 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     _step("the chosen previews as videos")
     batch = previews.promote(chosen_ids, name="demo videos")
     print(f"batch {batch.id} submitted")
+    # drawn while the videos render
+    previews_png = _save(preview_res.show(n=jobs, mark=chosen_ids, mark_label="video"), figures / "previews.png")
+    light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
+                      figures / "brightness_by_lighting_power.png")
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
     res = read_results(folder)
@@ -126,14 +129,15 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
 
     _step("figures, tables and the report")
     distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
-    light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
-                      figures / "brightness_by_lighting_power.png")
     frames_png = _save(res.show(n=12), figures / "frames.png")
     tables = res.to_parquet(out / "tables")
 
     summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
                        "mean_percent_in_fov"]
     summary = res.jobs[[c for c in summary_columns if c in res.jobs.columns]].sort_values("camera_distance")
+    if "state" in res.jobs.columns:  # each video starts from its preview's scene: link it to that preview's row
+        preview_of = dict(zip(res.jobs["job_id"].astype(str), res.jobs["state"].astype(str), strict=True))
+        summary.insert(1, "preview", [Link(preview_of[str(j)][:8], preview_of[str(j)]) for j in summary["job_id"]])
     sweep_columns = ["camera_distance", "lighting_power", "camera_height", "relative_avatar_angle_deg", "scene",
                      "gender", "estimated_samples"]
     preview_columns = ["job_id", "camera_distance", "lighting_power", "mean_percent_in_fov", "mean_bbox_h"]
@@ -146,13 +150,15 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
                 tables={"Jobs": sweep[[c for c in sweep_columns if c in sweep.columns]]}),
         Section("Previews", text=f"One frame per job. {len(chosen_ids)} with the person in view, spread over "
                                  "camera distance, were chosen for videos.",
-                figures={"Previews with boxes, keypoints and masks": previews_png},
-                tables={"Previews (video: chosen)": picked}),
+                figures={"Previews with boxes, keypoints and masks; those chosen for videos outlined": previews_png},
+                tables={"Previews (video: chosen)": picked}, anchors={"Previews (video: chosen)": "job_id"}),
         Section("Effects", text="Boxes shrink as the camera moves away; frames brighten with more light. "
-                                "Bands are bootstrapped 95% confidence intervals.",
+                                "Each job counts once (its frames or objects are averaged first); bands are "
+                                "bootstrapped 95% confidence intervals across jobs.",
                 figures={"Box height by camera distance (objects)": distance_png,
                          "Image brightness by lighting power (previews)": light_png}),
-        Section("Frames", figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
+        Section("Frames", text="Each video's preview column links to its row in the previews table.",
+                figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
                 tables={"Videos": summary}),
     ], subtitle=f"{len(sweep)} previews, {len(res.jobs)} videos, {len(res.frames)} frames; made in {_timed(start)}")
 

@@ -34,7 +34,7 @@ from .errors import InfinityError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FigureLike", "Section", "data_uri", "render_report", "write_report"]
+__all__ = ["FigureLike", "Link", "Section", "anchor", "data_uri", "render_report", "write_report"]
 
 FigureLike = Union["Figure", bytes, str, "os.PathLike[str]"]
 """A matplotlib Figure, PNG bytes, or the path of a PNG file."""
@@ -51,8 +51,34 @@ figcaption { color: #5b6570; font-size: 13px; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e3e6ea; text-align: right; white-space: nowrap; }
 th { background: #f0f2f5; } caption { text-align: left; font-weight: 600; padding: 4px 0; }
+tr:target { background: #fff3cd; } a { color: #1f5fa8; }
 .note { color: #5b6570; font-size: 13px; } footer { margin-top: 48px; color: #8a939d; font-size: 12px; }
 """
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links to a row of another table in the same report.
+
+    ``target`` is the row's value in the column its table is anchored by (``Section.anchors``).
+
+    Examples
+    --------
+    >>> Link("6dac508b", "6dac508b-17cd-4e81-9ac3-c9f997dde3ea")
+    Link(text='6dac508b', target='6dac508b-17cd-4e81-9ac3-c9f997dde3ea')
+    """
+
+    text: str
+    target: str
+
+
+def anchor(value: Any) -> str:
+    """The HTML id of a row anchored by ``value`` (what a :class:`Link` to it points at).
+
+    >>> anchor("6dac508b-17cd")
+    'row-6dac508b-17cd'
+    """
+    return "row-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in str(value))
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,9 @@ class Section:
         pandas or polars frames; long ones show their first ``max_rows`` rows.
     max_rows : int
         Rows shown per table.
+    anchors : mapping of caption to column
+        Tables whose rows can be linked to: each row gets the id :func:`anchor` makes of its
+        value in that column, and a :class:`Link` cell elsewhere in the report points at it.
 
     Examples
     --------
@@ -81,6 +110,7 @@ class Section:
     figures: Mapping[str, FigureLike] = field(default_factory=dict)
     tables: Mapping[str, Any] = field(default_factory=dict)
     max_rows: int = 25
+    anchors: Mapping[str, str] = field(default_factory=dict)
 
 
 def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
@@ -107,13 +137,31 @@ def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _table_html(caption: str, frame: Any, max_rows: int) -> str:
+def _cell(value: Any) -> str:
+    if isinstance(value, Link):
+        return f'<a href="#{anchor(value.target)}">{html.escape(value.text)}</a>'
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _table_html(caption: str, frame: Any, max_rows: int, anchored_by: str | None = None) -> str:
     table = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
     shown = table.head(max_rows)
-    body = shown.to_html(index=False, border=0, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}")
+    if anchored_by is not None and anchored_by not in shown.columns:
+        raise InfinityError(f"Table {caption!r} is anchored by column {anchored_by!r}, which it does not have; "
+                            f"it has: {', '.join(map(str, shown.columns))}.")
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    ids = shown[anchored_by].tolist() if anchored_by is not None else [None] * len(shown)
+    for row_id, values in zip(ids, shown.itertuples(index=False, name=None), strict=True):
+        attribute = f' id="{anchor(row_id)}"' if row_id is not None else ""
+        rows.append(f"<tr{attribute}>" + "".join(f"<td>{_cell(v)}</td>" for v in values) + "</tr>")
     more = (f'<p class="note">first {len(shown)} of {len(table)} rows</p>' if len(table) > len(shown) else "")
-    body = body.replace('<table class="dataframe">', f"<table><caption>{html.escape(caption)}</caption>", 1)
-    return f'<div class="table-wrap">{body}</div>{more}'
+    return (f'<div class="table-wrap"><table><caption>{html.escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{more}")
 
 
 def _section_html(section: Section, dpi: int) -> str:
@@ -128,7 +176,8 @@ def _section_html(section: Section, dpi: int) -> str:
             raise InfinityError(f"Section {section.heading!r}, figure {caption!r}: {err}") from None
         parts.append(f'<figure><img src="{uri}" alt="{alt}">'
                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    parts += [_table_html(caption, frame, section.max_rows) for caption, frame in section.tables.items()]
+    parts += [_table_html(caption, frame, section.max_rows, section.anchors.get(caption))
+              for caption, frame in section.tables.items()]
     parts.append("</section>")
     return "\n".join(parts)
 

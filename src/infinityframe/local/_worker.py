@@ -43,7 +43,7 @@ def install() -> types.ModuleType:
         if name.startswith("__") and name not in ("__version__", "__all__"):
             raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
         del package.__dict__["__getattr__"]
-        exec(compile(_INIT.read_bytes(), str(_INIT), "exec"), package.__dict__)  # noqa: S102 - the package's own __init__
+        exec(compile(_INIT.read_bytes(), str(_INIT), "exec"), package.__dict__)
         return getattr(package, name)
 
     package.__dict__["__getattr__"] = complete
