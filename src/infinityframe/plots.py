@@ -398,7 +398,8 @@ def _number_labels(values: pd.Series) -> pd.Series:
     distinct = np.sort(numbers.dropna().unique())
     if len(distinct) > 6:
         bins = pd.qcut(numbers, 4, duplicates="drop")
-        names = {iv: f"{_number(iv.left)}–{_number(iv.right)}" for iv in bins.cat.categories}
+        lowest = float(numbers.min())  # qcut widens the first bin below the data a little: say where it starts
+        names = {iv: f"{_number(max(iv.left, lowest))}–{_number(iv.right)}" for iv in bins.cat.categories}
         order = [names[iv] for iv in bins.cat.categories]
         return pd.Series(pd.Categorical(bins.map(names).astype(str), categories=order, ordered=True),
                          index=values.index)
