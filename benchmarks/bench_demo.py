@@ -39,8 +39,8 @@ def _git(*args: str) -> str:
 
 def _env(src: Path, scratch: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("INFINITY_TOKEN", "INFINITY_SERVER", "PYTHONPATH")}
-    return {**env, "PYTHONPATH": str(src), "INFINITYFRAME_CACHE_DIR": str(scratch / "cache"),
-            "MPLCONFIGDIR": str(scratch / "mpl")}
+    # matplotlib's font cache stays the user's: a fresh one would be rebuilt by every run, as no user's is
+    return {**env, "PYTHONPATH": str(src), "INFINITYFRAME_CACHE_DIR": str(scratch / "cache")}
 
 
 def _which(src: Path, scratch: Path) -> Path:

@@ -375,3 +375,21 @@ def test_figures_save_as_png(videos: inf.Results, tmp_path: Path) -> None:
     path = tmp_path / "frames.png"
     videos.show(n=1).savefig(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_drawing_every_figure_loads_no_seaborn_pyplot_or_scipy(tmp_path: Path) -> None:
+    """The figures cost only matplotlib: seaborn would bring pyplot and scipy, a second of a fresh process."""
+    code = f"""
+import sys, infinityframe as inf
+res = inf.read_results({str(FIXTURE)!r}, cache=False)
+res.plot("camera_distance", "bbox_h").savefig({str(tmp_path / "a.png")!r})
+res.plot("scene", "bbox_h", hue="lighting_power").savefig({str(tmp_path / "b.png")!r})
+res.show(n=4).savefig({str(tmp_path / "c.png")!r})
+print(sorted(m for m in ("seaborn", "matplotlib.pyplot", "scipy") if m in sys.modules))
+"""
+    if not (FIXTURE / "batch_id.txt").is_file():
+        pytest.skip(f"the real Infinity v0.4.0 fixture is not at {FIXTURE}")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert all((tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG" for name in "abc")

@@ -1,4 +1,4 @@
-"""Seaborn figures: what a sweep covers, what it did, and what came back.
+"""Figures in seaborn's style: what a sweep covers, what it did, and what came back.
 
 ========================  ===================================  ====================================
 function                  reached as                           draws
@@ -11,8 +11,9 @@ function                  reached as                           draws
 Every function returns a :class:`matplotlib.figure.Figure` made without pyplot and drawn by
 the Agg canvas: nothing is shown, nothing is kept in pyplot's list of open figures, and no
 display is needed. A notebook shows the returned figure; a script saves it
-(``fig.savefig("sweep.png")``). matplotlib, seaborn and OpenCV are imported on first use, so
-``import infinityframe`` does not pay for them.
+(``fig.savefig("sweep.png")``). matplotlib and OpenCV are imported on first use, so
+``import infinityframe`` does not pay for them; seaborn, pyplot and scipy are never imported
+(the look is seaborn's, written out as matplotlib settings).
 
 Examples
 --------
@@ -105,12 +106,30 @@ def _displayable_in_ipython() -> None:
     formatters["image/png"].for_type(Figure, lambda fig: draw(fig, "png", bbox_inches="tight"))
 
 
+# seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, written out: importing
+# seaborn loads pyplot and scipy, which cost a fresh process more than drawing its figures.
+_STYLE: dict[str, Any] = {
+    "figure.facecolor": "white", "axes.facecolor": "white", "axes.edgecolor": ".8", "axes.labelcolor": ".15",
+    "axes.grid": True, "axes.axisbelow": True, "grid.color": ".8", "grid.linestyle": "-", "text.color": ".15",
+    "xtick.color": ".15", "ytick.color": ".15", "xtick.direction": "out", "ytick.direction": "out",
+    "xtick.top": False, "ytick.right": False, "xtick.bottom": False, "ytick.left": False,
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
+    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5, "lines.markersize": 6,
+    "patch.linewidth": 1, "xtick.major.width": 1.25, "ytick.major.width": 1.25, "xtick.minor.width": 1,
+    "ytick.minor.width": 1, "xtick.major.size": 6, "ytick.major.size": 6, "xtick.minor.size": 4,
+    "ytick.minor.size": 4, "font.size": 9.6, "axes.labelsize": 9.6, "axes.titlesize": 9.6, "xtick.labelsize": 8.8,
+    "ytick.labelsize": 8.8, "legend.fontsize": 8.8, "legend.title_fontsize": 9.6,
+}
+
+
 @contextlib.contextmanager
 def _style() -> Iterator[None]:
     """seaborn's look for the figures made inside, without changing the user's global rcParams."""
-    import seaborn as sns
+    import matplotlib
 
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+    with matplotlib.rc_context(_STYLE):
         yield
 
 
@@ -438,10 +457,11 @@ def _summary(part: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 
 def _palette(count: int) -> list[Any]:
-    import seaborn as sns
+    """The colour cycle in use (matplotlib's, or the user's), repeated to ``count`` colours."""
+    import matplotlib
 
-    colors: list[Any] = sns.color_palette(n_colors=max(1, count))
-    return colors
+    cycle = matplotlib.rcParams["axes.prop_cycle"].by_key().get("color") or ["C0"]
+    return [cycle[i % len(cycle)] for i in range(max(1, count))]
 
 
 def _grid(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
@@ -477,12 +497,25 @@ def _categories(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -
 
 
 def _regressions(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
-    import seaborn as sns
-
+    """One dot per job and a least-squares line, with a 95% band bootstrapped over the jobs (seeded)."""
     groups = _groups(data, hue)
     for (label, part), color in zip(groups, _palette(len(groups)), strict=False):
-        sns.regplot(data=part, x=x, y=y, ax=ax, ci=95, n_boot=500, seed=0, color=color, label=label,
-                    scatter_kws={"s": 14, "alpha": 0.6}, line_kws={"lw": 2}, truncate=True)
+        xs, ys = part[x].to_numpy(dtype=float), part[y].to_numpy(dtype=float)
+        ax.scatter(xs, ys, s=14, alpha=0.6, color=color, label=label, zorder=3)
+        if np.unique(xs).size < 2:
+            continue  # one value of x: no line to fit
+        grid = np.linspace(xs.min(), xs.max(), 100)
+        slope, intercept = np.polyfit(xs, ys, 1)
+        ax.plot(grid, intercept + slope * grid, color=color, lw=2)
+        draws = np.random.default_rng(0).integers(0, len(xs), size=(500, len(xs)))
+        fits = []
+        for rows in draws:
+            if np.unique(xs[rows]).size > 1:
+                b, a = np.polyfit(xs[rows], ys[rows], 1)
+                fits.append(a + b * grid)
+        if fits:
+            low, high = np.percentile(np.asarray(fits), [2.5, 97.5], axis=0)
+            ax.fill_between(grid, low, high, color=color, alpha=0.15, lw=0, gid="interval")
     if hue is not None:
         ax.legend(title=hue, fontsize=7)
 
