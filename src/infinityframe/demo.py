@@ -55,8 +55,11 @@ def _pick(previews: Results, count: int) -> pd.DataFrame:
 
 
 def _save(fig: Figure, path: Path) -> Path:
+    """Draw ``fig`` once, at 100 dpi, into ``path``; the report embeds these files as they are."""
+    from .plots import png_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    path.write_bytes(png_bytes(fig, dpi=100))
     return path
 
 

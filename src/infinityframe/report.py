@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,9 +125,9 @@ def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
     elif isinstance(figure, (str, os.PathLike)):
         png = Path(figure).read_bytes()
     else:
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi)
-        png = buffer.getvalue()
+        from .plots import png_bytes
+
+        png = png_bytes(figure, dpi=dpi)
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
         source = f"{os.fspath(figure)!r} is not a PNG image" if isinstance(figure, (str, os.PathLike)) else (
             "These bytes are not a PNG image")
