@@ -393,3 +393,25 @@ print(sorted(m for m in ("seaborn", "matplotlib.pyplot", "scipy") if m in sys.mo
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert all((tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG" for name in "abc")
+
+
+def test_png_bytes_draws_once_the_same_pixels_as_savefig(videos: inf.Results) -> None:
+    import io
+
+    import cv2
+
+    from infinityframe.plots import png_bytes
+
+    fig = videos.plot("camera_distance", "bbox_h")
+    ours = png_bytes(fig, dpi=80)
+    assert ours[:8] == b"\x89PNG\r\n\x1a\n" and ours[25] == 2  # colour type 2: RGB, the alpha dropped
+    saved = io.BytesIO()
+    fig.savefig(saved, format="png", dpi=80)
+    decode = lambda data: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # noqa: E731
+    np.testing.assert_array_equal(decode(ours), decode(saved.getvalue()))
+    see_through = Figure(figsize=(1, 1))
+    see_through.patch.set_alpha(0.0)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(see_through)
+    assert png_bytes(see_through)[25] == 6  # RGBA kept where something is transparent

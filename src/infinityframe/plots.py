@@ -140,7 +140,8 @@ def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
     The figure is rendered by its Agg canvas a single time. An opaque figure (all of these
     are) is written without its alpha channel, which holds nothing, and at zlib level 3: about
     2.5 times faster to encode than ``savefig``'s RGBA at level 6, for a file no bigger. A
-    figure with transparent pixels keeps its alpha.
+    figure with transparent pixels keeps its alpha; one on a canvas other than Agg's is saved
+    by ``savefig``.
 
     Examples
     --------
@@ -149,8 +150,13 @@ def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
     """
     import io
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
+    if not isinstance(fig.canvas, FigureCanvasAgg):  # a figure made elsewhere, on another canvas: left to it
+        saved = io.BytesIO()
+        fig.savefig(saved, format="png", dpi=dpi)
+        return saved.getvalue()
     fig.set_dpi(dpi)
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
@@ -660,11 +666,12 @@ def _spread(frames: pd.DataFrame, n: int, keypoints: pd.DataFrame | None = None)
         if not grew:
             break
     parts = []
+    by_job = _poses_by_job(keypoints) if max(quota, default=0) > 1 else {}
     for part, k in zip(groups, quota, strict=True):
         if k == 1:
             parts.append(part.iloc[[len(part) // 2]])
         elif k > 1:
-            poses = _poses(part, keypoints)
+            poses = _poses(part, by_job)
             if poses is None:  # no keypoints: evenly spaced, the first and the last frame left out
                 at = np.unique(((np.arange(k) + 0.5) * len(part) / k).astype(int))
             else:
@@ -673,21 +680,29 @@ def _spread(frames: pd.DataFrame, n: int, keypoints: pd.DataFrame | None = None)
     return pd.concat(parts, ignore_index=True)
 
 
-def _poses(part: pd.DataFrame, keypoints: pd.DataFrame | None) -> NDArray[np.float64] | None:
-    """Each frame of one job (in ``part``'s order) as a vector of its keypoints' x and y; None without them."""
+def _poses_by_job(keypoints: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Each job's frames as rows of their keypoints' x and y (COCO keypoints in view), by job id."""
     if keypoints is None or keypoints.empty or not {"job_id", "frame", "keypoint", "x", "y"} <= set(keypoints.columns):
-        return None
-    job = str(part["job_id"].iloc[0])
-    points = keypoints[keypoints["job_id"].astype(str) == job]
+        return {}
+    points = keypoints
     if "kind" in points.columns:
         points = points[points["kind"].astype(str) == "coco"]
     if "v" in points.columns:
         points = points[points["v"] > 0]
     if points.empty:
+        return {}
+    points = points.assign(job_id=points["job_id"].astype(str), frame=points["frame"].astype(int),
+                           keypoint=points["keypoint"].astype(str))
+    table = points.pivot_table(index=["job_id", "frame"], columns="keypoint", values=["x", "y"], aggfunc="mean")
+    return {str(job): part.droplevel(0) for job, part in table.groupby(level=0, sort=False)}
+
+
+def _poses(part: pd.DataFrame, poses: dict[str, pd.DataFrame]) -> NDArray[np.float64] | None:
+    """Each frame of one job (in ``part``'s order) as a vector of its keypoints' x and y; None without them."""
+    table = poses.get(str(part["job_id"].iloc[0]))
+    if table is None:
         return None
-    table = points.pivot_table(index="frame", columns="keypoint", values=["x", "y"], aggfunc="mean", observed=True)
-    table = table.reindex(part["frame"].astype(int).to_numpy())
-    values = table.to_numpy(dtype=float)
+    values = table.reindex(part["frame"].astype(int).to_numpy()).to_numpy(dtype=float)
     if np.isnan(values).all():
         return None
     fill = np.nanmean(values, axis=0)  # a keypoint unseen in a frame counts as where it usually is
@@ -764,13 +779,17 @@ def _draw_skeletons(ax: Axes, keypoints: pd.DataFrame, line_collection: Any) -> 
     points = points[(points["v"] > 0) & points["x"].notna() & points["y"].notna()]
     if points.empty:
         return
-    segments = []
-    for _, person in points.groupby("object_id", sort=False):
-        where = {str(k): (float(x), float(y)) for k, x, y in zip(person["keypoint"], person["x"], person["y"],
-                                                                 strict=True)}
-        segments += [(where[a], where[b]) for a, b in COCO_SKELETON if a in where and b in where]
+    # A frame holds a few people of 17 keypoints: plain loops beat a pandas groupby here.
+    people: dict[Any, dict[str, tuple[float, float]]] = {}
+    for person, name, x, y in zip(points["object_id"].tolist(), points["keypoint"].astype(str).tolist(),
+                                  points["x"].tolist(), points["y"].tolist(), strict=True):
+        people.setdefault(person, {})[name] = (float(x), float(y))
+    segments = [(where[a], where[b]) for where in people.values() for a, b in COCO_SKELETON
+                if a in where and b in where]
     if segments:
         ax.add_collection(line_collection(segments, colors="#ff5d8f", linewidths=1.3, gid="skeleton"))
-    visible = points["v"] >= 2
-    ax.scatter(points["x"], points["y"], s=7, c=np.where(visible, "#ff5d8f", "white"), edgecolors="#ff5d8f",
-               linewidths=0.6, zorder=3, gid="keypoints")
+    visible = (points["v"] >= 2).to_numpy()[:, None]
+    # RGBA rows rather than colour names: matplotlib would parse a name per point
+    faces = np.where(visible, (1.0, 0.365, 0.561, 1.0), (1.0, 1.0, 1.0, 1.0))
+    ax.scatter(points["x"].to_numpy(dtype=float), points["y"].to_numpy(dtype=float), s=7, c=faces,
+               edgecolors="#ff5d8f", linewidths=0.6, zorder=3, gid="keypoints")
