@@ -6,7 +6,8 @@ ones where the person is in view, spread over the sweep; promote those to videos
 starts from its preview's scene); wait, download and read the labels; then write the tables
 (parquet), the figures (PNG) and a self-contained ``report.html`` into the output folder.
 The labels follow the physics, so the figures show real effects: boxes shrink as the camera
-moves away, frames brighten with more light.
+moves away, frames brighten with more light. Figures are drawn while the service renders (the
+sweep's while the previews render, the previews' while the videos render), each once.
 """
 
 from __future__ import annotations

@@ -158,8 +158,8 @@ def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
         fig.savefig(saved, format="png", dpi=dpi)
         return saved.getvalue()
     fig.set_dpi(dpi)
-    fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+    fig.canvas.draw()  # type: ignore[no-untyped-call]
+    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[no-untyped-call]
     opaque = bool(rgba[..., 3].min() == 255)
     image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if opaque else np.ascontiguousarray(rgba))
     buffer = io.BytesIO()
