@@ -705,8 +705,10 @@ def _poses(part: pd.DataFrame, poses: dict[str, pd.DataFrame]) -> NDArray[np.flo
     values = table.reindex(part["frame"].astype(int).to_numpy()).to_numpy(dtype=float)
     if np.isnan(values).all():
         return None
-    fill = np.nanmean(values, axis=0)  # a keypoint unseen in a frame counts as where it usually is
-    values = np.where(np.isnan(values), np.where(np.isnan(fill), 0.0, fill), values)
+    # a keypoint unseen in a frame counts as where it usually is (0 if it is never seen)
+    seen = (~np.isnan(values)).sum(axis=0)
+    fill = np.where(seen > 0, np.nansum(values, axis=0) / np.maximum(seen, 1), 0.0)
+    values = np.where(np.isnan(values), fill, values)
     return values
 
 
