@@ -611,7 +611,9 @@ def frames_figure(res: Results, n: int = 16, mark: Iterable[str] | None = None, 
     ncols = math.ceil(math.sqrt(count))
     nrows = math.ceil(count / ncols)
     width0, height0 = _size(chosen["width"].iloc[0], 1), _size(chosen["height"].iloc[0], 1)
-    panel = min(_PANEL_INCHES, 12.0 / ncols)
+    # About a pixel of the frame per pixel of the figure at 100 dpi (never below a legible title's
+    # width): larger panels would only magnify the frames, and cost their pixels to draw and encode.
+    panel = min(_PANEL_INCHES, 12.0 / ncols, max(2.2, width0 / 100))
     panel_height = panel * height0 / width0
     # Fixed spacing, not a constrained layout: laying out a grid of images that way costs more
     # than drawing them, and the panels are all alike.

@@ -116,6 +116,10 @@ def _init_worker(parent: int) -> None:
     # worker was still starting has left it to init already, and nothing would ever end it.
     if os.getppid() != parent:
         os._exit(0)
+    # Rendering is background work: the process that asked for it (a notebook, a script drawing
+    # the previews while the videos render) keeps the upper hand on a busy core.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(_WORKER_NICENESS)
     # One core per worker: the pool already uses every core.
     try:
         import cv2
@@ -126,6 +130,7 @@ def _init_worker(parent: int) -> None:
 
 
 _main_swap = threading.Lock()
+_WORKER_NICENESS = 5
 # Run by path in every spawned worker before its task is unpickled (see _main_hidden).
 _WORKER_ENTRY = str(Path(__file__).resolve().with_name("_worker.py"))
 
