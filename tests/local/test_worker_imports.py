@@ -9,6 +9,7 @@ and a real process pool rendering a real job.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -60,6 +61,7 @@ def test_a_pool_worker_renders_without_heavy_modules_yet_finds_the_whole_package
         # a generator that reaches for a public name gets the real package, loaded on first use
         version = pool.submit(eval, "__import__('infinityframe').__version__").result()
         uniform = pool.submit(eval, "__import__('infinityframe').uniform(1, 2).hi").result()
+        niceness = pool.submit(os.nice, 0).result()
     finally:
         pool.shutdown()
     assert samples == 1 and (tmp_path / "results" / "job-2.zip").is_file()
@@ -68,6 +70,7 @@ def test_a_pool_worker_renders_without_heavy_modules_yet_finds_the_whole_package
 
     assert version == infinityframe.__version__
     assert uniform == infinityframe.uniform(1, 2).hi
+    assert niceness == min(os.nice(0) + 5, 19)  # rendering yields a busy core to the process that waits on it
 
 
 def test_importing_the_entry_as_a_module_changes_nothing() -> None:
