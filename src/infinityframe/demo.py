@@ -12,6 +12,7 @@ sweep's while the previews render, the previews' while the videos render), each 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from .results import Results, read_results
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from .local import Service
 
 __all__ = ["run_demo"]
 
@@ -91,16 +94,28 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     --------
     >>> res = run_demo(Path("infinityframe-demo"))  # doctest: +SKIP
     """
-    from .report import Link, Section, write_report
+    from .local import serve
 
     start = time.monotonic()
     out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
     out.mkdir(parents=True, exist_ok=True)
-    videos = max(2, jobs // 2) if videos is None else videos
-    figures = out / "figures"
-
     _step("a sweep: camera distance, lighting, room and pose, sampled as a Latin hypercube")
-    sesh = Session.local(GENERATOR, data_dir=out / "service")
+    service = serve(out / "service")
+    stopping: list[threading.Thread] = []
+    try:
+        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
+    finally:
+        for thread in stopping:
+            thread.join()
+        service.stop()  # at once after an error; after the demo, already done
+
+
+def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
+         start: float) -> Results:
+    from .report import Link, Section, write_report
+
+    figures = out / "figures"
+    sesh = Session(service.token, GENERATOR, server=service.url)
     sweep = _sweep(sesh, jobs, seed).infinity.validate(preview=True).infinity.estimate(preview=True)
     video_cost = sum(sesh.estimate(sweep.drop(columns="estimated_samples")))
     print(f"{len(sweep)} jobs on {sesh.server}: previews cost {int(sweep['estimated_samples'].sum())} samples, "
@@ -128,6 +143,10 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
                       figures / "brightness_by_lighting_power.png")
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
+    # Nothing more is asked of the service: it stops (its workers ended, its lock let go) while
+    # the last figures are drawn, rather than at exit.
+    stopping.append(threading.Thread(target=service.stop, name="infinityframe-demo-stop"))
+    stopping[0].start()
     res = read_results(folder)
     failed = list(status.loc[status["state"] != "succeeded", "job_id"])
 
@@ -166,8 +185,11 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
                 tables={"Videos": summary}),
     ], subtitle=f"{len(sweep)} previews, {len(res.jobs)} videos, {len(res.frames)} frames; made in {_timed(start)}")
 
+    for thread in stopping:
+        thread.join()
     with pd.option_context("display.width", 120, "display.precision", 2):
-        print(summary.to_string(index=False))
+        shown = summary.assign(preview=[link.text for link in summary["preview"]]) if "preview" in summary else summary
+        print(shown.to_string(index=False))
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
     _step(f"done in {_timed(start)}; wrote")
