@@ -6,11 +6,13 @@ ones where the person is in view, spread over the sweep; promote those to videos
 starts from its preview's scene); wait, download and read the labels; then write the tables
 (parquet), the figures (PNG) and a self-contained ``report.html`` into the output folder.
 The labels follow the physics, so the figures show real effects: boxes shrink as the camera
-moves away, frames brighten with more light.
+moves away, frames brighten with more light. Figures are drawn while the service renders (the
+sweep's while the previews render, the previews' while the videos render), each once.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,8 @@ from .results import Results, read_results
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from .local import Service
 
 __all__ = ["run_demo"]
 
@@ -55,8 +59,11 @@ def _pick(previews: Results, count: int) -> pd.DataFrame:
 
 
 def _save(fig: Figure, path: Path) -> Path:
+    """Draw ``fig`` once, at 100 dpi, into ``path``; the report embeds these files as they are."""
+    from .plots import png_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    path.write_bytes(png_bytes(fig, dpi=100))
     return path
 
 
@@ -87,28 +94,39 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     --------
     >>> res = run_demo(Path("infinityframe-demo"))  # doctest: +SKIP
     """
-    from .report import Section, write_report
+    from .local import serve
 
     start = time.monotonic()
     out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
     out.mkdir(parents=True, exist_ok=True)
-    videos = max(2, jobs // 2) if videos is None else videos
-    figures = out / "figures"
-
     _step("a sweep: camera distance, lighting, room and pose, sampled as a Latin hypercube")
-    sesh = Session.local(GENERATOR, data_dir=out / "service")
+    service = serve(out / "service")
+    stopping: list[threading.Thread] = []
+    try:
+        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
+    finally:
+        for thread in stopping:
+            thread.join()
+        service.stop()  # at once after an error; after the demo, already done
+
+
+def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
+         start: float) -> Results:
+    from .report import Link, Section, write_report
+
+    figures = out / "figures"
+    sesh = Session(service.token, GENERATOR, server=service.url)
     sweep = _sweep(sesh, jobs, seed).infinity.validate(preview=True).infinity.estimate(preview=True)
     video_cost = sum(sesh.estimate(sweep.drop(columns="estimated_samples")))
     print(f"{len(sweep)} jobs on {sesh.server}: previews cost {int(sweep['estimated_samples'].sum())} samples, "
           f"videos of all of them would cost about {video_cost}")
-    params_png = _save(sweep.infinity.plot(), figures / "params.png")
 
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
+    params_png = _save(sweep.infinity.plot(), figures / "params.png")  # drawn while the previews render
     previews.wait(poll=POLL)
     preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
-    previews_png = _save(preview_res.show(n=jobs), figures / "previews.png")
 
     chosen = _pick(preview_res, videos)
     chosen_ids = [str(j) for j in chosen["job_id"]]
@@ -119,21 +137,30 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     _step("the chosen previews as videos")
     batch = previews.promote(chosen_ids, name="demo videos")
     print(f"batch {batch.id} submitted")
+    # drawn while the videos render
+    previews_png = _save(preview_res.show(n=jobs, mark=chosen_ids, mark_label="video"), figures / "previews.png")
+    light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
+                      figures / "brightness_by_lighting_power.png")
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
+    # Nothing more is asked of the service: it stops (its workers ended, its lock let go) while
+    # the last figures are drawn, rather than at exit.
+    stopping.append(threading.Thread(target=service.stop, name="infinityframe-demo-stop"))
+    stopping[0].start()
     res = read_results(folder)
     failed = list(status.loc[status["status"] != "succeeded", "job_id"])
 
     _step("figures, tables and the report")
     distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
-    light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
-                      figures / "brightness_by_lighting_power.png")
     frames_png = _save(res.show(n=12), figures / "frames.png")
     tables = res.to_parquet(out / "tables")
 
     summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
                        "mean_percent_in_fov"]
     summary = res.jobs[[c for c in summary_columns if c in res.jobs.columns]].sort_values("camera_distance")
+    if "state" in res.jobs.columns:  # each video starts from its preview's scene: link it to that preview's row
+        preview_of = dict(zip(res.jobs["job_id"].astype(str), res.jobs["state"].astype(str), strict=True))
+        summary.insert(1, "preview", [Link(preview_of[str(j)][:8], preview_of[str(j)]) for j in summary["job_id"]])
     sweep_columns = ["camera_distance", "lighting_power", "camera_height", "relative_avatar_angle_deg", "scene",
                      "gender", "estimated_samples"]
     preview_columns = ["job_id", "camera_distance", "lighting_power", "mean_percent_in_fov", "mean_bbox_h"]
@@ -146,18 +173,23 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
                 tables={"Jobs": sweep[[c for c in sweep_columns if c in sweep.columns]]}),
         Section("Previews", text=f"One frame per job. {len(chosen_ids)} with the person in view, spread over "
                                  "camera distance, were chosen for videos.",
-                figures={"Previews with boxes, keypoints and masks": previews_png},
-                tables={"Previews (video: chosen)": picked}),
+                figures={"Previews with boxes, keypoints and masks; those chosen for videos outlined": previews_png},
+                tables={"Previews (video: chosen)": picked}, anchors={"Previews (video: chosen)": "job_id"}),
         Section("Effects", text="Boxes shrink as the camera moves away; frames brighten with more light. "
-                                "Bands are bootstrapped 95% confidence intervals.",
+                                "Each job counts once (its frames or objects are averaged first); bands are "
+                                "bootstrapped 95% confidence intervals across jobs.",
                 figures={"Box height by camera distance (objects)": distance_png,
                          "Image brightness by lighting power (previews)": light_png}),
-        Section("Frames", figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
+        Section("Frames", text="Each video's preview column links to its row in the previews table.",
+                figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
                 tables={"Videos": summary}),
     ], subtitle=f"{len(sweep)} previews, {len(res.jobs)} videos, {len(res.frames)} frames; made in {_timed(start)}")
 
+    for thread in stopping:
+        thread.join()
     with pd.option_context("display.width", 120, "display.precision", 2):
-        print(summary.to_string(index=False))
+        shown = summary.assign(preview=[link.text for link in summary["preview"]]) if "preview" in summary else summary
+        print(shown.to_string(index=False))
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
     _step(f"done in {_timed(start)}; wrote")
