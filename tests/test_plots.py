@@ -19,7 +19,7 @@ from matplotlib.patches import Polygon, Rectangle
 import infinityframe as inf
 from _service import FIXTURES, RunningService
 from infinityframe._frame_images import rle_counts, rle_mask
-from infinityframe.plots import COCO_SKELETON
+from infinityframe.plots import _N_BOOT, _SEED, COCO_SKELETON
 
 GENERATOR = "stickfit-v0.1.0"
 SMALL = {"exercise": "SQUAT", "num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128,
@@ -80,6 +80,16 @@ def drawn(fig: Figure) -> list[Axes]:
 
 def with_gid(ax: Axes, gid: str) -> list[object]:
     return [a for a in ax.get_children() if a.get_gid() == gid]
+
+
+def job_interval(means: pd.Series | np.ndarray) -> tuple[float, float]:
+    """The 95% interval of the mean of one value per job, bootstrapped as the figures are (seaborn's
+    bootstrap with the figures' seed and draws): what every interval must be, the job the unit."""
+    from seaborn.algorithms import bootstrap
+    from seaborn.utils import ci
+
+    low, high = ci(bootstrap(np.asarray(means, dtype=float), n_boot=_N_BOOT, seed=_SEED), 95)
+    return float(low), float(high)
 
 
 def render(fig: Figure) -> np.ndarray:
@@ -177,8 +187,14 @@ class TestResults:
         distance = videos.jobs.set_index("job_id")["camera_distance"]
         expected = np.array(sorted(zip(distance[means.index], means, strict=True)))
         np.testing.assert_allclose(np.array(sorted(map(tuple, offsets.tolist()))), expected)
-        heights = ax.lines[0].get_ydata()
+        fit = ax.lines[0]
+        heights = fit.get_ydata()
         assert heights[0] > heights[-1]  # farther camera, smaller boxes
+        slope, intercept = np.polyfit(expected[:, 0], expected[:, 1], 1)  # least squares over the job means
+        np.testing.assert_allclose(heights, intercept + slope * np.asarray(fit.get_xdata()), rtol=1e-6)
+        (band,) = with_gid(ax, "interval")
+        band_ys = band.get_paths()[0].vertices[:, 1]  # type: ignore[attr-defined]
+        assert band_ys.min() <= heights.min() and band_ys.max() >= heights.max()
 
     def test_a_grid_draws_intervals_across_jobs_with_their_n(self, grid: inf.Results) -> None:
         fig = grid.plot("camera_distance", "bbox_h")
@@ -195,7 +211,11 @@ class TestResults:
         vertices = band.get_paths()[0].vertices  # type: ignore[attr-defined]
         for x, at in per_job.groupby("x"):
             ys = vertices[np.isclose(vertices[:, 0], x), 1]
-            # a bootstrap over two job means stays between them; over the frames it would not
+            # the band is the bootstrap over the job means; over the objects it would be another
+            assert (ys.min(), ys.max()) == pytest.approx(job_interval(at["y"]))
+            objects = grid.objects[grid.objects["camera_distance"] == x]["bbox_h"]
+            assert (ys.min(), ys.max()) != pytest.approx(job_interval(objects))
+            # a bootstrap over two job means stays between them
             assert ys.min() >= at["y"].min() - 1e-9 and ys.max() <= at["y"].max() + 1e-9
             assert ys.max() - ys.min() > 0
 
@@ -239,12 +259,23 @@ class TestResults:
     def test_a_categorical_x_is_drawn_as_categories_without_a_line(self, grid: inf.Results) -> None:
         ax = grid.plot("scene", "bbox_h").axes[0]
         scenes = grid.jobs["scene"].astype(str).value_counts()
-        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{s}\nn={scenes[s]}" for s in sorted(scenes.index)]
+        order = sorted(scenes.index)
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{s}\nn={scenes[s]}" for s in order]
         assert list(ax.get_xticks()) == list(range(len(scenes)))
-        for line in ax.lines:  # markers and error-bar caps, never a line between categories
-            assert line.get_linestyle() == "None" or len(line.get_xdata()) < 2
-        (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
-        assert len(bars.get_segments()) == len(scenes)  # one interval per category
+        means = grid.objects.groupby("job_id", observed=True).agg(scene=("scene", "first"), y=("bbox_h", "mean"))
+        (points,) = [line for line in ax.lines if line.get_marker() == "o"]
+        assert points.get_linestyle() == "None"  # categories are never joined by a line
+        np.testing.assert_allclose(points.get_ydata(), [means[means["scene"] == s]["y"].mean() for s in order])
+        bars = [line for line in ax.lines if line is not points]
+        for position, line in enumerate(bars):  # a vertical interval (with its caps) per category with 2+ jobs
+            xs, ys = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+            assert np.nanmin(xs) > position - 0.5 and np.nanmax(xs) < position + 0.5
+            at = means[means["scene"] == order[position]]["y"]
+            if len(at) > 1:
+                assert (np.nanmin(ys), np.nanmax(ys)) == pytest.approx(job_interval(at))
+            else:  # a category held by one job has no interval
+                assert np.isnan(ys).all()
+        assert len(bars) == len(scenes)
 
     def test_the_real_fixture(self, real: inf.Results) -> None:
         fig = real.plot("camera_distance", "bbox_h", level="objects")
@@ -377,22 +408,34 @@ def test_figures_save_as_png(videos: inf.Results, tmp_path: Path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_drawing_every_figure_loads_no_seaborn_pyplot_or_scipy(tmp_path: Path) -> None:
-    """The figures cost only matplotlib: seaborn would bring pyplot and scipy, a second of a fresh process."""
+def test_frames_load_no_seaborn_and_the_plots_are_seaborns(tmp_path: Path) -> None:
+    """Showing frames costs only matplotlib; seaborn (with pyplot and scipy) is loaded by the first plot."""
     code = f"""
 import sys, infinityframe as inf
+heavy = ("seaborn", "matplotlib.pyplot", "scipy")
 res = inf.read_results({str(FIXTURE)!r}, cache=False)
+res.show(n=4).savefig({str(tmp_path / "c.png")!r})
+print(sorted(m for m in heavy if m in sys.modules))
 res.plot("camera_distance", "bbox_h").savefig({str(tmp_path / "a.png")!r})
 res.plot("scene", "bbox_h", hue="lighting_power").savefig({str(tmp_path / "b.png")!r})
-res.show(n=4).savefig({str(tmp_path / "c.png")!r})
-print(sorted(m for m in ("seaborn", "matplotlib.pyplot", "scipy") if m in sys.modules))
+print(sorted(m for m in heavy if m in sys.modules))
 """
     if not (FIXTURE / "batch_id.txt").is_file():
         pytest.skip(f"the real Infinity v0.4.0 fixture is not at {FIXTURE}")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert done.stdout.strip().splitlines()[-2:] == ["[]", "['matplotlib.pyplot', 'scipy', 'seaborn']"]
     assert all((tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG" for name in "abc")
+
+
+def test_seaborns_style_stays_inside_the_figures(videos: inf.Results) -> None:
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    fig = videos.plot("camera_distance", "bbox_h")
+    assert dict(matplotlib.rcParams) == before  # the user's settings are as they were
+    ax = fig.axes[0]
+    assert ax.xaxis.get_gridlines()[0].get_visible() and ax.get_facecolor()[:3] == (1.0, 1.0, 1.0)  # whitegrid
 
 
 def test_png_bytes_draws_once_the_same_pixels_as_savefig(videos: inf.Results) -> None:

@@ -1,4 +1,4 @@
-"""Figures in seaborn's style: what a sweep covers, what it did, and what came back.
+"""Figures drawn with seaborn: what a sweep covers, what it did, and what came back.
 
 ========================  ===================================  ====================================
 function                  reached as                           draws
@@ -11,9 +11,11 @@ function                  reached as                           draws
 Every function returns a :class:`matplotlib.figure.Figure` made without pyplot and drawn by
 the Agg canvas: nothing is shown, nothing is kept in pyplot's list of open figures, and no
 display is needed. A notebook shows the returned figure; a script saves it
-(``fig.savefig("sweep.png")``). matplotlib and OpenCV are imported on first use, so
-``import infinityframe`` does not pay for them; seaborn, pyplot and scipy are never imported
-(the look is seaborn's, written out as matplotlib settings).
+(``fig.savefig("sweep.png")``). The statistics are seaborn's (``histplot``, ``lineplot``,
+``pointplot``, ``regplot``), always over one row per job, so every interval is bootstrapped
+across jobs; the frame grid is drawn with matplotlib, which is all an image needs. matplotlib,
+seaborn and OpenCV are imported on first use, so ``import infinityframe`` does not pay for
+them, and showing frames never imports seaborn.
 
 Examples
 --------
@@ -106,30 +108,30 @@ def _displayable_in_ipython() -> None:
     formatters["image/png"].for_type(Figure, lambda fig: draw(fig, "png", bbox_inches="tight"))
 
 
-# seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, written out: importing
-# seaborn loads pyplot and scipy, which cost a fresh process more than drawing its figures.
-_STYLE: dict[str, Any] = {
-    "figure.facecolor": "white", "axes.facecolor": "white", "axes.edgecolor": ".8", "axes.labelcolor": ".15",
-    "axes.grid": True, "axes.axisbelow": True, "grid.color": ".8", "grid.linestyle": "-", "text.color": ".15",
-    "xtick.color": ".15", "ytick.color": ".15", "xtick.direction": "out", "ytick.direction": "out",
-    "xtick.top": False, "ytick.right": False, "xtick.bottom": False, "ytick.left": False,
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    """seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, for the figures made
+    inside: both are context managers, so the user's rcParams are as they were afterwards."""
+    import seaborn as sns
+
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+        yield
+
+
+# A grid of images has no axes to style, only titles: seaborn's fonts for them are written out,
+# so showing frames does not import seaborn (and with it pyplot and scipy).
+_FRAME_STYLE: dict[str, Any] = {
     "font.family": ["sans-serif"],
     "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
-    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
-    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5, "lines.markersize": 6,
-    "patch.linewidth": 1, "xtick.major.width": 1.25, "ytick.major.width": 1.25, "xtick.minor.width": 1,
-    "ytick.minor.width": 1, "xtick.major.size": 6, "ytick.major.size": 6, "xtick.minor.size": 4,
-    "ytick.minor.size": 4, "font.size": 9.6, "axes.labelsize": 9.6, "axes.titlesize": 9.6, "xtick.labelsize": 8.8,
-    "ytick.labelsize": 8.8, "legend.fontsize": 8.8, "legend.title_fontsize": 9.6,
+    "font.size": 9.6, "text.color": ".15", "figure.facecolor": "white",
 }
 
 
 @contextlib.contextmanager
-def _style() -> Iterator[None]:
-    """seaborn's look for the figures made inside, without changing the user's global rcParams."""
+def _frame_style() -> Iterator[None]:
     import matplotlib
 
-    settings: Any = _STYLE  # matplotlib types its keys as one long Literal
+    settings: Any = _FRAME_STYLE  # matplotlib types its keys as one long Literal
     with matplotlib.rc_context(settings):
         yield
 
@@ -269,6 +271,8 @@ def params_figure(df: Any, spec: GeneratorSpec) -> Figure:
 
 
 def _number_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
+    import seaborn as sns
+
     data = pd.to_numeric(values, errors="coerce").astype(float).dropna()
     lo, hi = float(data.min()), float(data.max())
     if param.min is not None and param.max is not None:
@@ -276,14 +280,11 @@ def _number_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
         span.set_gid("valid-range")
         lo, hi = min(lo, param.min), max(hi, param.max)
     integer = param.type == "int" and hi - lo <= 40
-    # numpy's histogram drawn as bars: the same bins as seaborn's histplot, at a tenth of its cost
     if integer:
-        first, last = math.floor(float(data.min())), math.ceil(float(data.max()))
-        counts, edges = np.histogram(data.to_numpy(), bins=np.arange(first - 0.5, last + 1.5))
+        sns.histplot(x=data.to_numpy(), ax=ax, discrete=True, color=_BARS)
     else:  # bins over the whole valid range, so a narrow sweep looks narrow
         bins = min(20, max(5, data.nunique()))
-        counts, edges = np.histogram(data.to_numpy(), bins=bins, range=(lo, hi))
-    ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=_BARS, edgecolor="white", lw=0.5)
+        sns.histplot(x=data.to_numpy(), ax=ax, bins=bins, binrange=(lo, hi), color=_BARS)
     pad = 0.03 * (hi - lo) if hi > lo else 0.5
     ax.set_xlim(lo - pad, hi + pad)
     outside = int(((data < param.min) | (data > param.max)).sum()) if param.ranged else 0
@@ -365,15 +366,16 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
     changes within a job, such as ``time_s``); the intervals are then drawn across those job
     means, and a value held by a single job gets no interval at all.
 
-    Few distinct ``x`` values with several jobs each (a grid) give a line through the mean of
+    seaborn draws it from that frame of job means, so its bootstrap resamples jobs. Few
+    distinct ``x`` values with several jobs each (a grid) give ``sns.lineplot``: the mean of
     the job means at each value, with a bootstrapped 95% confidence band; each ``x`` tick says
     how many jobs it holds (``n=``). Many, or one job per value (a sampled sweep, where every
-    job has its own value), give one dot per job and a linear fit with its bootstrapped 95%
-    band. A categorical ``x`` is drawn as categories, never joined by a line: the mean of the
-    job means per category with its 95% interval, ``n=`` jobs under each. ``hue`` splits the
-    jobs into coloured groups; a numeric ``hue`` is labelled to three significant digits, and
-    with more than six values is cut into quartiles. The bootstrap is seeded, so a figure
-    redraws the same.
+    job has its own value), give ``sns.regplot``: one dot per job and a linear fit with its
+    bootstrapped 95% band. A categorical ``x`` gives ``sns.pointplot`` with no joining line
+    (categories have no order to follow): the mean of the job means per category with its 95%
+    interval, ``n=`` jobs under each. ``hue`` splits the jobs into coloured groups; a numeric
+    ``hue`` is labelled to three significant digits, and with more than six values is cut into
+    quartiles. The bootstrap is seeded (1,000 draws), so a figure redraws the same.
 
     Parameters
     ----------
@@ -415,23 +417,26 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
     if data.empty:
         raise InfinityError(f"res.{level} has no rows where both {x!r} and {y!r} are set: nothing to plot.")
     rows = len(data)
-    if hue is not None and _is_number(data[hue]):
-        data = data.assign(**{hue: _number_labels(data[hue])})
-    per_job = _job_means(data, x, y, hue, job)
+    groups = None
+    if hue is not None:  # its own column, so a hue that is also x or y leaves them as they are
+        groups = _HUE
+        data = data.assign(**{_HUE: _number_labels(data[hue]) if _is_number(data[hue]) else data[hue]})
+    per_job = _job_means(data, x, y, groups, job)
     jobs = per_job["_job"].nunique()
     with _style():
         fig = _figure(6.4, 4.2, layout=None)  # one panel: fixed margins draw as well as a layout engine, for less
         fig.subplots_adjust(left=0.12, right=0.97, top=0.86, bottom=0.17)
         ax = fig.add_subplot()
         if not _is_number(per_job[x]):
-            _categories(ax, per_job, x, y, hue)
+            _categories(ax, per_job, x, y, groups)
             how = "mean of the job means per category, 95% CI across jobs"
         elif per_job[x].nunique() > 12 or per_job.groupby(x)["_job"].nunique().median() < 2:
-            _regressions(ax, per_job, x, y, hue)
+            _regressions(ax, per_job, x, y, groups)
             how = "one dot per job, linear fit and 95% CI across jobs"
         else:
-            _grid(ax, per_job, x, y, hue)
+            _grid(ax, per_job, x, y, groups)
             how = "mean of the job means, 95% CI across jobs"
+        _small_legend(ax, hue)
     ax.set_xlabel(x)
     ax.set_ylabel(y if level == "jobs" or job is None else f"{y} (mean per job)")
     by = f"{x} and {hue}" if hue else x
@@ -479,94 +484,81 @@ def _number_labels(values: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical(numbers.map(named), categories=labels, ordered=True), index=values.index)
 
 
+# Every interval: seaborn's percentile bootstrap of the mean, seeded so a figure redraws the same.
+_ERRORBAR = ("ci", 95)
+_N_BOOT = 1000
+_SEED = 0
+_HUE = "_hue"  # the groups a hue makes (labelled numbers, or the column's own values)
+
+
 def _groups(data: pd.DataFrame, hue: str | None) -> list[tuple[str | None, pd.DataFrame]]:
     if hue is None:
         return [(None, data)]
     return [(str(key), part) for key, part in data.groupby(hue, observed=True, sort=True)]
 
 
-def _interval(values: NDArray[np.float64], seed: int = 0, n_boot: int = 1000) -> tuple[float, float]:
-    """The bootstrapped 95% interval of the mean of ``values`` (one per job); NaN for a single job."""
-    if len(values) < 2:
-        return math.nan, math.nan
-    draws = np.random.default_rng(seed).integers(0, len(values), size=(n_boot, len(values)))
-    means = values[draws].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
+def _small_legend(ax: Axes, hue: str | None) -> None:
+    """The legend titled with the hue's column, in small type."""
+    legend = ax.get_legend()
+    if hue is None or legend is None:
+        return
+    legend.set_title(hue)
+    legend.get_title().set_fontsize(7.5)
+    for text in legend.get_texts():
+        text.set_fontsize(7)
 
 
-def _summary(part: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """Per ``x`` value: the mean of the job means, its 95% interval across jobs, and the jobs counted."""
-    rows = []
-    for value, at in part.groupby(x, observed=True, sort=True):
-        means = at[y].to_numpy(dtype=float)
-        low, high = _interval(means)
-        rows.append({x: value, "mean": float(means.mean()), "low": low, "high": high, "jobs": at["_job"].nunique()})
-    return pd.DataFrame(rows)
+def _mark_intervals(ax: Axes, before: int) -> None:
+    """Name the bands seaborn drew since ``before`` collections (``gid="interval"``), for a reader of the figure."""
+    from matplotlib.collections import PolyCollection
 
-
-def _palette(count: int) -> list[Any]:
-    """The colour cycle in use (matplotlib's, or the user's), repeated to ``count`` colours."""
-    import matplotlib
-
-    cycle = matplotlib.rcParams["axes.prop_cycle"].by_key().get("color") or ["C0"]
-    return [cycle[i % len(cycle)] for i in range(max(1, count))]
+    for collection in ax.collections[before:]:
+        if isinstance(collection, PolyCollection):
+            collection.set_gid("interval")
 
 
 def _grid(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
-    groups = _groups(data, hue)
-    for (label, part), color in zip(groups, _palette(len(groups)), strict=False):
-        summary = _summary(part, x, y)
-        ax.plot(summary[x], summary["mean"], marker="o", color=color, label=label, lw=1.8, ms=5)
-        ax.fill_between(summary[x], summary["low"], summary["high"], color=color, alpha=0.2, lw=0,
-                        gid="interval")
+    """seaborn's lineplot over the job means: the mean at each ``x``, its 95% band bootstrapped over jobs."""
+    import seaborn as sns
+
+    before = len(ax.collections)
+    sns.lineplot(data=data, x=x, y=y, hue=hue, errorbar=_ERRORBAR, n_boot=_N_BOOT, seed=_SEED, marker="o",
+                 markersize=5, linewidth=1.8, ax=ax)
+    _mark_intervals(ax, before)
     ticks = data.groupby(x, sort=True)["_job"].nunique()
     ax.set_xticks(ticks.index.to_numpy(dtype=float), [f"{_number(v)}\nn={n}" for v, n in ticks.items()])
-    if hue is not None:
-        ax.legend(title=hue, fontsize=7)
 
 
 def _categories(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
+    """seaborn's pointplot over the job means: each category's mean and 95% interval across jobs, no line
+    between categories (they have no order to follow)."""
+    import seaborn as sns
+
     order = sorted(data[x].dropna().unique(), key=str)
-    where = {value: i for i, value in enumerate(order)}
-    groups = _groups(data, hue)
-    width = 0.5 if len(groups) > 1 else 0.0
-    for k, ((label, part), color) in enumerate(zip(groups, _palette(len(groups)), strict=False)):
-        summary = _summary(part, x, y)
-        shift = (k / (len(groups) - 1) - 0.5) * width if len(groups) > 1 else 0.0
-        positions = summary[x].map(where).to_numpy(dtype=float) + shift
-        errors = np.vstack([summary["mean"] - summary["low"], summary["high"] - summary["mean"]])
-        ax.errorbar(positions, summary["mean"], yerr=np.nan_to_num(errors), fmt="o", linestyle="none", color=color,
-                    capsize=3, ms=5, label=label, gid="interval")
-    counts = data.groupby(x, sort=False)["_job"].nunique()
+    groups = data[hue].nunique() if hue is not None else 1
+    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, errorbar=_ERRORBAR, n_boot=_N_BOOT, seed=_SEED,
+                  linestyle="none", marker="o", markersize=5, capsize=0.08, dodge=0.4 if groups > 1 else False,
+                  ax=ax)
+    counts = data.groupby(x, sort=False, observed=True)["_job"].nunique()
     ax.set_xticks(np.arange(len(order)), [f"{_short(v, 16)}\nn={counts[v]}" for v in order])
     ax.set_xlim(-0.6, len(order) - 0.4)
-    if hue is not None:
-        ax.legend(title=hue, fontsize=7)
 
 
 def _regressions(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
-    """One dot per job and a least-squares line, with a 95% band bootstrapped over the jobs (seeded)."""
+    """seaborn's regplot over the job means: one dot per job, a least-squares line, its 95% band
+    bootstrapped over the jobs."""
+    import seaborn as sns
+
     groups = _groups(data, hue)
-    for (label, part), color in zip(groups, _palette(len(groups)), strict=False):
-        xs, ys = part[x].to_numpy(dtype=float), part[y].to_numpy(dtype=float)
-        ax.scatter(xs, ys, s=14, alpha=0.6, color=color, label=label, zorder=3)
-        if np.unique(xs).size < 2:
-            continue  # one value of x: no line to fit
-        grid = np.linspace(xs.min(), xs.max(), 100)
-        slope, intercept = np.polyfit(xs, ys, 1)
-        ax.plot(grid, intercept + slope * grid, color=color, lw=2)
-        draws = np.random.default_rng(0).integers(0, len(xs), size=(500, len(xs)))
-        fits = []
-        for rows in draws:
-            if np.unique(xs[rows]).size > 1:
-                b, a = np.polyfit(xs[rows], ys[rows], 1)
-                fits.append(a + b * grid)
-        if fits:
-            low, high = np.percentile(np.asarray(fits), [2.5, 97.5], axis=0)
-            ax.fill_between(grid, low, high, color=color, alpha=0.15, lw=0, gid="interval")
+    for (label, part), color in zip(groups, sns.color_palette(n_colors=max(1, len(groups))), strict=False):
+        before = len(ax.collections)
+        # one value of x has no line to fit: its job's dot alone
+        sns.regplot(data=part, x=x, y=y, ax=ax, ci=95, n_boot=_N_BOOT, seed=_SEED, color=color, label=label,
+                    fit_reg=part[x].nunique() > 1, truncate=True, scatter_kws={"s": 14, "alpha": 0.6, "zorder": 3},
+                    line_kws={"lw": 2})
+        _mark_intervals(ax, before)
     if hue is not None:
-        ax.legend(title=hue, fontsize=7)
+        ax.legend()
 
 
 # -- res.show() -----------------------------------------------------------------------------------
@@ -634,7 +626,7 @@ def frames_figure(res: Results, n: int = 16, mark: Iterable[str] | None = None, 
     # than drawing them, and the panels are all alike.
     title, head = 0.3, 0.45
     height = nrows * (panel_height + title) + head
-    with _style():
+    with _frame_style():
         fig = _figure(panel * ncols + 0.1, height, layout=None)
         fig.subplots_adjust(left=0.05 / (panel * ncols + 0.1), right=1 - 0.05 / (panel * ncols + 0.1),
                             bottom=0.05 / height, top=1 - (head + title) / height, wspace=0.04,
