@@ -7,13 +7,15 @@ starts from its preview's scene); wait, download and read the labels; then write
 (parquet), the figures (PNG) and a self-contained ``report.html`` into the output folder.
 The labels follow the physics, so the figures show real effects: boxes shrink as the camera
 moves away, frames brighten with more light. Figures are drawn while the service renders (the
-sweep's while the previews render, the previews' while the videos render), each once.
+sweep's, in a thread, while the previews render and the videos are chosen; the previews' while
+the videos render), each once.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ from .results import Results, read_results
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .client import Batch
     from .local import Service
 
 __all__ = ["run_demo"]
@@ -73,6 +76,23 @@ def _step(message: str) -> None:
 
 def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
+
+
+def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str], Batch]:
+    """Wait for the previews, read them, pick the ones to render as videos and submit those."""
+    previews.wait(poll=POLL)
+    preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
+
+    chosen = _pick(preview_res, videos)
+    chosen_ids = [str(j) for j in chosen["job_id"]]
+    plan = sesh.rerun(chosen_ids).infinity.validate().infinity.estimate()
+    print(f"{len(chosen_ids)} preview(s) chosen (person in view, spread over camera distance); "
+          f"their videos cost about {int(plan['estimated_samples'].sum())} samples")
+
+    _step("the chosen previews as videos")
+    batch = previews.promote(chosen_ids, name="demo videos")
+    print(f"batch {batch.id} submitted")
+    return preview_res, chosen_ids, batch
 
 
 def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
@@ -124,19 +144,17 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    params_png = _save(sweep.infinity.plot(), figures / "params.png")  # drawn while the previews render
-    previews.wait(poll=POLL)
-    preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
-
-    chosen = _pick(preview_res, videos)
-    chosen_ids = [str(j) for j in chosen["job_id"]]
-    plan = sesh.rerun(chosen_ids).infinity.validate().infinity.estimate()
-    print(f"{len(chosen_ids)} preview(s) chosen (person in view, spread over camera distance); "
-          f"their videos cost about {int(plan['estimated_samples'].sum())} samples")
-
-    _step("the chosen previews as videos")
-    batch = previews.promote(chosen_ids, name="demo videos")
-    print(f"batch {batch.id} submitted")
+    # The first figure imports seaborn (with pyplot and scipy), longer than the previews take to
+    # render: drawn in a thread, it goes on while this one waits for them, reads them and submits
+    # the videos, instead of holding up the videos' submission.
+    drawing = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
+    try:
+        params_drawn = drawing.submit(lambda: _save(sweep.infinity.plot(), figures / "params.png"))
+        preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
+    finally:
+        drawing.shutdown(wait=True)
+    # Joined before this thread draws anything: matplotlib's and seaborn's settings are the process's.
+    params_png = params_drawn.result()
     # drawn while the videos render
     previews_png = _save(preview_res.show(n=jobs, mark=chosen_ids, mark_label="video"), figures / "previews.png")
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
