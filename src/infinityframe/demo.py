@@ -13,6 +13,7 @@ the videos render), each once.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +79,33 @@ def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
 
 
+def _seaborn_without_scipy_stats() -> None:
+    """Import seaborn without scipy.stats, which is most of its import (0.6 s of the demo's CPU).
+
+    seaborn treats scipy as optional: without scipy.stats its KDEs use the copy of scipy's
+    ``gaussian_kde`` it ships (``seaborn.external.kde``) and cumulative KDEs are refused;
+    nothing the demo draws uses either. A ``None`` in ``sys.modules`` makes Python refuse that
+    one import while seaborn is imported, and is removed at once, so scipy.stats imports as
+    usual afterwards. Only for a process that is the demo's alone (the command): a notebook's
+    seaborn keeps its scipy. Nothing else in the demo imports scipy.stats, so nothing else can
+    meet the refusal.
+    """
+    if "seaborn" in sys.modules or "scipy.stats" in sys.modules:
+        return
+    sys.modules["scipy.stats"] = None  # type: ignore[assignment]
+    try:
+        import seaborn  # noqa: F401
+    finally:
+        if "scipy.stats" in sys.modules and sys.modules["scipy.stats"] is None:
+            del sys.modules["scipy.stats"]
+
+
+def _draw_sweep(sweep: pd.DataFrame, path: Path, own_process: bool) -> Path:
+    if own_process:
+        _seaborn_without_scipy_stats()
+    return _save(sweep.infinity.plot(), path)
+
+
 def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str], Batch]:
     """Wait for the previews, read them, pick the ones to render as videos and submit those."""
     previews.wait(poll=POLL)
@@ -95,7 +123,8 @@ def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Res
     return preview_res, chosen_ids, batch
 
 
-def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
+def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0, *,
+             own_process: bool = False) -> Results:
     """Run the demo into ``out`` and return the videos' results.
 
     Parameters
@@ -109,6 +138,9 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
         Previews promoted to videos (default: half of them, at least 2).
     seed : int
         Seeds the sweep.
+    own_process : bool
+        The demo is all its process does (the ``infinityframe demo`` command): seaborn is then
+        imported without scipy.stats (see :func:`_seaborn_without_scipy_stats`).
 
     Examples
     --------
@@ -123,7 +155,8 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     service = serve(out / "service")
     stopping: list[threading.Thread] = []
     try:
-        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
+        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start,
+                    own_process)
     finally:
         for thread in stopping:
             thread.join()
@@ -131,7 +164,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
 
 
 def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
-         start: float) -> Results:
+         start: float, own_process: bool) -> Results:
     from .report import Link, Section, write_report
 
     figures = out / "figures"
@@ -149,7 +182,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     # the videos, instead of holding up the videos' submission.
     drawing = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
     try:
-        params_drawn = drawing.submit(lambda: _save(sweep.infinity.plot(), figures / "params.png"))
+        params_drawn = drawing.submit(_draw_sweep, sweep, figures / "params.png", own_process)
         preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
     finally:
         drawing.shutdown(wait=True)
