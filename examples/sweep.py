@@ -49,6 +49,17 @@ def main(out: Path) -> None:
     res = batch.results(folder)
     res.plot("relative_avatar_angle_deg", "bbox_w").savefig(out / "bbox_w_by_angle.png", dpi=100)
     res.show(n=6).savefig(out / "frames.png", dpi=100)  # two frames a job: its most different poses
+
+    # the same with seaborn directly: one row per job first, so its bootstrap resamples jobs
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    per_job = res.objects.groupby("job_id", observed=True).agg(
+        angle=("relative_avatar_angle_deg", "first"), bbox_w=("bbox_w", "mean"))
+    fig = Figure(figsize=(5, 3.5))
+    sns.pointplot(data=per_job, x="angle", y="bbox_w", errorbar=("ci", 95), n_boot=1000, seed=0, linestyle="none",
+                  ax=fig.add_subplot())
+    fig.savefig(out / "bbox_w_by_angle_seaborn.png", dpi=100)
     print("figures in", out)
 
 

@@ -79,30 +79,39 @@ def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
 
 
-def _seaborn_without_scipy_stats() -> None:
-    """Import seaborn without scipy.stats, which is most of its import (0.6 s of the demo's CPU).
+# seaborn's optional dependencies, which it imports if it can: scipy.stats (its KDEs, else its own
+# copy of gaussian_kde), scipy.cluster (clustermap) and ipywidgets (interactive palette pickers,
+# which bring IPython). They are nearly all of seaborn's import (without them 0.03-0.05 s instead
+# of 0.55-0.8 s on two busy cores, matplotlib already loaded), for nothing the demo draws.
+_SEABORN_EXTRAS = ("scipy.stats", "scipy.cluster", "ipywidgets")
 
-    seaborn treats scipy as optional: without scipy.stats its KDEs use the copy of scipy's
-    ``gaussian_kde`` it ships (``seaborn.external.kde``) and cumulative KDEs are refused;
-    nothing the demo draws uses either. A ``None`` in ``sys.modules`` makes Python refuse that
-    one import while seaborn is imported, and is removed at once, so scipy.stats imports as
-    usual afterwards. Only for a process that is the demo's alone (the command): a notebook's
-    seaborn keeps its scipy. Nothing else in the demo imports scipy.stats, so nothing else can
-    meet the refusal.
+
+def _seaborn_without_extras() -> None:
+    """Import seaborn without its optional dependencies (:data:`_SEABORN_EXTRAS`).
+
+    seaborn treats each as optional and goes on without it: KDEs use the copy of scipy's
+    ``gaussian_kde`` it ships (cumulative ones are refused), ``clustermap`` and the palette
+    pickers say what they need. A ``None`` in ``sys.modules`` makes Python refuse that import
+    while seaborn is imported, and is removed at once, so each imports as usual afterwards.
+    Only for a process that is the demo's alone (the command), where nothing else imports them
+    in the meantime: a notebook's seaborn keeps them all.
     """
-    if "seaborn" in sys.modules or "scipy.stats" in sys.modules:
+    if "seaborn" in sys.modules:
         return
-    sys.modules["scipy.stats"] = None  # type: ignore[assignment]
+    refused = [name for name in _SEABORN_EXTRAS if name not in sys.modules]
+    for name in refused:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         import seaborn  # noqa: F401
     finally:
-        if "scipy.stats" in sys.modules and sys.modules["scipy.stats"] is None:
-            del sys.modules["scipy.stats"]
+        for name in refused:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def _draw_sweep(sweep: pd.DataFrame, path: Path, own_process: bool) -> Path:
     if own_process:
-        _seaborn_without_scipy_stats()
+        _seaborn_without_extras()
     return _save(sweep.infinity.plot(), path)
 
 
@@ -140,7 +149,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
         Seeds the sweep.
     own_process : bool
         The demo is all its process does (the ``infinityframe demo`` command): seaborn is then
-        imported without scipy.stats (see :func:`_seaborn_without_scipy_stats`).
+        imported without its optional dependencies (see :func:`_seaborn_without_extras`).
 
     Examples
     --------
