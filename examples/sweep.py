@@ -34,6 +34,8 @@ def main(out: Path) -> None:
 
     # keep the far-away scenes and render each from three avatar angles, seeded from its preview
     chosen = previews.jobs.query("camera_distance > 3.5")["job_id"].head(3).tolist()
+    seen = previews.results(previews.download(out / "previews", progress=False))
+    seen.show(n=24, mark=chosen, mark_label="video").savefig(out / "previews.png", dpi=100)  # the chosen outlined
     reruns = sesh.rerun(chosen, [{"relative_avatar_angle_deg": a} for a in (-60.0, 0.0, 60.0)])
     videos = reruns.infinity.estimate()
     print(f"{len(videos)} videos, about {videos['estimated_samples'].sum()} frames")
@@ -41,6 +43,24 @@ def main(out: Path) -> None:
     batch.wait(progress=False)
     folder = batch.download(out / "videos", progress=False)
     print("downloaded", len([p for p in folder.iterdir() if p.is_dir()]), "videos to", folder)
+
+    # each angle is held by three jobs: the figure averages each job's boxes first, then draws the
+    # mean of the three with a 95% interval across them (n=3 under each tick), not across frames
+    res = batch.results(folder)
+    res.plot("relative_avatar_angle_deg", "bbox_w").savefig(out / "bbox_w_by_angle.png", dpi=100)
+    res.show(n=6).savefig(out / "frames.png", dpi=100)  # two frames a job: its most different poses
+
+    # the same with seaborn directly: one row per job first, so its bootstrap resamples jobs
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    per_job = res.objects.groupby("job_id", observed=True).agg(
+        angle=("relative_avatar_angle_deg", "first"), bbox_w=("bbox_w", "mean"))
+    fig = Figure(figsize=(5, 3.5))
+    sns.pointplot(data=per_job, x="angle", y="bbox_w", errorbar=("ci", 95), n_boot=1000, seed=0, linestyle="none",
+                  ax=fig.add_subplot())
+    fig.savefig(out / "bbox_w_by_angle_seaborn.png", dpi=100)
+    print("figures in", out)
 
 
 if __name__ == "__main__":

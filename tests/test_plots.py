@@ -19,7 +19,7 @@ from matplotlib.patches import Polygon, Rectangle
 import infinityframe as inf
 from _service import FIXTURES, RunningService
 from infinityframe._frame_images import rle_counts, rle_mask
-from infinityframe.plots import COCO_SKELETON
+from infinityframe.plots import _N_BOOT, _SEED, COCO_SKELETON
 
 GENERATOR = "stickfit-v0.1.0"
 SMALL = {"exercise": "SQUAT", "num_reps": 1, "frame_rate": 6, "image_width": 128, "image_height": 128,
@@ -55,6 +55,18 @@ def previews(sesh: inf.Session, tmp_path_factory: pytest.TempPathFactory) -> inf
 
 
 @pytest.fixture(scope="module")
+def grid(sesh: inf.Session, tmp_path_factory: pytest.TempPathFactory) -> inf.Results:
+    """Four short videos on a grid: two camera distances, two jobs (and two rooms) at each."""
+    jobs = pd.DataFrame({"camera_distance": [2.0, 2.0, 4.0, 4.0],
+                         "relative_avatar_angle_deg": [-30.0, 30.0, -30.0, 30.0],
+                         "scene": ["BEDROOM_2", "OFFICE_1", "OFFICE_1", "OFFICE_1"]})
+    small = {k: v for k, v in SMALL.items() if k not in jobs.columns}
+    batch = sesh.submit(jobs.infinity.fill(sesh, seed=1).assign(**small), name="plots grid", mode="force")
+    batch.wait(poll=0.2, progress=False)
+    return batch.results(batch.download(tmp_path_factory.mktemp("grid"), progress=False))
+
+
+@pytest.fixture(scope="module")
 def real() -> inf.Results:
     if not (FIXTURE / "batch_id.txt").is_file():
         pytest.skip(f"the real Infinity v0.4.0 fixture is not at {FIXTURE}; these tests need ../shared/fixtures")
@@ -68,6 +80,16 @@ def drawn(fig: Figure) -> list[Axes]:
 
 def with_gid(ax: Axes, gid: str) -> list[object]:
     return [a for a in ax.get_children() if a.get_gid() == gid]
+
+
+def job_interval(means: pd.Series | np.ndarray) -> tuple[float, float]:
+    """The 95% interval of the mean of one value per job, bootstrapped as the figures are (seaborn's
+    bootstrap with the figures' seed and draws): what every interval must be, the job the unit."""
+    from seaborn.algorithms import bootstrap
+    from seaborn.utils import ci
+
+    low, high = ci(bootstrap(np.asarray(means, dtype=float), n_boot=_N_BOOT, seed=_SEED), 95)
+    return float(low), float(high)
 
 
 def render(fig: Figure) -> np.ndarray:
@@ -108,6 +130,13 @@ class TestParams:
         assert panel.get_xlim()[0] < 1.0 and panel.get_xlim()[1] > 5.25  # the whole range is visible
         assert panel.get_xlabel() == "valid 1 to 5.25" and panel.get_ylabel() == "jobs"
 
+    def test_count_axes_have_whole_number_ticks(self, sesh: inf.Session) -> None:
+        jobs = sesh.sample(3, seed=5, method="lhs", camera_distance=inf.uniform(2, 3), scene=["GYM_1", "OFFICE_1"])
+        for ax in drawn(jobs.infinity.plot(sesh))[:-1]:
+            ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+            assert ax.get_ylabel() == "jobs" and len(ticks) >= 2
+            assert all(float(t).is_integer() for t in ticks), (ax.get_title(), ticks)
+
     def test_choices_count_every_allowed_value_and_flag_others(self, sesh: inf.Session) -> None:
         jobs = sesh.sample(12, seed=2, frame_rate=[8, 12])[["frame_rate", "scene"]].assign(
             camera_distance=[9.0, *np.linspace(2, 4, 11)])
@@ -142,54 +171,119 @@ class TestParams:
 
 
 class TestResults:
-    def test_few_values_draw_means_with_confidence_bands(self, videos: inf.Results) -> None:
+    def test_a_job_counts_once_however_many_objects_it_has(self, videos: inf.Results) -> None:
         fig = videos.plot("camera_distance", "bbox_h")
         (ax,) = fig.axes
-        assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("camera_distance", "bbox_h",
-                                                                      "bbox_h by camera_distance")
-        assert fig.get_suptitle() == f"mean and 95% CI over {len(videos.objects)} objects"
+        assert (ax.get_xlabel(), ax.get_title()) == ("camera_distance", "bbox_h by camera_distance")
+        assert ax.get_ylabel() == "bbox_h (mean per job)"
+        objects = len(videos.objects)
+        assert objects > 3 * 5  # many objects per job, but three jobs
+        assert fig.get_suptitle() == ("one dot per job, linear fit and 95% CI across jobs: "
+                                      f"3 jobs (each the mean of its objects: {objects} in all)")
+        (dots,) = [c for c in ax.collections if c.get_offsets().shape[1:] == (2,)  # type: ignore[attr-defined]
+                   and not isinstance(c, PolyCollection)]
+        offsets = np.asarray(dots.get_offsets())  # type: ignore[attr-defined]
+        means = videos.objects.groupby("job_id")["bbox_h"].mean()
+        distance = videos.jobs.set_index("job_id")["camera_distance"]
+        expected = np.array(sorted(zip(distance[means.index], means, strict=True)))
+        np.testing.assert_allclose(np.array(sorted(map(tuple, offsets.tolist()))), expected)
+        fit = ax.lines[0]
+        heights = fit.get_ydata()
+        assert heights[0] > heights[-1]  # farther camera, smaller boxes
+        slope, intercept = np.polyfit(expected[:, 0], expected[:, 1], 1)  # least squares over the job means
+        np.testing.assert_allclose(heights, intercept + slope * np.asarray(fit.get_xdata()), rtol=1e-6)
+        (band,) = with_gid(ax, "interval")
+        band_ys = band.get_paths()[0].vertices[:, 1]  # type: ignore[attr-defined]
+        assert band_ys.min() <= heights.min() and band_ys.max() >= heights.max()
+
+    def test_a_grid_draws_intervals_across_jobs_with_their_n(self, grid: inf.Results) -> None:
+        fig = grid.plot("camera_distance", "bbox_h")
+        ax = fig.axes[0]
+        per_job = grid.objects.groupby("job_id").agg(x=("camera_distance", "first"), y=("bbox_h", "mean"))
+        counts = per_job.groupby("x").size()
+        assert list(counts) == [2, 2] and len(grid.objects) > 4 * 5
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{v:g}\nn={n}" for v, n in counts.items()]
+        assert fig.get_suptitle().startswith("mean of the job means, 95% CI across jobs: 4 jobs")
         line = ax.lines[0]
-        assert list(line.get_xdata()) == [2.0, 3.5, 5.0]
-        heights = np.asarray(line.get_ydata())
-        assert heights[0] > heights[1] > heights[2]  # farther camera, smaller boxes
-        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
-        assert len(bands) == 1 and bands[0].get_paths()[0].vertices.shape[0] > 6
+        assert list(line.get_xdata()) == list(counts.index)
+        np.testing.assert_allclose(line.get_ydata(), per_job.groupby("x")["y"].mean())
+        (band,) = with_gid(ax, "interval")
+        vertices = band.get_paths()[0].vertices  # type: ignore[attr-defined]
+        for x, at in per_job.groupby("x"):
+            ys = vertices[np.isclose(vertices[:, 0], x), 1]
+            # the band is the bootstrap over the job means; over the objects it would be another
+            assert (ys.min(), ys.max()) == pytest.approx(job_interval(at["y"]))
+            objects = grid.objects[grid.objects["camera_distance"] == x]["bbox_h"]
+            assert (ys.min(), ys.max()) != pytest.approx(job_interval(objects))
+            # a bootstrap over two job means stays between them
+            assert ys.min() >= at["y"].min() - 1e-9 and ys.max() <= at["y"].max() + 1e-9
+            assert ys.max() - ys.min() > 0
 
     def test_one_row_per_value_draws_a_regression_with_its_band(self, previews: inf.Results) -> None:
         fig = previews.plot("lighting_power", "mean_image_brightness", level="frames")
         (ax,) = fig.axes
         assert ax.get_title() == "mean_image_brightness by lighting_power"
-        assert fig.get_suptitle() == "linear fit and 95% CI over 6 frames"
+        assert fig.get_suptitle().endswith("6 jobs (each the mean of its frames: 6 in all)")
         dots = [c for c in ax.collections if c.get_offsets().shape == (6, 2)]  # type: ignore[attr-defined]
         assert len(dots) == 1
         fit = ax.lines[0]
         assert fit.get_ydata()[-1] > fit.get_ydata()[0]  # more light, brighter frames
         assert any(isinstance(c, PolyCollection) for c in ax.collections)
 
-    def test_hue_splits_into_groups_with_a_legend(self, videos: inf.Results, real: inf.Results) -> None:
+    def test_a_numeric_hue_is_labelled_in_rounded_numbers(self, videos: inf.Results, previews: inf.Results) -> None:
         fig = videos.plot("camera_distance", "bbox_h", hue="lighting_power")
         legend = fig.axes[0].get_legend()
         assert legend is not None and legend.get_title().get_text() == "lighting_power"
+        assert [t.get_text() for t in legend.get_texts()] == ["100", "800", "1500"]
+        jittered = previews.jobs.assign(lighting_power=previews.jobs["lighting_power"] + 1 / 3)
+        fig = inf.Results({**{n: getattr(previews, n) for n in ("frames", "objects", "keypoints")},
+                           "jobs": jittered}).plot("job_id", "num_frames", hue="lighting_power", level="jobs")
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]  # type: ignore[union-attr]
+        powers = sorted(jittered["lighting_power"])
+        assert len(labels) == 6 and all(len(label) <= 5 for label in labels)
+        assert [float(label) for label in labels] == pytest.approx(powers, rel=5e-3)
+
+    def test_many_numeric_hue_values_are_cut_into_rounded_quartiles(self, real: inf.Results) -> None:
+        fig = real.plot("time_s", "mean_image_brightness", hue="time_s", level="frames")
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]  # type: ignore[union-attr]
+        assert len(labels) == 4 and all("–" in label and "e+" not in label for label in labels)
+        digits = [part.replace(".", "").lstrip("0") for label in labels for part in label.split("–")]
+        assert all(len(d) <= 3 for d in digits), labels  # three significant digits at most
+
+    def test_hue_by_job_draws_no_interval_for_a_single_job(self, real: inf.Results) -> None:
         fig = real.plot("time_s", "mean_image_brightness", hue="job_id", level="frames")
         ax = fig.axes[0]
         assert ax.get_title() == "mean_image_brightness by time_s and job_id"
         assert len(ax.get_legend().get_texts()) == 2  # type: ignore[union-attr]
-        assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 2
 
-    def test_a_categorical_x_gets_one_point_per_category(self, videos: inf.Results) -> None:
-        ax = videos.plot("job_id", "percent_in_fov").axes[0]
-        assert len(ax.get_xticklabels()) == 3
-        assert len(ax.lines) >= 3  # the means' line and an interval per category
+    def test_a_categorical_x_is_drawn_as_categories_without_a_line(self, grid: inf.Results) -> None:
+        ax = grid.plot("scene", "bbox_h").axes[0]
+        scenes = grid.jobs["scene"].astype(str).value_counts()
+        order = sorted(scenes.index)
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{s}\nn={scenes[s]}" for s in order]
+        assert list(ax.get_xticks()) == list(range(len(scenes)))
+        means = grid.objects.groupby("job_id", observed=True).agg(scene=("scene", "first"), y=("bbox_h", "mean"))
+        (points,) = [line for line in ax.lines if line.get_marker() == "o"]
+        assert points.get_linestyle() == "None"  # categories are never joined by a line
+        np.testing.assert_allclose(points.get_ydata(), [means[means["scene"] == s]["y"].mean() for s in order])
+        bars = [line for line in ax.lines if line is not points]
+        for position, line in enumerate(bars):  # a vertical interval (with its caps) per category with 2+ jobs
+            xs, ys = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+            assert np.nanmin(xs) > position - 0.5 and np.nanmax(xs) < position + 0.5
+            at = means[means["scene"] == order[position]]["y"]
+            if len(at) > 1:
+                assert (np.nanmin(ys), np.nanmax(ys)) == pytest.approx(job_interval(at))
+            else:  # a category held by one job has no interval
+                assert np.isnan(ys).all()
+        assert len(bars) == len(scenes)
 
     def test_the_real_fixture(self, real: inf.Results) -> None:
         fig = real.plot("camera_distance", "bbox_h", level="objects")
-        ax = fig.axes[0]
-        assert sorted(ax.lines[0].get_xdata()) == sorted(real.jobs["camera_distance"])
-        assert fig.get_suptitle() == "mean and 95% CI over 136 objects"
+        assert fig.get_suptitle().endswith(f"{len(real.jobs)} jobs (each the mean of its objects: 136 in all)")
 
     def test_polars_results(self, videos: inf.Results) -> None:
         fig = videos.to_backend("polars").plot("camera_distance", "bbox_w", level="objects")
-        assert fig.axes[0].get_ylabel() == "bbox_w"
+        assert fig.axes[0].get_ylabel() == "bbox_w (mean per job)"
 
     def test_unknown_columns_and_levels_are_named(self, videos: inf.Results) -> None:
         with pytest.raises(inf.InfinityError, match=r"res.frames has no column 'bbox_h'.*camera_distance"):
@@ -219,6 +313,31 @@ class TestFrames:
         box_h = {ax.get_title()[:8]: with_gid(ax, "box")[0].get_height() for ax in panels}  # type: ignore[attr-defined]
         distance = videos.jobs.set_index(videos.jobs["job_id"].astype(str).str[:8])["camera_distance"]
         assert box_h[distance.idxmin()] > box_h[distance.idxmax()]  # the boxes drawn are the job's own
+
+    def test_a_jobs_frames_show_its_motion_not_its_first_and_last_frame(self, videos: inf.Results) -> None:
+        panels = drawn(videos.show(n=6))  # two frames of each of three jobs
+        points = videos.keypoints[videos.keypoints["v"] > 0]
+        for job_id, part in videos.frames.groupby("job_id"):
+            shown = sorted(int(ax.get_title().rsplit(" ", 1)[1]) for ax in panels
+                           if ax.get_title().startswith(str(job_id)[:8]))
+            last = int(part["frame"].max())
+            assert len(shown) == 2 and shown != [0, last]
+            pose = points[points["job_id"] == job_id].pivot_table(index="frame", columns="keypoint", values="y")
+            def apart(a: int, b: int, pose: pd.DataFrame = pose) -> float:
+                return float(np.nansum((pose.loc[a] - pose.loc[b]) ** 2))
+            # the pair shown differs more than the first and last frames do, and as much as any pair with frame 0
+            assert apart(*shown) > apart(0, last)
+            assert apart(*shown) == pytest.approx(max(apart(0, f) for f in pose.index))
+
+    def test_marked_jobs_are_outlined_and_titled(self, previews: inf.Results) -> None:
+        chosen = list(previews.jobs["job_id"].astype(str)[:2])
+        fig = previews.show(mark=chosen, mark_label="video")
+        panels = drawn(fig)
+        marked = [ax for ax in panels if with_gid(ax, "marked")]
+        assert sorted(ax.get_title()[:8] for ax in marked) == sorted(j[:8] for j in chosen)
+        assert all(ax.get_title().endswith("· frame 0 · video") for ax in marked)
+        assert not any(ax.get_title().endswith("video") for ax in panels if ax not in marked)
+        assert fig.get_suptitle().endswith("; outlined: video (2)")
 
     def test_previews_are_read_from_their_images(self, previews: inf.Results) -> None:
         fig = previews.show()  # n=16, but only six frames exist
@@ -287,3 +406,55 @@ def test_figures_save_as_png(videos: inf.Results, tmp_path: Path) -> None:
     path = tmp_path / "frames.png"
     videos.show(n=1).savefig(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_frames_load_no_seaborn_and_the_plots_are_seaborns(tmp_path: Path) -> None:
+    """Showing frames costs only matplotlib; seaborn (with pyplot and scipy) is loaded by the first plot."""
+    code = f"""
+import sys, infinityframe as inf
+heavy = ("seaborn", "matplotlib.pyplot", "scipy")
+res = inf.read_results({str(FIXTURE)!r}, cache=False)
+res.show(n=4).savefig({str(tmp_path / "c.png")!r})
+print(sorted(m for m in heavy if m in sys.modules))
+res.plot("camera_distance", "bbox_h").savefig({str(tmp_path / "a.png")!r})
+res.plot("scene", "bbox_h", hue="lighting_power").savefig({str(tmp_path / "b.png")!r})
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+    if not (FIXTURE / "batch_id.txt").is_file():
+        pytest.skip(f"the real Infinity v0.4.0 fixture is not at {FIXTURE}")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-2:] == ["[]", "['matplotlib.pyplot', 'scipy', 'seaborn']"]
+    assert all((tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG" for name in "abc")
+
+
+def test_seaborns_style_stays_inside_the_figures(videos: inf.Results) -> None:
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    fig = videos.plot("camera_distance", "bbox_h")
+    assert dict(matplotlib.rcParams) == before  # the user's settings are as they were
+    ax = fig.axes[0]
+    assert ax.xaxis.get_gridlines()[0].get_visible() and ax.get_facecolor()[:3] == (1.0, 1.0, 1.0)  # whitegrid
+
+
+def test_png_bytes_draws_once_the_same_pixels_as_savefig(videos: inf.Results) -> None:
+    import io
+
+    import cv2
+
+    from infinityframe.plots import png_bytes
+
+    fig = videos.plot("camera_distance", "bbox_h")
+    ours = png_bytes(fig, dpi=80)
+    assert ours[:8] == b"\x89PNG\r\n\x1a\n" and ours[25] == 2  # colour type 2: RGB, the alpha dropped
+    saved = io.BytesIO()
+    fig.savefig(saved, format="png", dpi=80)
+    decode = lambda data: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # noqa: E731
+    np.testing.assert_array_equal(decode(ours), decode(saved.getvalue()))
+    see_through = Figure(figsize=(1, 1))
+    see_through.patch.set_alpha(0.0)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(see_through)
+    assert png_bytes(see_through)[25] == 6  # RGBA kept where something is transparent

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 import infinityframe as inf
 from infinityframe.errors import InfinityError
-from infinityframe.report import Section, data_uri, render_report, write_report
+from infinityframe.report import Link, Section, anchor, data_uri, render_report, write_report
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -92,8 +92,35 @@ class TestDemo:
         for source, name in zip(sources, FIGURES, strict=True):
             assert source.startswith("data:image/png;base64,")
             assert base64.b64decode(source.split(",", 1)[1]) == (out / "figures" / name).read_bytes()
-        assert not re.search(r'(src|href)="(?!data:)', page) and "<script" not in page
+        assert not re.search(r'(src|href)="(?!data:|#)', page) and "<script" not in page  # in-page links only
         assert page.count("<table>") == 3
+
+    def test_each_video_links_to_the_row_of_its_preview(self, demo: tuple[Path, str]) -> None:
+        out, _ = demo
+        page = (out / "report.html").read_text(encoding="utf-8")
+        rows = set(re.findall(r'<tr id="([^"]+)">', page))
+        links = re.findall(r'<a href="#([^"]+)">([0-9a-f]{8})</a>', page)
+        videos = [p for p in (out / "videos").iterdir() if p.is_dir() and not p.name.startswith(".")]
+        starts = {json.loads((v / "job.json").read_text())["params"]["state"] for v in videos}
+        assert len(links) == len(videos) and len(rows) == DEMO_JOBS  # a row per preview, a link per video
+        by_anchor = {anchor(s): s for s in starts}
+        assert {target for target, _ in links} == set(by_anchor) and set(by_anchor) <= rows
+        assert all(by_anchor[target].startswith(text) for target, text in links)  # the id prefix, as in the grid
+        assert "those chosen for videos outlined" in page
+
+
+def test_the_demo_imports_seaborn_without_its_optional_extras_and_leaves_them_importable() -> None:
+    code = """
+import sys
+from infinityframe.demo import _SEABORN_EXTRAS, _seaborn_without_extras
+_seaborn_without_extras()
+print(sorted(m for m in ("seaborn", *_SEABORN_EXTRAS) if m in sys.modules))
+import scipy.stats
+print(scipy.stats.norm.cdf(0.0))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["['seaborn']", "0.5"]  # seaborn alone; scipy.stats still imports
 
 
 def test_report_opens_in_headless_chromium(demo: tuple[Path, str], tmp_path: Path) -> None:
@@ -158,16 +185,31 @@ class TestReport:
     def test_hostile_text_is_escaped_everywhere(self, tmp_path: Path) -> None:
         evil = '<script>alert("x")</script>'
         jobs = pd.DataFrame({"job_id": ["a", "b"], "lighting_power": [evil, "50"], evil: [1, 2]})
+        links = pd.DataFrame({"to": [Link(evil, 'a" onclick="x'), Link("b", "b")]})
         fig = Figure(figsize=(1, 1))
         page = render_report(evil, [Section(evil, text=[evil, "plain"], figures={f'{evil}" onload="x': fig},
-                                            tables={evil: jobs, "polars": __import__("polars").from_pandas(jobs)})],
+                                            tables={evil: jobs, "polars": __import__("polars").from_pandas(jobs),
+                                                    "links": links},
+                                            anchors={evil: "lighting_power"})],
                              subtitle=evil)
         assert "<script" not in page.lower(), "hostile text reached the page as markup"
-        assert 'onload="x"' not in page  # no attribute broke out of alt=""
+        assert 'onload="x"' not in page and 'onclick="x"' not in page  # no attribute broke out of alt="" or href=""
         escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"  # Jinja's escaping
-        assert page.count(escaped) == 8  # title, h1, subtitle, h2, paragraph, figure alt and caption, a table caption
-        assert page.count("&lt;script&gt;alert(\"x\")&lt;/script&gt;") == 4  # pandas': a cell, a header per table
-        assert "<p>plain</p>" in page
+        # title, h1, subtitle, h2, paragraph, figure alt and caption, a table caption; a cell and a header per
+        # table; a link's text
+        assert page.count(escaped) == 13
+        assert '<tr id="row-_script_alert__x____script_">' in page  # an anchor is made of safe characters alone
+        assert '<a href="#row-a__onclick__x">' in page and "<p>plain</p>" in page
+
+    def test_link_cells_point_at_anchored_rows(self, tmp_path: Path) -> None:
+        targets = pd.DataFrame({"job_id": ["a-1", "b 2"], "x": [1, 2]})
+        links = pd.DataFrame({"to": [Link("first", "a-1"), Link("<b>", "b 2")]})
+        page = render_report("links", [Section("T", tables={"targets": targets, "links": links},
+                                               anchors={"targets": "job_id"})])
+        assert '<tr id="row-a-1">' in page and '<tr id="row-b_2">' in page
+        assert '<a href="#row-a-1">first</a>' in page and '<a href="#row-b_2">&lt;b&gt;</a>' in page
+        with pytest.raises(InfinityError, match="'targets' is anchored by column 'id', which it does not have"):
+            render_report("links", [Section("T", tables={"targets": targets}, anchors={"targets": "id"})])
 
     def test_data_uri_round_trips_and_refuses_other_formats(self, tmp_path: Path) -> None:
         fig = Figure(figsize=(1, 1))

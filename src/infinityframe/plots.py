@@ -1,18 +1,21 @@
-"""Seaborn figures: what a sweep covers, what it did, and what came back.
+"""Figures drawn with seaborn: what a sweep covers, what it did, and what came back.
 
 ========================  ===================================  ====================================
 function                  reached as                           draws
 ========================  ===================================  ====================================
 :func:`params_figure`     ``df.infinity.plot()``               each parameter's distribution
-:func:`results_figure`    ``res.plot(x, y, hue, level)``       a sweep's effect, with 95% CI bands
+:func:`results_figure`    ``res.plot(x, y, hue, level)``       a sweep's effect, 95% CIs across jobs
 :func:`frames_figure`     ``res.show(n=16)``                   frames with boxes, skeletons, masks
 ========================  ===================================  ====================================
 
 Every function returns a :class:`matplotlib.figure.Figure` made without pyplot and drawn by
 the Agg canvas: nothing is shown, nothing is kept in pyplot's list of open figures, and no
 display is needed. A notebook shows the returned figure; a script saves it
-(``fig.savefig("sweep.png")``). matplotlib, seaborn and OpenCV are imported on first use, so
-``import infinityframe`` does not pay for them.
+(``fig.savefig("sweep.png")``). The statistics are seaborn's (``histplot``, ``lineplot``,
+``pointplot``, ``regplot``), always over one row per job, so every interval is bootstrapped
+across jobs; the frame grid is drawn with matplotlib, which is all an image needs. matplotlib,
+seaborn and OpenCV are imported on first use, so ``import infinityframe`` does not pay for
+them, and showing frames never imports seaborn.
 
 Examples
 --------
@@ -27,7 +30,7 @@ import contextlib
 import math
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from .params.spec import GeneratorSpec, ParamSpec
     from .results import Results
 
-__all__ = ["COCO_KEYPOINTS", "COCO_SKELETON", "frames_figure", "params_figure", "results_figure"]
+__all__ = ["COCO_KEYPOINTS", "COCO_SKELETON", "frames_figure", "params_figure", "png_bytes", "results_figure"]
 
 Level = Literal["jobs", "frames", "objects", "keypoints"]
 
@@ -59,6 +62,9 @@ _VALID = "#4c9a5b"       # the valid range, and bars of valid choices
 _INVALID = "#c4473a"     # values outside it
 _BARS = "#4a6fa5"
 _PANEL_INCHES = 3.1
+# Titles placed at the top of their axes, never moved: left to place itself, a title measures
+# every tick label of its axes at each draw, which was most of the time a grid of panels took.
+_TITLE_Y = 1.0
 
 
 # -- shared ----------------------------------------------------------------------------------------
@@ -104,11 +110,63 @@ def _displayable_in_ipython() -> None:
 
 @contextlib.contextmanager
 def _style() -> Iterator[None]:
-    """seaborn's look for the figures made inside, without changing the user's global rcParams."""
+    """seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, for the figures made
+    inside: both are context managers, so the user's rcParams are as they were afterwards."""
     import seaborn as sns
 
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
         yield
+
+
+# A grid of images has no axes to style, only titles: seaborn's fonts for them are written out,
+# so showing frames does not import seaborn (and with it pyplot and scipy).
+_FRAME_STYLE: dict[str, Any] = {
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 9.6, "text.color": ".15", "figure.facecolor": "white",
+}
+
+
+@contextlib.contextmanager
+def _frame_style() -> Iterator[None]:
+    import matplotlib
+
+    settings: Any = _FRAME_STYLE  # matplotlib types its keys as one long Literal
+    with matplotlib.rc_context(settings):
+        yield
+
+
+def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
+    """``fig`` drawn once at ``dpi`` and encoded as PNG, quicker than ``fig.savefig``.
+
+    The figure is rendered by its Agg canvas a single time. An opaque figure (all of these
+    are) is written without its alpha channel, which holds nothing, and at zlib level 3: about
+    2.5 times faster to encode than ``savefig``'s RGBA at level 6, for a file no bigger. A
+    figure with transparent pixels keeps its alpha; one on a canvas other than Agg's is saved
+    by ``savefig``.
+
+    Examples
+    --------
+    >>> png_bytes(res.plot("camera_distance", "bbox_h"))[:8]   # doctest: +SKIP
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):  # a figure made elsewhere, on another canvas: left to it
+        saved = io.BytesIO()
+        fig.savefig(saved, format="png", dpi=dpi)
+        return saved.getvalue()
+    fig.set_dpi(dpi)
+    fig.canvas.draw()  # type: ignore[no-untyped-call]
+    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[no-untyped-call]
+    opaque = bool(rgba[..., 3].min() == 255)
+    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if opaque else np.ascontiguousarray(rgba))
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=3, dpi=(dpi, dpi))
+    return buffer.getvalue()
 
 
 def _pandas(frame: Any) -> pd.DataFrame:
@@ -233,9 +291,9 @@ def _number_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
     if outside:
         ax.text(0.98, 0.95, f"{outside} outside range", transform=ax.transAxes, ha="right", va="top",
                 color=_INVALID, fontsize=8)
-    ax.set_title(param.name)
+    ax.set_title(param.name, y=_TITLE_Y)
     ax.set_xlabel(f"valid {param.min:g} to {param.max:g}" if param.ranged else "value")
-    ax.set_ylabel("jobs")
+    _count_axis(ax)
 
 
 def _choice_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
@@ -258,8 +316,16 @@ def _choice_panel(ax: Axes, values: pd.Series, param: ParamSpec) -> None:
     slanted = len(order) > 3 and max(map(len, labels)) > 3
     ax.set_xticks(positions, labels, rotation=40 if slanted else 0, ha="right" if slanted else "center", fontsize=7)
     ax.set_xlim(-0.6, len(order) - 0.4)
-    ax.set_title(param.name)
+    ax.set_title(param.name, y=_TITLE_Y)
     ax.set_xlabel(f"{len(allowed)} allowed" + (f", {len(extra)} not allowed" if extra else ""))
+    _count_axis(ax)
+
+
+def _count_axis(ax: Axes) -> None:
+    """A y axis of job counts: whole numbers only (no 0.25 of a job)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("jobs")
 
 
@@ -279,7 +345,7 @@ def _fixed_panel(ax: Axes, fixed: Sequence[str], defaults: Sequence[str]) -> Non
     text = ax.text(0.0, 1.0, "\n".join(lines), transform=ax.transAxes, va="top", ha="left", family="monospace",
                    fontsize=7)
     text.set_gid("fixed-params")
-    ax.set_title("fixed")
+    ax.set_title("fixed", y=_TITLE_Y)
     ax.set_axis_off()
 
 
@@ -292,15 +358,24 @@ def _table(res: Results, level: str) -> pd.DataFrame:
 
 
 def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: Level = "objects") -> Figure:
-    """A sweep's effect: ``y`` against ``x`` in one results table, with 95% confidence bands.
+    """A sweep's effect: ``y`` against ``x``, with 95% confidence intervals across jobs.
 
-    Few distinct ``x`` values with several rows each (a grid) give a line through the mean of
-    ``y`` at each value with a bootstrapped 95% confidence band; many, or one row per value (a
-    sampled sweep, where every job has its own value), give the rows as dots and a linear fit
-    with its 95% band. A categorical ``x``
-    gives means with 95% intervals. ``hue`` splits the rows into coloured groups; a numeric
-    ``hue`` with many values is cut into quartiles. The bootstrap is seeded, so a figure
-    redraws the same.
+    The job is the unit of replication: its frames (or objects, or keypoints) share one
+    scene, one camera and one seed, so they are not independent samples. Each job's rows are
+    first averaged into one value per job (and per ``x`` and ``hue`` value, for a column that
+    changes within a job, such as ``time_s``); the intervals are then drawn across those job
+    means, and a value held by a single job gets no interval at all.
+
+    seaborn draws it from that frame of job means, so its bootstrap resamples jobs. Few
+    distinct ``x`` values with several jobs each (a grid) give ``sns.lineplot``: the mean of
+    the job means at each value, with a bootstrapped 95% confidence band; each ``x`` tick says
+    how many jobs it holds (``n=``). Many, or one job per value (a sampled sweep, where every
+    job has its own value), give ``sns.regplot``: one dot per job and a linear fit with its
+    bootstrapped 95% band. A categorical ``x`` gives ``sns.pointplot`` with no joining line
+    (categories have no order to follow): the mean of the job means per category with its 95%
+    interval, ``n=`` jobs under each. ``hue`` splits the jobs into coloured groups; a numeric
+    ``hue`` is labelled to three significant digits, and with more than six values is cut into
+    quartiles. The bootstrap is seeded (1,000 draws), so a figure redraws the same.
 
     Parameters
     ----------
@@ -316,6 +391,7 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
     Returns
     -------
     matplotlib.figure.Figure
+        Titled ``"<y> by <x>"``; the subtitle says what is drawn and over how many jobs.
 
     Raises
     ------
@@ -327,8 +403,6 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
     >>> fig = res.plot("camera_distance", "bbox_h")                                 # doctest: +SKIP
     >>> fig = res.plot("lighting_power", "mean_image_brightness", level="frames")    # doctest: +SKIP
     """
-    import seaborn as sns
-
     table = _table(res, level)
     wanted = [c for c in dict.fromkeys((x, y, hue)) if c is not None]
     missing = [c for c in wanted if c not in table.columns]
@@ -336,65 +410,171 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
         shown = ", ".join(map(str, table.columns[:40]))
         raise InfinityError(f"res.{level} has no column {', '.join(map(repr, missing))}; it has: {shown}. "
                             "Pick one of those or another level= (jobs, frames, objects, keypoints).")
-    data = _as_numbers(table[wanted].dropna(subset=[x, y]))
+    job = "job_id" if "job_id" in table.columns else None
+    data = _as_numbers(table[list(dict.fromkeys([*wanted, *([job] if job else [])]))].dropna(subset=[x, y]))
     if not _is_number(data[y]):
         raise InfinityError(f"res.{level}[{y!r}] is not numeric ({data[y].dtype}); plot a numeric column as y.")
     if data.empty:
         raise InfinityError(f"res.{level} has no rows where both {x!r} and {y!r} are set: nothing to plot.")
-    if hue is not None and _is_number(data[hue]) and data[hue].nunique() > 6:
-        data = data.assign(**{hue: _quartiles(data[hue])})
+    rows = len(data)
+    groups = None
+    if hue is not None:  # its own column, so a hue that is also x or y leaves them as they are
+        groups = _HUE
+        data = data.assign(**{_HUE: _number_labels(data[hue]) if _is_number(data[hue]) else data[hue]})
+    per_job = _job_means(data, x, y, groups, job)
+    jobs = per_job["_job"].nunique()
     with _style():
-        fig = _figure(6.4, 4.2)
+        fig = _figure(6.4, 4.2, layout=None)  # one panel: fixed margins draw as well as a layout engine, for less
+        fig.subplots_adjust(left=0.12, right=0.97, top=0.86, bottom=0.17)
         ax = fig.add_subplot()
-        if not _is_number(data[x]):
-            sns.pointplot(data=data, x=x, y=y, hue=hue, errorbar=("ci", 95), seed=0, n_boot=500, ax=ax,
-                          dodge=0.3 if hue else False)
-            how = "mean and 95% CI"
-        elif data[x].nunique() > 12 or data.groupby(x).size().median() < 2:
-            _regressions(ax, data, x, y, hue)
-            how = "linear fit and 95% CI"
+        if not _is_number(per_job[x]):
+            _categories(ax, per_job, x, y, groups)
+            how = "mean of the job means per category, 95% CI across jobs"
+        elif per_job[x].nunique() > 12 or per_job.groupby(x)["_job"].nunique().median() < 2:
+            _regressions(ax, per_job, x, y, groups)
+            how = "one dot per job, linear fit and 95% CI across jobs"
         else:
-            sns.lineplot(data=data, x=x, y=y, hue=hue, errorbar=("ci", 95), seed=0, n_boot=500, marker="o", ax=ax)
-            how = "mean and 95% CI"
+            _grid(ax, per_job, x, y, groups)
+            how = "mean of the job means, 95% CI across jobs"
+        _small_legend(ax, hue)
     ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_ylabel(y if level == "jobs" or job is None else f"{y} (mean per job)")
     by = f"{x} and {hue}" if hue else x
-    ax.set_title(f"{y} by {by}")
-    fig.suptitle(f"{how} over {len(data)} {level}", fontsize=9)
+    ax.set_title(f"{y} by {by}", y=_TITLE_Y)
+    each = "" if level == "jobs" or job is None else f" (each the mean of its {level}: {rows} in all)"
+    fig.suptitle(f"{how}: {jobs} jobs{each}", fontsize=9)
     return fig
 
 
-def _quartiles(values: pd.Series) -> pd.Series:
-    bins = pd.qcut(values.astype(float), 4, duplicates="drop")
-    labels = {iv: f"{iv.left:.3g}–{iv.right:.3g}" for iv in bins.cat.categories}
-    return bins.map(labels).astype(str)
+def _job_means(data: pd.DataFrame, x: str, y: str, hue: str | None, job: str | None) -> pd.DataFrame:
+    """One row per job (and per ``x`` and ``hue`` value, where they change within a job): the mean of ``y``.
+
+    The job's id is kept as ``_job``; a table without job ids counts each row as a job.
+    """
+    if job is None:
+        return data.assign(_job=np.arange(len(data)))
+    keys = list(dict.fromkeys([job, x, *([hue] if hue else [])]))
+    means = data.groupby(keys, observed=True, sort=False)[y].mean().reset_index()
+    return means.assign(_job=means[job].astype(str))
+
+
+def _number(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits, never in exponent form (1500, 574, 0.0123)."""
+    text = np.format_float_positional(float(value), precision=digits, unique=False, fractional=False, trim="-")
+    return text.rstrip(".")
+
+
+def _number_labels(values: pd.Series) -> pd.Series:
+    """A numeric hue as ordered labels: each value to three significant digits (more where two
+    would read the same), or, past six values, the quartile it falls in."""
+    numbers = values.astype(float)
+    distinct = np.sort(numbers.dropna().unique())
+    if len(distinct) > 6:
+        bins = pd.qcut(numbers, 4, duplicates="drop")
+        lowest = float(numbers.min())  # qcut widens the first bin below the data a little: say where it starts
+        names = {iv: f"{_number(max(iv.left, lowest))}–{_number(iv.right)}" for iv in bins.cat.categories}
+        order = [names[iv] for iv in bins.cat.categories]
+        return pd.Series(pd.Categorical(bins.map(names).astype(str), categories=order, ordered=True),
+                         index=values.index)
+    for digits in range(3, 16):
+        labels = [_number(v, digits) for v in distinct]
+        if len(set(labels)) == len(labels):
+            break
+    named = dict(zip(distinct, labels, strict=True))
+    return pd.Series(pd.Categorical(numbers.map(named), categories=labels, ordered=True), index=values.index)
+
+
+# Every interval: seaborn's percentile bootstrap of the mean, seeded so a figure redraws the same.
+_ERRORBAR = ("ci", 95)
+_N_BOOT = 1000
+_SEED = 0
+_HUE = "_hue"  # the groups a hue makes (labelled numbers, or the column's own values)
+
+
+def _groups(data: pd.DataFrame, hue: str | None) -> list[tuple[str | None, pd.DataFrame]]:
+    if hue is None:
+        return [(None, data)]
+    return [(str(key), part) for key, part in data.groupby(hue, observed=True, sort=True)]
+
+
+def _small_legend(ax: Axes, hue: str | None) -> None:
+    """The legend titled with the hue's column, in small type."""
+    legend = ax.get_legend()
+    if hue is None or legend is None:
+        return
+    legend.set_title(hue)
+    legend.get_title().set_fontsize(7.5)
+    for text in legend.get_texts():
+        text.set_fontsize(7)
+
+
+def _mark_intervals(ax: Axes, before: int) -> None:
+    """Name the bands seaborn drew since ``before`` collections (``gid="interval"``), for a reader of the figure."""
+    from matplotlib.collections import PolyCollection
+
+    for collection in ax.collections[before:]:
+        if isinstance(collection, PolyCollection):
+            collection.set_gid("interval")
+
+
+def _grid(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
+    """seaborn's lineplot over the job means: the mean at each ``x``, its 95% band bootstrapped over jobs."""
+    import seaborn as sns
+
+    before = len(ax.collections)
+    sns.lineplot(data=data, x=x, y=y, hue=hue, errorbar=_ERRORBAR, n_boot=_N_BOOT, seed=_SEED, marker="o",
+                 markersize=5, linewidth=1.8, ax=ax)
+    _mark_intervals(ax, before)
+    ticks = data.groupby(x, sort=True)["_job"].nunique()
+    ax.set_xticks(ticks.index.to_numpy(dtype=float), [f"{_number(v)}\nn={n}" for v, n in ticks.items()])
+
+
+def _categories(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
+    """seaborn's pointplot over the job means: each category's mean and 95% interval across jobs, no line
+    between categories (they have no order to follow)."""
+    import seaborn as sns
+
+    order = sorted(data[x].dropna().unique(), key=str)
+    groups = data[hue].nunique() if hue is not None else 1
+    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, errorbar=_ERRORBAR, n_boot=_N_BOOT, seed=_SEED,
+                  linestyle="none", marker="o", markersize=5, capsize=0.08, dodge=0.4 if groups > 1 else False,
+                  ax=ax)
+    counts = data.groupby(x, sort=False, observed=True)["_job"].nunique()
+    ax.set_xticks(np.arange(len(order)), [f"{_short(v, 16)}\nn={counts[v]}" for v in order])
+    ax.set_xlim(-0.6, len(order) - 0.4)
 
 
 def _regressions(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
+    """seaborn's regplot over the job means: one dot per job, a least-squares line, its 95% band
+    bootstrapped over the jobs."""
     import seaborn as sns
 
-    groups: list[tuple[str | None, pd.DataFrame]] = (
-        [(None, data)] if hue is None
-        else [(str(key), part) for key, part in data.groupby(hue, observed=True, sort=True)])
-    colors = sns.color_palette(n_colors=max(1, len(groups)))
-    for (label, part), color in zip(groups, colors, strict=False):
-        sns.regplot(data=part, x=x, y=y, ax=ax, ci=95, n_boot=500, seed=0, color=color, label=label,
-                    scatter_kws={"s": 8, "alpha": 0.35}, line_kws={"lw": 2}, truncate=True)
+    groups = _groups(data, hue)
+    for (label, part), color in zip(groups, sns.color_palette(n_colors=max(1, len(groups))), strict=False):
+        before = len(ax.collections)
+        # one value of x has no line to fit: its job's dot alone
+        sns.regplot(data=part, x=x, y=y, ax=ax, ci=95, n_boot=_N_BOOT, seed=_SEED, color=color, label=label,
+                    fit_reg=part[x].nunique() > 1, truncate=True, scatter_kws={"s": 14, "alpha": 0.6, "zorder": 3},
+                    line_kws={"lw": 2})
+        _mark_intervals(ax, before)
     if hue is not None:
-        ax.legend(title=hue, fontsize=7)
+        ax.legend()
 
 
 # -- res.show() -----------------------------------------------------------------------------------
 
-def frames_figure(res: Results, n: int = 16) -> Figure:
+def frames_figure(res: Results, n: int = 16, mark: Iterable[str] | None = None, mark_label: str = "marked") -> Figure:
     """A grid of ``n`` frames (or previews) with their boxes, keypoint skeletons and masks drawn.
 
-    Frames are spread over the jobs (every job before a second frame of any), evenly through
-    each job's video. Images come from the frame's own file (previews, still images) or are
-    decoded from the job's video; masks come from the ``segmentation`` polygons or RLE of the
-    job's ``labels.json``; boxes and keypoints from the ``objects`` and ``keypoints`` tables,
-    joined with COCO's 17-keypoint skeleton. A frame whose image is gone is drawn on grey with
-    its labels.
+    Frames are spread over the jobs (every job before a second frame of any). Within a job
+    they are chosen to show its motion: the first frame, then each time the frame whose pose
+    (its keypoints) differs most from those already chosen, so a squat shows standing and
+    the bottom of the squat rather than its first and last frames, which look alike; a job
+    without keypoints gets frames evenly spaced through its video. Images come from the
+    frame's own file (previews, still images) or are decoded from the job's video; masks
+    come from the ``segmentation`` polygons or RLE of the job's ``labels.json``; boxes and
+    keypoints from the ``objects`` and ``keypoints`` tables, joined with COCO's 17-keypoint
+    skeleton. A frame whose image is gone is drawn on grey with its labels.
 
     Parameters
     ----------
@@ -402,48 +582,83 @@ def frames_figure(res: Results, n: int = 16) -> Figure:
         Results read from job folders (the tables carry each job's folder in ``jobs.path``).
     n : int
         Frames to draw at most.
+    mark : iterable of str, optional
+        Job ids whose frames are outlined (the previews chosen for videos, say); their
+        titles say ``mark_label``.
+    mark_label : str
+        What the outline means, in the marked titles and the figure's title.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per frame, titled ``<job id prefix> · frame <number>``.
+        One panel per frame, titled ``<job id prefix> · frame <number>`` (marked ones
+        ``<job id prefix> · frame <number> · <mark_label>``).
 
     Examples
     --------
-    >>> batch.results().show(n=9).savefig("frames.png")   # doctest: +SKIP
+    >>> batch.results().show(n=9).savefig("frames.png")                          # doctest: +SKIP
+    >>> previews.results().show(mark=chosen_ids, mark_label="video")             # doctest: +SKIP
     """
     if n < 1:
         raise InfinityError(f"n must be at least 1 frame, not {n}.")
     frames = _table(res, "frames")
     if frames.empty:
         raise InfinityError("These results have no frames to show (see res.jobs['problem'] for why).")
-    chosen = _spread(frames, n)
+    keypoints_table = _table(res, "keypoints")
+    chosen = _spread(frames, n, keypoints_table)
     jobs = _table(res, "jobs")
     folders = {str(j): Path(str(p)) for j, p in zip(jobs["job_id"], jobs["path"], strict=True) if pd.notna(p)}
     keys = list(zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), strict=True))
     images = load_images(chosen, folders)
     masks = load_masks(chosen, folders)
     objects = _rows_for(_table(res, "objects"), keys)
-    keypoints = _rows_for(_table(res, "keypoints"), keys)
+    keypoints = _rows_for(keypoints_table, keys)
+    marked = {str(j) for j in mark} if mark is not None else set()
     count = len(chosen)
     ncols = math.ceil(math.sqrt(count))
     nrows = math.ceil(count / ncols)
     width0, height0 = _size(chosen["width"].iloc[0], 1), _size(chosen["height"].iloc[0], 1)
-    panel = min(_PANEL_INCHES, 12.0 / ncols)
-    with _style():
-        fig = _figure(panel * ncols, panel * nrows * height0 / width0 + 0.4)
+    # About a pixel of the frame per pixel of the figure at 100 dpi (never below a legible title's
+    # width): larger panels would only magnify the frames, and cost their pixels to draw and encode.
+    panel = min(_PANEL_INCHES, 12.0 / ncols, max(2.2, width0 / 100))
+    panel_height = panel * height0 / width0
+    # Fixed spacing, not a constrained layout: laying out a grid of images that way costs more
+    # than drawing them, and the panels are all alike.
+    title, head = 0.3, 0.45
+    height = nrows * (panel_height + title) + head
+    with _frame_style():
+        fig = _figure(panel * ncols + 0.1, height, layout=None)
+        fig.subplots_adjust(left=0.05 / (panel * ncols + 0.1), right=1 - 0.05 / (panel * ncols + 0.1),
+                            bottom=0.05 / height, top=1 - (head + title) / height, wspace=0.04,
+                            hspace=title / panel_height)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, (key, row) in zip(axes, zip(keys, chosen.itertuples(index=False), strict=True), strict=False):
             _draw_frame(ax, key, row, images.get(key), masks.get(key, []), objects.get(key), keypoints.get(key))
+            if key[0] in marked:
+                _mark(ax, mark_label)
         for ax in axes[count:]:
             ax.set_axis_off()
     jobs_shown = len({k[0] for k in keys})
-    fig.suptitle(f"{count} of {len(frames)} frames from {jobs_shown} job(s): boxes, keypoints, masks")
+    outlined = sum(k[0] in marked for k in keys)
+    note = f"; outlined: {mark_label} ({outlined})" if marked else ""
+    fig.suptitle(f"{count} of {len(frames)} frames from {jobs_shown} job(s): boxes, keypoints, masks{note}",
+                 y=1 - 0.12 / height, va="top")
     return fig
 
 
-def _spread(frames: pd.DataFrame, n: int) -> pd.DataFrame:
-    """Up to ``n`` frames: round-robin over jobs, evenly spaced within each job."""
+_MARK = "#e8590c"
+
+
+def _mark(ax: Axes, label: str) -> None:
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor=_MARK, lw=3.5,
+                           clip_on=False, zorder=5, gid="marked"))
+    ax.set_title(f"{ax.get_title()} · {label}", fontsize=8, color=_MARK, fontweight="bold", y=_TITLE_Y)
+
+
+def _spread(frames: pd.DataFrame, n: int, keypoints: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Up to ``n`` frames: round-robin over jobs; within each, the most different poses (or evenly spaced)."""
     groups = [part.sort_values("frame") for _, part in frames.groupby("job_id", sort=False, observed=True)]
     if len(groups) > n:
         picks = np.unique(np.linspace(0, len(groups) - 1, n).round().astype(int))
@@ -460,12 +675,65 @@ def _spread(frames: pd.DataFrame, n: int) -> pd.DataFrame:
         if not grew:
             break
     parts = []
+    by_job = _poses_by_job(keypoints) if max(quota, default=0) > 1 else {}
     for part, k in zip(groups, quota, strict=True):
         if k == 1:
             parts.append(part.iloc[[len(part) // 2]])
         elif k > 1:
-            parts.append(part.iloc[np.unique(np.linspace(0, len(part) - 1, k).round().astype(int))])
+            poses = _poses(part, by_job)
+            if poses is None:  # no keypoints: evenly spaced, the first and the last frame left out
+                at = np.unique(((np.arange(k) + 0.5) * len(part) / k).astype(int))
+            else:
+                at = np.sort(_most_different(poses, k))
+            parts.append(part.iloc[at])
     return pd.concat(parts, ignore_index=True)
+
+
+def _poses_by_job(keypoints: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Each job's frames as rows of their keypoints' x and y (COCO keypoints in view), by job id."""
+    if keypoints is None or keypoints.empty or not {"job_id", "frame", "keypoint", "x", "y"} <= set(keypoints.columns):
+        return {}
+    points = keypoints
+    if "kind" in points.columns:
+        points = points[points["kind"].astype(str) == "coco"]
+    if "v" in points.columns:
+        points = points[points["v"] > 0]
+    if points.empty:
+        return {}
+    points = points.assign(job_id=points["job_id"].astype(str), frame=points["frame"].astype(int),
+                           keypoint=points["keypoint"].astype(str))
+    table = points.pivot_table(index=["job_id", "frame"], columns="keypoint", values=["x", "y"], aggfunc="mean")
+    return {str(job): part.droplevel(0) for job, part in table.groupby(level=0, sort=False)}
+
+
+def _poses(part: pd.DataFrame, poses: dict[str, pd.DataFrame]) -> NDArray[np.float64] | None:
+    """Each frame of one job (in ``part``'s order) as a vector of its keypoints' x and y; None without them."""
+    table = poses.get(str(part["job_id"].iloc[0]))
+    if table is None:
+        return None
+    values = table.reindex(part["frame"].astype(int).to_numpy()).to_numpy(dtype=float)
+    if np.isnan(values).all():
+        return None
+    # a keypoint unseen in a frame counts as where it usually is (0 if it is never seen)
+    seen = (~np.isnan(values)).sum(axis=0)
+    fill = np.where(seen > 0, np.nansum(values, axis=0) / np.maximum(seen, 1), 0.0)
+    values = np.where(np.isnan(values), fill, values)
+    return values
+
+
+def _most_different(poses: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+    """``k`` rows of ``poses``: the first, then each time the one farthest from all chosen so far."""
+    chosen = [0]
+    nearest = np.linalg.norm(poses - poses[0], axis=1)
+    while len(chosen) < min(k, len(poses)):
+        best = int(np.argmax(nearest))
+        if nearest[best] <= 0:  # the rest repeat a chosen pose: fill evenly instead
+            rest = [i for i in np.linspace(0, len(poses) - 1, k).round().astype(int) if i not in chosen]
+            chosen += rest[: k - len(chosen)]
+            break
+        chosen.append(best)
+        nearest = np.minimum(nearest, np.linalg.norm(poses - poses[best], axis=1))
+    return np.asarray(chosen, dtype=np.int64)
 
 
 def _rows_for(table: pd.DataFrame, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], pd.DataFrame]:
@@ -512,7 +780,7 @@ def _draw_frame(ax: Axes, key: tuple[str, int], row: Any, image: NDArray[np.uint
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
-    ax.set_title(f"{key[0][:8]} · frame {key[1]}", fontsize=8)
+    ax.set_title(f"{key[0][:8]} · frame {key[1]}", fontsize=8, y=_TITLE_Y)
 
 
 def _draw_skeletons(ax: Axes, keypoints: pd.DataFrame, line_collection: Any) -> None:
@@ -522,13 +790,17 @@ def _draw_skeletons(ax: Axes, keypoints: pd.DataFrame, line_collection: Any) -> 
     points = points[(points["v"] > 0) & points["x"].notna() & points["y"].notna()]
     if points.empty:
         return
-    segments = []
-    for _, person in points.groupby("object_id", sort=False):
-        where = {str(k): (float(x), float(y)) for k, x, y in zip(person["keypoint"], person["x"], person["y"],
-                                                                 strict=True)}
-        segments += [(where[a], where[b]) for a, b in COCO_SKELETON if a in where and b in where]
+    # A frame holds a few people of 17 keypoints: plain loops beat a pandas groupby here.
+    people: dict[Any, dict[str, tuple[float, float]]] = {}
+    for person, name, x, y in zip(points["object_id"].tolist(), points["keypoint"].astype(str).tolist(),
+                                  points["x"].tolist(), points["y"].tolist(), strict=True):
+        people.setdefault(person, {})[name] = (float(x), float(y))
+    segments = [(where[a], where[b]) for where in people.values() for a, b in COCO_SKELETON
+                if a in where and b in where]
     if segments:
         ax.add_collection(line_collection(segments, colors="#ff5d8f", linewidths=1.3, gid="skeleton"))
-    visible = points["v"] >= 2
-    ax.scatter(points["x"], points["y"], s=7, c=np.where(visible, "#ff5d8f", "white"), edgecolors="#ff5d8f",
-               linewidths=0.6, zorder=3, gid="keypoints")
+    visible = (points["v"] >= 2).to_numpy()[:, None]
+    # RGBA rows rather than colour names: matplotlib would parse a name per point
+    faces = np.where(visible, (1.0, 0.365, 0.561, 1.0), (1.0, 1.0, 1.0, 1.0))
+    ax.scatter(points["x"].to_numpy(dtype=float), points["y"].to_numpy(dtype=float), s=7, c=faces,
+               edgecolors="#ff5d8f", linewidths=0.6, zorder=3, gid="keypoints")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 import jinja2
+import numpy as np
 import pandas as pd
-from markupsafe import Markup
 
 from ._version import __version__
 from .errors import InfinityError
@@ -36,7 +35,7 @@ from .errors import InfinityError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FigureLike", "Section", "data_uri", "render_report", "write_report"]
+__all__ = ["FigureLike", "Link", "Section", "anchor", "data_uri", "render_report", "write_report"]
 
 FigureLike = Union["Figure", bytes, str, "os.PathLike[str]"]
 """A matplotlib Figure, PNG bytes, or the path of a PNG file."""
@@ -45,10 +44,35 @@ FigureLike = Union["Figure", bytes, str, "os.PathLike[str]"]
 
 @functools.cache
 def _templates() -> jinja2.Environment:
-    """The package's templates (``infinityframe/templates/``), autoescaped: every value put in a page is
-    escaped unless it is Markup (only the tables' HTML, which pandas escaped cell by cell)."""
+    """The package's templates (``infinityframe/templates/``), autoescaped: every value put in a page,
+    each table's headers and cells included, is escaped there."""
     return jinja2.Environment(loader=jinja2.PackageLoader("infinityframe", "templates"), autoescape=True,
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links to a row of another table in the same report.
+
+    ``target`` is the row's value in the column its table is anchored by (``Section.anchors``).
+
+    Examples
+    --------
+    >>> Link("6dac508b", "6dac508b-17cd-4e81-9ac3-c9f997dde3ea")
+    Link(text='6dac508b', target='6dac508b-17cd-4e81-9ac3-c9f997dde3ea')
+    """
+
+    text: str
+    target: str
+
+
+def anchor(value: Any) -> str:
+    """The HTML id of a row anchored by ``value`` (what a :class:`Link` to it points at).
+
+    >>> anchor("6dac508b-17cd")
+    'row-6dac508b-17cd'
+    """
+    return "row-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in str(value))
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,9 @@ class Section:
         pandas or polars frames; long ones show their first ``max_rows`` rows.
     max_rows : int
         Rows shown per table.
+    anchors : mapping of caption to column
+        Tables whose rows can be linked to: each row gets the id :func:`anchor` makes of its
+        value in that column, and a :class:`Link` cell elsewhere in the report points at it.
 
     Examples
     --------
@@ -77,6 +104,7 @@ class Section:
     figures: Mapping[str, FigureLike] = field(default_factory=dict)
     tables: Mapping[str, Any] = field(default_factory=dict)
     max_rows: int = 25
+    anchors: Mapping[str, str] = field(default_factory=dict)
 
 
 def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
@@ -92,9 +120,9 @@ def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
     elif isinstance(figure, (str, os.PathLike)):
         png = Path(figure).read_bytes()
     else:
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi)
-        png = buffer.getvalue()
+        from .plots import png_bytes
+
+        png = png_bytes(figure, dpi=dpi)
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
         source = f"{os.fspath(figure)!r} is not a PNG image" if isinstance(figure, (str, os.PathLike)) else (
             "These bytes are not a PNG image")
@@ -103,13 +131,29 @@ def data_uri(figure: FigureLike, *, dpi: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _table(caption: str, frame: Any, max_rows: int) -> dict[str, Any]:
+def _cell(value: Any) -> dict[str, str | None]:
+    """A table cell as the template shows it: its text, and where it links to when it is a :class:`Link`."""
+    if isinstance(value, Link):
+        return {"text": value.text, "href": "#" + anchor(value.target)}
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return {"text": "", "href": None}
+    if isinstance(value, (float, np.floating)):
+        return {"text": f"{value:.4g}", "href": None}
+    return {"text": str(value), "href": None}
+
+
+def _table(caption: str, frame: Any, max_rows: int, anchored_by: str | None = None) -> dict[str, Any]:
+    """What the template shows of a table: its columns, and each row's cells (with the row's anchor)."""
     table = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
     shown = table.head(max_rows)
-    body = shown.to_html(index=False, border=0, escape=True, na_rep="", float_format=lambda v: f"{v:.4g}")
-    # pandas escaped every cell and column name; the caption is escaped by Markup.format.
-    body = body.replace('<table class="dataframe">', Markup("<table><caption>{}</caption>").format(caption), 1)
-    return {"html": Markup(body), "shown": len(shown), "total": len(table)}
+    if anchored_by is not None and anchored_by not in shown.columns:
+        raise InfinityError(f"Table {caption!r} is anchored by column {anchored_by!r}, which it does not have; "
+                            f"it has: {', '.join(map(str, shown.columns))}.")
+    ids = [anchor(v) for v in shown[anchored_by]] if anchored_by is not None else [None] * len(shown)
+    rows = [{"id": row_id, "cells": [_cell(v) for v in values]}
+            for row_id, values in zip(ids, shown.itertuples(index=False, name=None), strict=True)]
+    return {"caption": caption, "columns": [str(c) for c in shown.columns], "rows": rows, "shown": len(shown),
+            "total": len(table)}
 
 
 def _section(section: Section, dpi: int) -> dict[str, Any]:
@@ -122,7 +166,8 @@ def _section(section: Section, dpi: int) -> dict[str, Any]:
         except InfinityError as err:
             raise InfinityError(f"Section {section.heading!r}, figure {caption!r}: {err}") from None
     return {"heading": section.heading, "paragraphs": [p for p in paragraphs if p], "figures": figures,
-            "tables": [_table(caption, frame, section.max_rows) for caption, frame in section.tables.items()]}
+            "tables": [_table(caption, frame, section.max_rows, section.anchors.get(caption))
+                       for caption, frame in section.tables.items()]}
 
 
 def render_report(title: str, sections: Sequence[Section], *, subtitle: str = "", dpi: int = 100) -> str:

@@ -116,6 +116,10 @@ def _init_worker(parent: int) -> None:
     # worker was still starting has left it to init already, and nothing would ever end it.
     if os.getppid() != parent:
         os._exit(0)
+    # Rendering is background work: the process that asked for it (a notebook, a script drawing
+    # the previews while the videos render) keeps the upper hand on a busy core.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(_WORKER_NICENESS)
     # One core per worker: the pool already uses every core.
     try:
         import cv2
@@ -126,6 +130,9 @@ def _init_worker(parent: int) -> None:
 
 
 _main_swap = threading.Lock()
+_WORKER_NICENESS = 5
+# Run by path in every spawned worker before its task is unpickled (see _main_hidden).
+_WORKER_ENTRY = str(Path(__file__).resolve().with_name("_worker.py"))
 
 
 @contextlib.contextmanager
@@ -155,11 +162,15 @@ def _main_hidden() -> Iterator[None]:
     A spawned child re-runs the parent's main script (as ``__mp_main__``) before it does
     anything else. For a notebook or a guarded script that is harmless, but a plain script that
     calls ``Session.local()`` and submits at top level would submit again from every worker.
-    The workers only ever run this package's code, so they need nothing from ``__main__``.
+    The workers only ever run this package's code, so they need nothing from ``__main__``:
+    they run :mod:`._worker` in its place, which keeps the package's front door (pandas,
+    polars, the client) out of a process that only renders.
     """
     with _main_swap:
         main = sys.modules.get("__main__")
-        sys.modules["__main__"] = types.ModuleType("__main__")
+        stand_in = types.ModuleType("__main__")
+        stand_in.__file__ = _WORKER_ENTRY
+        sys.modules["__main__"] = stand_in
         try:
             yield
         finally:

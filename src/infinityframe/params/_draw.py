@@ -104,19 +104,41 @@ def _units_at(root: int, name: str, round_: int, rows: np.ndarray) -> np.ndarray
 def _design(root: int, method: str, n: int, d: int) -> np.ndarray:
     rng = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(root, spawn_key=(_DESIGN_STREAM, _METHODS.index(method)))))
+    if method == "lhs":
+        return latin_hypercube(rng, n, d)
     # Loaded here, not at import: scipy costs a fresh process about a second, and only the
-    # designs need it (a uniform draw is numpy's).
+    # Sobol design needs it (a uniform draw is numpy's, and so is a Latin hypercube).
     from scipy.stats import qmc
 
-    engine = qmc.LatinHypercube if method == "lhs" else qmc.Sobol
     try:
-        design = engine(d, rng=rng)
+        design = qmc.Sobol(d, rng=rng)
     except TypeError:  # scipy < 1.15 calls it seed
-        design = engine(d, seed=rng)
+        design = qmc.Sobol(d, seed=rng)
     with warnings.catch_warnings():
         # Sobol balance is exact for powers of two; other n are still low-discrepancy prefixes.
         warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
         return np.asarray(design.random(n), dtype=np.float64)
+
+
+def latin_hypercube(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """``n`` points of a scrambled Latin hypercube in ``[0, 1)^d``: each column hits each of ``n`` strata once.
+
+    The very draws of ``scipy.stats.qmc.LatinHypercube(d, rng=rng).random(n)`` (strength 1, no
+    optimization), without importing scipy (a second of a fresh process): like scipy, it draws
+    from a child spawned off ``rng``'s seed sequence, a uniform jitter per cell, then shuffles
+    each column's strata in turn.
+
+    >>> latin_hypercube(np.random.default_rng(0), 4, 2).shape
+    (4, 2)
+    """
+    bits = rng.bit_generator
+    seeds: Any = bits.seed_seq  # a SeedSequence for every generator numpy makes from a seed
+    rng = np.random.Generator(type(bits)(seeds.spawn(1)[0]))
+    jitter = rng.uniform(size=(n, d))
+    strata = np.tile(np.arange(1, n + 1), (d, 1))
+    for column in range(d):
+        rng.shuffle(strata[column, :])
+    return np.asarray((strata.T - jitter) / n, dtype=np.float64)
 
 
 # -- checks of the arguments -------------------------------------------------------------------

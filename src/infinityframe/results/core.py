@@ -25,7 +25,7 @@ import gc
 import multiprocessing
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -203,8 +203,9 @@ class Results:
 
         return results_figure(self, x, y, hue=hue, level=level)
 
-    def show(self, n: int = 16) -> Figure:
-        """``n`` frames with boxes, skeletons and masks drawn; see :func:`infinityframe.plots.frames_figure`.
+    def show(self, n: int = 16, mark: Iterable[str] | None = None, mark_label: str = "marked") -> Figure:
+        """``n`` frames with boxes, skeletons and masks drawn, the jobs in ``mark`` outlined; see
+        :func:`infinityframe.plots.frames_figure`.
 
         Examples
         --------
@@ -212,7 +213,7 @@ class Results:
         """
         from ..plots import frames_figure
 
-        return frames_figure(self, n=n)
+        return frames_figure(self, n=n, mark=mark, mark_label=mark_label)
 
     def __repr__(self) -> str:
         counts = {name: len(frame) for name, frame in self._tables.items()}

@@ -34,16 +34,15 @@ import re
 import reprlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import orjson
 
-from ...params import rules
-from ...params.distributions import Distribution
-from ...params.priors import recommended_json
-from ...params.rules import JobError, complete_params, evaluate_constraint
-from ...params.validation import Records
+if TYPE_CHECKING:
+    from ...params.distributions import Distribution
+    from ...params.rules import JobError, complete_params, evaluate_constraint
+    from ...params.validation import Records
 
 __all__ = [
     "MAX_DEPTH",
@@ -66,6 +65,20 @@ MAX_TEXT = 1024  # characters in a parameter name or a string value, wherever it
 # Unicode's category Cc, exactly: one regex search, not a Python loop over every character of every
 # name and value in a batch of up to 100,000 jobs.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+# The rules the client shares read pandas and polars columns, so importing them loads both: a
+# render worker imports this module for Generator alone and must not pay for them (the service,
+# which checks jobs, has them loaded anyway). They are imported where a job is checked.
+_FROM_RULES = ("JobError", "complete_params", "evaluate_constraint")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_RULES:
+        from ...params import rules
+
+        return getattr(rules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 3, 60, 60, 6, 6
@@ -100,6 +113,8 @@ class Generator(abc.ABC):
 
     def metadata(self) -> JSON:
         """The generator in the shape of ``GET /api/jobs/{name}/``."""
+        from ...params.priors import recommended_json  # the service's, not a render worker's
+
         return {
             "name": self.name,
             "version": self.version,
@@ -191,6 +206,8 @@ def _shape_errors(index: int, given: JSON, names: frozenset[str]) -> tuple[JSON,
     A parameter's own name holding a number, a bool or null has no shape to check: that is
     nearly every cell of a batch, so it costs one set lookup and one type test.
     """
+    from ...params.rules import JobError
+
     errors: list[JobError] = []
     kept: JSON | None = None  # stays None while every key passes: the job is kept as it came
     for pos, (key, value) in enumerate(given.items()):
@@ -219,6 +236,8 @@ def _unstorable(index: int, params: JSON) -> list[JobError]:
         return []
     except orjson.JSONEncodeError:
         pass
+    from ...params.rules import JobError
+
     errors = []
     for key, value in params.items():
         try:
@@ -240,6 +259,8 @@ def check_batch(generator: Any, jobs: Sequence[Any], start: int = 0) -> tuple[Re
     job's completed parameters) and, per job (numbered ``start`` + its position), its failures:
     a job passed when its list is empty.
     """
+    from ...params import rules
+
     names = frozenset(rules.generator_spec(generator).names)
     kept: list[Any] = []
     shape: dict[int, list[JobError]] = {}
