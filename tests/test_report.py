@@ -109,20 +109,6 @@ class TestDemo:
         assert "those chosen for videos outlined" in page
 
 
-def test_the_demo_imports_seaborn_without_its_optional_extras_and_leaves_them_importable() -> None:
-    code = """
-import sys
-from infinityframe.demo import _SEABORN_EXTRAS, _seaborn_without_extras
-_seaborn_without_extras()
-print(sorted(m for m in ("seaborn", *_SEABORN_EXTRAS) if m in sys.modules))
-import scipy.stats
-print(scipy.stats.norm.cdf(0.0))
-"""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["['seaborn']", "0.5"]  # seaborn alone; scipy.stats still imports
-
-
 def test_report_opens_in_headless_chromium(demo: tuple[Path, str], tmp_path: Path) -> None:
     binary = chromium()
     if binary is None:

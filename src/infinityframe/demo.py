@@ -13,7 +13,6 @@ the videos render), each once.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -79,39 +78,7 @@ def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
 
 
-# seaborn's optional dependencies, which it imports if it can: scipy.stats (its KDEs, else its own
-# copy of gaussian_kde), scipy.cluster (clustermap) and ipywidgets (interactive palette pickers,
-# which bring IPython). They are nearly all of seaborn's import (without them 0.03-0.05 s instead
-# of 0.55-0.8 s on two busy cores, matplotlib already loaded), for nothing the demo draws.
-_SEABORN_EXTRAS = ("scipy.stats", "scipy.cluster", "ipywidgets")
-
-
-def _seaborn_without_extras() -> None:
-    """Import seaborn without its optional dependencies (:data:`_SEABORN_EXTRAS`).
-
-    seaborn treats each as optional and goes on without it: KDEs use the copy of scipy's
-    ``gaussian_kde`` it ships (cumulative ones are refused), ``clustermap`` and the palette
-    pickers say what they need. A ``None`` in ``sys.modules`` makes Python refuse that import
-    while seaborn is imported, and is removed at once, so each imports as usual afterwards.
-    Only for a process that is the demo's alone (the command), where nothing else imports them
-    in the meantime: a notebook's seaborn keeps them all.
-    """
-    if "seaborn" in sys.modules:
-        return
-    refused = [name for name in _SEABORN_EXTRAS if name not in sys.modules]
-    for name in refused:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        import seaborn  # noqa: F401
-    finally:
-        for name in refused:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
-
-
-def _draw_sweep(sweep: pd.DataFrame, path: Path, own_process: bool) -> Path:
-    if own_process:
-        _seaborn_without_extras()
+def _draw_sweep(sweep: pd.DataFrame, path: Path) -> Path:
     return _save(sweep.infinity.plot(), path)
 
 
@@ -132,8 +99,7 @@ def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Res
     return preview_res, chosen_ids, batch
 
 
-def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0, *,
-             own_process: bool = False) -> Results:
+def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
     """Run the demo into ``out`` and return the videos' results.
 
     Parameters
@@ -147,9 +113,6 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
         Previews promoted to videos (default: half of them, at least 2).
     seed : int
         Seeds the sweep.
-    own_process : bool
-        The demo is all its process does (the ``infinityframe demo`` command): seaborn is then
-        imported without its optional dependencies (see :func:`_seaborn_without_extras`).
 
     Examples
     --------
@@ -164,8 +127,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     service = serve(out / "service")
     stopping: list[threading.Thread] = []
     try:
-        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start,
-                    own_process)
+        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
     finally:
         for thread in stopping:
             thread.join()
@@ -173,7 +135,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
 
 
 def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
-         start: float, own_process: bool) -> Results:
+         start: float) -> Results:
     from .report import Link, Section, write_report
 
     figures = out / "figures"
@@ -191,7 +153,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     # the videos, instead of holding up the videos' submission.
     drawing = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
     try:
-        params_drawn = drawing.submit(_draw_sweep, sweep, figures / "params.png", own_process)
+        params_drawn = drawing.submit(_draw_sweep, sweep, figures / "params.png")
         preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
     finally:
         drawing.shutdown(wait=True)

@@ -142,7 +142,7 @@ def demo(out: str, jobs: int) -> int:
     gc.freeze()
     gc.set_threshold(10_000, 50, 50)
     try:
-        run_demo(Path(out), jobs=jobs, own_process=True)
+        run_demo(Path(out), jobs=jobs)
     finally:
         # The process ends next: the collector need not walk every object pandas, matplotlib and
         # the service made (half a second of the demo's exit) before they are freed anyway. A
