@@ -55,7 +55,8 @@ class TestColumns:
 def test_a_fresh_scripts_first_sample_and_validate_loads_neither_scipy_nor_pandera() -> None:
     """Validation never needs pandera, even to report failures: only asking for the schema loads it.
     A uniform draw needs no scipy; the recommended prior's normals (body height and weight) load
-    ``scipy.special`` only, and a design the rest."""
+    ``scipy.special`` only; a Latin hypercube is drawn with numpy, and only a Sobol' design loads
+    ``scipy.stats``."""
     script = textwrap.dedent("""
         import sys
         from infinityframe.local.generators import get
@@ -74,7 +75,10 @@ def test_a_fresh_scripts_first_sample_and_validate_loads_neither_scipy_nor_pande
         print("scipy.special" in sys.modules, "scipy.stats" in sys.modules)
         sample(spec, 8, seed=0, method="lhs")
         print("scipy.stats" in sys.modules)
+        sample(spec, 8, seed=0, method="sobol")
+        print("scipy.stats" in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.split() == ["1000", "False", "False", "1000", "False", "True", "True", "False", "True"], \
+    assert out.stdout.split() == ["1000", "False", "False", "1000", "False", "True", "True", "False", "False",
+                                  "True"], \
         out.stdout
