@@ -9,6 +9,7 @@ import pytest
 import infinityframe as inf
 from _service import RunningService
 
+
 @pytest.fixture(scope="session")
 def owner(service: RunningService) -> str:
     return service.add_account("learner", 100_000)
