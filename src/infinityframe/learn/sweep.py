@@ -270,6 +270,8 @@ def _videos(session: Session, history: pd.DataFrame, objective: Objective, goal:
     costs = session.estimate(jobs, preview=False)
     keep = _fits(costs, left)
     chosen, costs = chosen.iloc[:keep], costs[:keep]
+    if chosen.empty:  # not one video fits in what the cap leaves
+        return pd.DataFrame(), 0, []
     made: list[Batch] = []
     parts: list[pd.DataFrame] = []
     final_round = int(history["round"].max()) + 1
