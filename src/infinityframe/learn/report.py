@@ -23,7 +23,7 @@ def write_sweep_report(history: pd.DataFrame, folder: Path, session: Session,
     from ..report import Section, write_report
     from .effects import effects
     from .figures import effects_figure, rounds_figure
-    from .sweep import _ranked
+    from .suggest import ranked
 
     info = history.attrs.get("sweep", {})
     kind, values = goal
@@ -48,7 +48,7 @@ def write_sweep_report(history: pd.DataFrame, folder: Path, session: Session,
             f"{table.attrs['r2']:.2f}."), figures={"effects": effects_figure(table)}, tables={"effects": table}))
     chosen = history[history["fidelity"] == "video"]
     if chosen.empty:
-        chosen = _ranked(history, goal).head(_SHOWN)
+        chosen = ranked(history, goal).head(_SHOWN)
     figure = _chosen_frames(chosen, folder)
     columns = ["round", "fidelity", "job_id", "objective", *[p for p in params if chosen[p].nunique() > 1]]
     sections.append(Section("Chosen jobs", figures={"frames": figure} if figure is not None else {},

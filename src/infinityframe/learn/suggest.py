@@ -35,7 +35,7 @@ from .space import Space, param_columns
 if TYPE_CHECKING:
     from ..client.session import Session
 
-__all__ = ["MIN_HISTORY", "Goal", "acquisition", "check_goal", "suggest"]
+__all__ = ["MIN_HISTORY", "Goal", "acquisition", "check_goal", "ranked", "suggest"]
 
 Goal = str | tuple[Any, ...]
 _POOL_PER_JOB = 64
@@ -92,6 +92,25 @@ def acquisition(kind: str, values: tuple[float, ...], mean: np.ndarray, sd: np.n
     gain = sign * mean - best
     z = gain / sd
     return np.asarray(gain * norm.cdf(z) + sd * norm.pdf(z))
+
+
+def ranked(history: pd.DataFrame, goal: tuple[str, tuple[float, ...]]) -> pd.DataFrame:
+    """The rows of ``history`` best for the goal first, by their ``objective`` (none for "explore")."""
+    kind, values = goal
+    y = history["objective"]
+    if kind == "maximize":
+        key = -y
+    elif kind == "minimize":
+        key = y
+    elif kind == "boundary":
+        key = (y - values[0]).abs()
+    elif kind == "between":
+        middle, half = (values[0] + values[1]) / 2, (values[1] - values[0]) / 2
+        key = ((y - middle).abs() - half).clip(lower=0) * 1e6 + (y - middle).abs()
+    else:
+        return history.iloc[0:0]
+    return history.assign(_key=key.to_numpy()).dropna(subset=["_key"]).sort_values(
+        "_key", kind="stable").drop(columns="_key")
 
 
 def _history_frame(history: Any) -> pd.DataFrame:

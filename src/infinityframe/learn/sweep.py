@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InfinityError
-from .suggest import MIN_HISTORY, Goal, check_goal, suggest
+from .suggest import MIN_HISTORY, Goal, check_goal, ranked, suggest
 
 if TYPE_CHECKING:
     from ..client.batch import Batch
@@ -106,25 +106,6 @@ def _fits(costs: Sequence[int], left: int) -> int:
     """How many jobs, taken in order, fit in ``left`` samples."""
     total = np.cumsum(np.asarray(costs, dtype=np.int64))
     return int(np.searchsorted(total, left, side="right"))
-
-
-def _ranked(history: pd.DataFrame, goal: tuple[str, tuple[float, ...]]) -> pd.DataFrame:
-    """The jobs best for the goal first (what deserves a video)."""
-    kind, values = goal
-    y = history["objective"]
-    if kind == "maximize":
-        key = -y
-    elif kind == "minimize":
-        key = y
-    elif kind == "boundary":
-        key = (y - values[0]).abs()
-    elif kind == "between":
-        middle, half = (values[0] + values[1]) / 2, (values[1] - values[0]) / 2
-        key = ((y - middle).abs() - half).clip(lower=0) * 1e6 + (y - middle).abs()
-    else:
-        return history.iloc[0:0]
-    return history.assign(_key=key.to_numpy()).dropna(subset=["_key"]).sort_values(
-        "_key", kind="stable").drop(columns="_key")
 
 
 def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int, max_samples: int,
@@ -261,7 +242,7 @@ def _videos(session: Session, history: pd.DataFrame, objective: Objective, goal:
             count: int, left: int, name: str, folder: Path, params: Sequence[str]) -> tuple[pd.DataFrame, int,
                                                                                              list[Batch]]:
     """The best ``count`` previews rendered as videos (as many as ``left`` samples allow), scored."""
-    chosen = _ranked(history, goal).head(count)
+    chosen = ranked(history, goal).head(count)
     if chosen.empty:
         return pd.DataFrame(), 0, []
     sources = {str(b): session.batch(str(b)) for b in dict.fromkeys(chosen["batch_id"])}
