@@ -53,7 +53,9 @@ class TestLoop:
         history, _ = finished
         info = history.attrs["sweep"]
         assert info["samples"] == history["estimated_samples"].sum() <= 200
-        assert len(info["batches"]) == 4 and not info["paid_nothing"]
+        videos = history[history.fidelity == "video"]
+        preview_batches = history.set_index("job_id").loc[videos["source_job_id"], "batch_id"].nunique()
+        assert len(info["batches"]) == 3 + preview_batches and not info["paid_nothing"]  # a promotion per batch
         assert all(sesh.batch(b).num_jobs for b in info["batches"])
 
     def test_the_report(self, finished: tuple[pd.DataFrame, Path]) -> None:

@@ -41,7 +41,9 @@ Goal = str | tuple[Any, ...]
 _POOL_PER_JOB = 64
 _MIN_POOL = 512
 MIN_HISTORY = 3
-_MAX_INPUTS = 6
+_MAX_INPUTS = 4
+_SHORTLIST = 6
+_EVIDENCE = 2.0
 
 
 def check_goal(goal: Any) -> tuple[str, tuple[float, ...]]:
@@ -144,7 +146,7 @@ def _observed(history: pd.DataFrame, target: str | pd.Series) -> tuple[pd.DataFr
     return history.loc[keep].reset_index(drop=True), values[keep], name
 
 
-def _fit(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
+def _fit(x: np.ndarray, y: np.ndarray, seed: int, restarts: int = 2) -> Any:
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -156,28 +158,38 @@ def _fit(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
 
     with warnings.catch_warnings():  # a bound reached is an answer here (that input does not matter)
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed).fit(x, y)
+        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts,
+                                        random_state=seed).fit(x, y)
 
 
 def _relevant(space: Space, frame: pd.DataFrame, y: np.ndarray, seed: int) -> Space:
-    """The inputs that explain most of the outcome, when there are too many for the history.
+    """The few inputs that explain the outcome, when there are too many for the history.
 
     A Gaussian process learns one length scale per input, and two dozen of them cannot be
-    learnt from a few dozen jobs; a random forest can tell the few inputs that matter from the
-    rest. Inputs are kept by importance until they hold 90% of it (at most
-    :data:`_MAX_INPUTS`); the others vary freely among the candidates.
+    learnt from a few dozen jobs. So inputs are chosen by the model's own evidence (forward
+    selection on the log marginal likelihood): the input whose one-input model explains the
+    jobs best, then, from the best few, the input that adds most, while it adds at least
+    :data:`_EVIDENCE` nats (at most :data:`_MAX_INPUTS` inputs). It finds effects of any shape,
+    not only trends. The others vary freely among the candidates.
     """
     if len(space.axes) <= _MAX_INPUTS or len(y) < 2 * MIN_HISTORY or np.ptp(y) == 0:
         return space
-    from sklearn.ensemble import RandomForestRegressor
 
-    forest = RandomForestRegressor(n_estimators=100, min_samples_leaf=1, random_state=seed, n_jobs=1)
-    forest.fit(space.encode(frame, onehot=False), y)
-    order = np.argsort(-forest.feature_importances_, kind="stable")
-    held = np.cumsum(forest.feature_importances_[order])
-    count = min(_MAX_INPUTS, int(np.searchsorted(held, 0.95 * held[-1])) + 1)
-    keep = sorted(order[:count].tolist())
-    return Space(tuple(space.axes[i] for i in keep))
+    def evidence(chosen: Sequence[int]) -> float:
+        inputs = Space(tuple(space.axes[i] for i in chosen)).encode(frame, onehot=True)
+        return float(_fit(inputs, y, seed, restarts=0).log_marginal_likelihood_value_)
+
+    alone = np.array([evidence([i]) for i in range(len(space.axes))])
+    shortlist = np.argsort(-alone, kind="stable")[:_SHORTLIST].tolist()
+    chosen, best = [shortlist[0]], float(alone[shortlist[0]])
+    while len(chosen) < _MAX_INPUTS:
+        tried = {i: evidence([*chosen, i]) for i in shortlist if i not in chosen}
+        pick = max(tried, key=lambda i: tried[i])
+        if tried[pick] < best + _EVIDENCE:
+            break
+        chosen.append(pick)
+        best = tried[pick]
+    return Space(tuple(space.axes[i] for i in sorted(chosen)))
 
 
 def _believer(model: Any, x: np.ndarray, y: np.ndarray) -> Any:

@@ -204,7 +204,7 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
                                    max_samples=max_samples - spent)
             spent += sum(costs)
             batches.append(batch)
-            res = _finished(batch, folder / f"round-{round_}")
+            res = _finished(batch, folder / f"round-{round_}-{batch.id[:8]}")
             estimates = dict(zip(batch.job_ids, costs, strict=True))
             rows = _round_rows(res, evaluate(objective, res), round_, fidelity, params, estimates)
             history = pd.concat([history, rows], ignore_index=True) if len(history) else rows
@@ -262,7 +262,7 @@ def _videos(session: Session, history: pd.DataFrame, objective: Objective, goal:
         videos = preview_batch.promote(group["job_id"].tolist(), name=f"{name} · videos of {preview_batch.name}",
                                        max_samples=left)
         made.append(videos)
-        res = _finished(videos, folder / f"videos-of-{_slug(preview_batch.name)}")
+        res = _finished(videos, folder / f"videos-{videos.id[:8]}")
         parents = {vid: str(params_of["state"]) for vid, params_of in videos.params.items()}
         estimates = {vid: by_id.get(src, 0) for vid, src in parents.items()}
         parts.append(_round_rows(res, evaluate(objective, res), final_round, "video", params, estimates, parents))
