@@ -43,7 +43,8 @@ def numeric_outcome(frame: pd.DataFrame) -> pd.Series:
     return numbers.sum(axis=1) % 37.0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_never_an_invalid_job(sessions: dict[str, inf.Session], data: st.DataObject) -> None:
     generator = data.draw(st.sampled_from(sorted(CASES)), label="generator")
