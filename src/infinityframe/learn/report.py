@@ -45,7 +45,9 @@ def write_sweep_report(history: pd.DataFrame, folder: Path, session: Session,
     else:
         sections.append(Section("What drives the objective", text=(
             f"{table['method'].iloc[0]} on {table['n'].iloc[0]} jobs; out-of-bag R² of the surrogate "
-            f"{table.attrs['r2']:.2f}."), figures={"effects": effects_figure(table)}, tables={"effects": table}))
+            f"{table.attrs['r2']:.2f}. The later rounds gather where the goal is, so these effects describe "
+            "the explored jobs, not the whole space: for the whole space, sample it evenly (method='lhs') "
+            "and call res.effects."), figures={"effects": effects_figure(table)}, tables={"effects": table}))
     chosen = history[history["fidelity"] == "video"]
     if chosen.empty:
         chosen = ranked(history, goal).head(_SHOWN)
