@@ -31,6 +31,7 @@ from .params.distributions import choice, integers, normal, uniform
 from .results import Results, ResultsWarning, read_results
 
 if TYPE_CHECKING:
+    from .learn.sweep import sweep
     from .local import Service, serve
 
 from ._version import __version__
@@ -61,14 +62,15 @@ __all__ = [
     "normal",
     "read_results",
     "serve",
+    "sweep",
     "uniform",
     "use",
 ]
 
 
-# The local service pulls in FastAPI and uvicorn; load it only when it is asked for, so that
-# `import infinityframe` stays quick for users of the cloud.
-_LAZY = {"serve": ".local", "Service": ".local"}
+# The local service pulls in FastAPI and uvicorn, and the learning loop scikit-learn; load them
+# only when they are asked for, so that `import infinityframe` stays quick.
+_LAZY = {"serve": ".local", "Service": ".local", "sweep": ".learn.sweep"}
 
 
 def __getattr__(name: str) -> Any:

@@ -387,6 +387,25 @@ class Session(InfinityCoreNames):
         ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
         return self._frame(expand_reruns(self.spec, self.job_params(ids), overrides), backend)
 
+    def suggest(self, n: int, history: Any, target: Any, goal: Any = "maximize", *, seed: Any = None,
+                **options: Any) -> pd.DataFrame:
+        """``n`` new jobs where a model of ``target`` fitted on ``history`` says to render next.
+
+        ``goal`` is ``"maximize"``, ``"minimize"``, ``"explore"``, ``("boundary", v)`` or
+        ``("between", low, high)``; ``options`` are fixed values as for :meth:`sample`, and
+        ``preview``, ``constraints``, ``cost_weight``, ``pool``. Every job is valid; see
+        :func:`infinityframe.learn.suggest.suggest`.
+
+        Examples
+        --------
+        >>> history = sesh.sample(8, seed=1, **SMALL).assign(score=lambda d: d.lighting_power)
+        >>> sesh.suggest(2, history, "score", seed=0, preview=True, **SMALL)["num_reps"].tolist()
+        [1, 1]
+        """
+        from ..learn.suggest import suggest
+
+        return suggest(self, n, history, target, goal, seed=seed, **options)
+
     def frame_attrs(self) -> dict[str, str]:
         """What a frame may carry about its origin: never the token."""
         return {"server": self.server, "generator": self.generator}

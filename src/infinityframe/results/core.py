@@ -215,6 +215,37 @@ class Results:
 
         return frames_figure(self, n=n, mark=mark, mark_label=mark_label)
 
+    def effects(self, target: str | Any, params: Sequence[str] | None = None,
+                level: Literal["jobs", "frames", "objects", "keypoints"] = "jobs", **options: Any) -> Any:
+        """How much each parameter drives ``target``; see :func:`infinityframe.learn.effects.effects`.
+
+        The job is the unit: a column of ``frames``, ``objects`` or ``keypoints`` (``level``)
+        is averaged per job first. ``target`` may also be a Series of one number per job
+        (indexed by job_id, or in the order of :attr:`jobs`), e.g. a model's error per job.
+        ``options``: ``method``, ``n_boot``, ``seed``.
+
+        Examples
+        --------
+        >>> table = res.effects("mean_bbox_h", method="permutation", n_boot=2)  # doctest: +SKIP
+        >>> list(table.columns[:6])                                               # doctest: +SKIP
+        ['parameter', 'effect', 'low', 'high', 'method', 'n']
+        """
+        from ..learn.results import job_effects
+
+        return job_effects(self, target, params, level, **options)
+
+    def plot_effects(self, target: str | Any, params: Sequence[str] | None = None,
+                     level: Literal["jobs", "frames", "objects", "keypoints"] = "jobs", **options: Any) -> Figure:
+        """:meth:`effects` drawn: a bar per parameter with its 95% interval, the strongest on top.
+
+        Examples
+        --------
+        >>> res.plot_effects("mean_bbox_h").savefig("effects.png")   # doctest: +SKIP
+        """
+        from ..learn.figures import effects_figure
+
+        return effects_figure(self.effects(target, params, level, **options))
+
     def __repr__(self) -> str:
         counts = {name: len(frame) for name, frame in self._tables.items()}
         ids = self.batch_ids
