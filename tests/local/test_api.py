@@ -272,6 +272,26 @@ class TestBalanceAndIdempotency:
         assert account["balance"] + account["reserved"] + account["charged"] == 1000
         assert account["reserved"] + account["charged"] == 6  # one batch's worth, not two
 
+    def test_an_empty_key_is_a_key(self, service: RunningService) -> None:
+        token = service.add_account("idem-empty", 1000)
+        key = {"Idempotency-Key": ""}
+        first = service.post("batch/", batch_body(1), token=token, headers=key)
+        second = service.post("batch/", batch_body(1), token=token, headers=key)
+        assert first.status_code == second.status_code == 201, second.text
+        assert first.json()["id"] == second.json()["id"] and second.headers.get("Idempotent-Replayed") == "true"
+
+    def test_same_key_as_written_differently_is_the_same_request(self, service: RunningService) -> None:
+        token = service.add_account("idem-spelling", 1000)
+        key = {"Idempotency-Key": "spelled"}
+        body = {"name": "b", "job_runs": [{"name": "shapes-v0.1.0", "is_preview": False,
+                                           "param_values": {"num_images": 2, "lighting_power": 400}}]}
+        respelled = {"job_runs": [{"param_values": {"lighting_power": 400.0, "num_images": 2.0},
+                                   "is_preview": False, "name": "shapes-v0.1.0"}], "name": "b"}
+        first = service.post("batch/", body, token=token, headers=key)
+        second = service.post("batch/", respelled, token=token, headers=key)
+        assert first.status_code == second.status_code == 201, second.text
+        assert first.json()["id"] == second.json()["id"]
+
     def test_same_key_other_body_conflicts(self, service: RunningService) -> None:
         token = service.add_account("idem2", 1000)
         key = {"Idempotency-Key": "k"}

@@ -296,7 +296,8 @@ class _Submission:
         _check_name(parsed.name)
         texts = _encoded(parsed)
         jobs = _new_jobs(parsed, texts)
-        request_hash = _request_hash(parsed.name, parsed.gen.name, parsed.preview, texts) if self.key else None
+        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, texts)
+                        if self.key is not None else None)
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
         if isinstance(created, Created):  # answered from the rows just written, not read back
