@@ -28,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import header, publish
+from infinityframe.params.rules import validate_jobs
 from infinityframe.params.sampling import sample
 from infinityframe.params.schema import build_polars_schema, build_schema, validate_frame
 from infinityframe.params.spec import GeneratorSpec
@@ -201,6 +202,13 @@ def main() -> None:
         return (f"| validate {args.rows:,} rows ({kind}) | {bare:.3f} | {ours:.3f} | "
                 f"**{statistics.median(shares):.2f}×** ({shares[0]:.2f}–{shares[-1]:.2f}×) |")
 
+    # One job given as a dict, as a script checks the job it is about to submit: the one-table
+    # engine on a table of one row, against the per-dict loop.
+    job = baseline.random_job()
+    one_base_s, _ = best_of(args.repeat, lambda: [baseline.validate_job_params([job]) for _ in range(200)])
+    one_ours_s, _ = best_of(args.repeat, lambda: [validate_jobs(METADATA, [job]) for _ in range(200)])
+    one_base_ms, one_ours_ms = one_base_s / 200 * 1e3, one_ours_s / 200 * 1e3
+
     lines = [
         header(f"Sampling and validating job frames ({spec.name}, {len(spec.params)} parameters)"),
         f"{args.rounds} rounds of baseline then infinityframe, each the best of {max(1, args.repeat - 1)} and "
@@ -211,6 +219,8 @@ def main() -> None:
         f"| sample + validate {args.jobs:,} jobs | {base_s:.3f} | {ours_s:.3f} | "
         f"**{statistics.median(ratios):.0f}×** ({ratios[0]:.0f}–{ratios[-1]:.0f}×) |",
         f"| sample {args.rows:,} jobs | – | {sample_big_s:.3f} | |",
+        f"| validate one job given as a dict (ms) | {one_base_ms:.3f} | {one_ours_ms:.3f} | "
+        f"{one_base_ms / one_ours_ms:.2f}× |",
         "",
         f"Validating {args.rows:,} valid rows, against bare pandera on the same rules (the schemas "
         "`sesh.schema` returns, `validate(df, lazy=True)`), alternating in the same rounds; the "
