@@ -765,8 +765,8 @@ def _draw_frame(ax: Axes, key: tuple[str, int], row: Any, image: NDArray[np.uint
         ax.text(width / 2, height / 2, "image not found", ha="center", va="center", fontsize=7, color="0.3")
     for mask in masks:
         if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.ndim == 2:
-            layer = np.zeros((*mask.shape, 4))
-            layer[mask] = (0.15, 0.55, 1.0, 0.4)
+            layer = np.zeros((*mask.shape, 4), dtype=np.uint8)  # 8-bit RGBA: an eighth of float64's bytes
+            layer[mask] = (38, 140, 255, 102)  # (0.15, 0.55, 1.0) at 40% opacity
             ax.imshow(layer, extent=extent, interpolation="nearest").set_gid("mask")
         else:
             ax.add_patch(Polygon(mask, closed=True, facecolor=(0.15, 0.55, 1.0, 0.35), edgecolor=(0.15, 0.55, 1.0),
