@@ -8,6 +8,7 @@ import zipfile
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import orjson
 import pytest
 import requests
 
@@ -291,6 +292,28 @@ class TestBalanceAndIdempotency:
         second = service.post("batch/", respelled, token=token, headers=key)
         assert first.status_code == second.status_code == 201, second.text
         assert first.json()["id"] == second.json()["id"]
+
+    def test_a_key_stored_by_an_older_service_still_replays(self, service: RunningService) -> None:
+        # A batch stored before this version keyed its request by the canonical JSON body
+        # (local/routes/batches._legacy_request_hash): its replay must still be the same request.
+        from infinityframe.local.routes.batches import _legacy_request_hash
+        from infinityframe.local.store import NewJob, Store
+
+        token = service.add_account("idem-old", 1000)
+        body = batch_body(1, num_images=2)
+        raw = orjson.dumps(body)
+        store = Store(service.data_dir / "service.db")
+        account = store.authenticate(token)
+        assert account is not None
+        created = store.create_batch(account.id, body["name"], "shapes-v0.1.0", False,
+                                     [NewJob({"num_images": 2}, 1, 2)], idempotency_key="old",
+                                     request_hash=_legacy_request_hash(raw))
+        key = {"Idempotency-Key": "old"}
+        replay = service.post("batch/", body, token=token, headers=key)
+        assert replay.status_code == 201 and replay.headers.get("Idempotent-Replayed") == "true", replay.text
+        assert replay.json()["id"] == created.batch["id"]
+        other = service.post("batch/", batch_body(1, num_images=3), token=token, headers=key)
+        assert other.status_code == 409
 
     def test_same_key_other_body_conflicts(self, service: RunningService) -> None:
         token = service.add_account("idem2", 1000)

@@ -30,12 +30,11 @@ from fastapi.responses import Response
 
 from .._version import __version__
 from .routes import account, batches, jobs, results
-from .routes.batches import job_seed
 from .routes.common import ApiError, JSONResponse, ServiceState, authenticate, unavailable
 from .routes.models import COMMON_ERRORS
 from .store import StoreUnavailable
 
-__all__ = ["ServiceState", "create_app", "job_seed"]
+__all__ = ["ServiceState", "create_app"]
 
 log = logging.getLogger(__name__)
 
