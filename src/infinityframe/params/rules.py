@@ -138,6 +138,8 @@ def job_errors(checked: Records) -> list[list[JobError]]:
     """The failures of :func:`check_jobs`, job by job, each naming the job and the parameter."""
     start = checked.start
     errors: list[list[JobError]] = [[] for _ in range(checked.height)]
+    if not checked.blocks:  # nothing failed: no table to build
+        return errors
     table = checked.failures
     if len(table):
         rows = table["row"].to_numpy() - start

@@ -280,8 +280,13 @@ class Records(_Checks):
         self.clean = {name: self._constraint_column(read) for name, read in self.read.items()}
         self._constraint_failures(self.clean)
         bad = self._judged()
-        self.failures = assemble(self.blocks, pd.RangeIndex(start, start + self.height) if start else None)
         self.valid = np.ones(self.height, dtype=bool) if bad is None else bad
+
+    @cached_property
+    def failures(self) -> pd.DataFrame:
+        """The failure table (built when asked: a batch that passed needs none)."""
+        start = self.start
+        return assemble(self.blocks, pd.RangeIndex(start, start + self.height) if start else None)
 
     @cached_property
     def columns(self) -> dict[str, list[Any]]:
