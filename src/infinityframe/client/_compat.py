@@ -15,6 +15,7 @@ from ..params.rules import evaluate_constraint, validate_jobs
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..params.spec import GeneratorSpec
     from .batch import Batch
 
 __all__ = ["InfinityCoreNames"]
@@ -29,6 +30,8 @@ class InfinityCoreNames:
     _metadata: dict[str, Any]
 
     if TYPE_CHECKING:
+        @property
+        def spec(self) -> GeneratorSpec: ...
         def estimate(self, jobs: Any, *, preview: bool = False) -> list[int]: ...
         def batch(self, batch_id: str) -> Batch: ...
         def batches(self, days: float = 30) -> pd.DataFrame: ...
@@ -66,7 +69,7 @@ class InfinityCoreNames:
 
     def validate_job_params(self, job_params: list[JobParams]) -> list[str | None]:
         """infinity-core: one error text per job (``None`` when valid)."""
-        checked = validate_jobs(self._metadata, job_params)  # the list as one table, as a frame is checked
+        checked = validate_jobs(self.spec, job_params)  # the list as one table, as a frame is checked
         return ["; ".join(p["message"] for p in problems) or None for _, problems in checked]
 
     def estimate_samples(self, job_params: list[JobParams], is_preview: bool = False,

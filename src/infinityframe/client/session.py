@@ -438,7 +438,7 @@ class Session(InfinityCoreNames):
         for i, job in enumerate(records):
             if not isinstance(job, Mapping):
                 raise InfinityError(f"Job {i} is a {type(job).__name__}, not a dict of parameters.")
-        checked = validate_jobs(self._metadata, [{k: _plain(v) for k, v in job.items()} for job in records])
+        checked = validate_jobs(self.spec, [{k: _plain(v) for k, v in job.items()} for job in records])
         errors = [e for _, problems in checked for e in problems]
         completed: list[JobParams] = [params for params, _ in checked if params is not None]
         if errors:
