@@ -52,3 +52,14 @@ def test_another_registrys_service_is_used_not_started_twice(registry: LocalServ
         assert registry.running(tmp_path) is None
     finally:
         elsewhere.stop()
+
+
+def test_stopping_some_data_dirs_stops_those_alone(registry: LocalServices, tmp_path: Path) -> None:
+    a = registry.endpoint(tmp_path / "a", executor="thread")
+    b = registry.endpoint(tmp_path / "b", executor="thread")
+    assert registry.roots() == {tmp_path / "a", tmp_path / "b"}
+    registry.stop(set())  # none named: none stopped
+    assert answers(a.url) and answers(b.url)
+    registry.stop([tmp_path / "a"])
+    assert not answers(a.url) and answers(b.url)
+    assert registry.roots() == {tmp_path / "b"}
