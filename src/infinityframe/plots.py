@@ -69,7 +69,7 @@ _TITLE_Y = 1.0
 
 # -- shared ----------------------------------------------------------------------------------------
 
-def _figure(width: float, height: float, layout: Literal["constrained"] | None = "constrained") -> Figure:
+def new_figure(width: float, height: float, layout: Literal["constrained"] | None = "constrained") -> Figure:
     """A Figure on the Agg canvas, outside pyplot (so no backend or display is involved)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -109,7 +109,7 @@ def _displayable_in_ipython() -> None:
 
 
 @contextlib.contextmanager
-def _style() -> Iterator[None]:
+def figure_style() -> Iterator[None]:
     """seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, for the figures made
     inside: both are context managers, so the user's rcParams are as they were afterwards."""
     import seaborn as sns
@@ -249,10 +249,10 @@ def params_figure(df: Any, spec: GeneratorSpec) -> Figure:
     panels = len(varying) + bool(fixed or defaults)
     ncols = max(1, min(4, panels))
     nrows = math.ceil(panels / ncols)
-    with _style():
+    with figure_style():
         # Fixed spacing: a constrained layout of twenty panels costs seconds to draw.
         height = 2.7 * nrows + 0.5
-        fig = _figure(_PANEL_INCHES * ncols, height, layout=None)
+        fig = new_figure(_PANEL_INCHES * ncols, height, layout=None)
         fig.subplots_adjust(left=0.3 / ncols, right=0.98, top=1 - 0.8 / height, bottom=0.75 / height,
                             wspace=0.35, hspace=0.85)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
@@ -423,8 +423,8 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
         data = data.assign(**{_HUE: _number_labels(data[hue]) if _is_number(data[hue]) else data[hue]})
     per_job = _job_means(data, x, y, groups, job)
     jobs = per_job["_job"].nunique()
-    with _style():
-        fig = _figure(6.4, 4.2, layout=None)  # one panel: fixed margins draw as well as a layout engine, for less
+    with figure_style():
+        fig = new_figure(6.4, 4.2, layout=None)  # one panel: fixed margins draw as well as a layout engine, for less
         fig.subplots_adjust(left=0.12, right=0.97, top=0.86, bottom=0.17)
         ax = fig.add_subplot()
         if not _is_number(per_job[x]):
@@ -627,7 +627,7 @@ def frames_figure(res: Results, n: int = 16, mark: Iterable[str] | None = None, 
     title, head = 0.3, 0.45
     height = nrows * (panel_height + title) + head
     with _frame_style():
-        fig = _figure(panel * ncols + 0.1, height, layout=None)
+        fig = new_figure(panel * ncols + 0.1, height, layout=None)
         fig.subplots_adjust(left=0.05 / (panel * ncols + 0.1), right=1 - 0.05 / (panel * ncols + 0.1),
                             bottom=0.05 / height, top=1 - (head + title) / height, wspace=0.04,
                             hspace=title / panel_height)

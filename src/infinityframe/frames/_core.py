@@ -260,9 +260,9 @@ def _join_spec(df: Frame, session: Session | None) -> GeneratorSpec | None:
         found = find_session(origin["server"], origin["generator"])
         if found is not None:
             return found.spec
-        from ..results.casting import _spec
+        from ..results.casting import known_spec
 
-        return _spec(origin["generator"])  # None for a generator unknown here: the results' own, then
+        return known_spec(origin["generator"])  # None for a generator unknown here: the results' own, then
     return None  # the results' generator, if known here (never "whichever session was made last")
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..plots import _figure, _style
+from ..plots import figure_style, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,8 +30,8 @@ def effects_figure(table: pd.DataFrame, title: str | None = None) -> Figure:
     method = str(ordered["method"].iloc[0]) if len(ordered) else ""
     label = {"sobol": "total Sobol index (share of variance)",
              "permutation": "permutation importance (drop in R²)"}.get(method, "effect")
-    with _style():
-        fig = _figure(6.0, 0.9 + 0.32 * max(len(ordered), 1))
+    with figure_style():
+        fig = new_figure(6.0, 0.9 + 0.32 * max(len(ordered), 1))
         ax = fig.add_subplot()
         sns.barplot(ordered, x="effect", y="parameter", color="#4a6fa5", errorbar=None, ax=ax)
         ax.errorbar(ordered["effect"], range(len(ordered)),
@@ -57,8 +57,8 @@ def rounds_figure(history: pd.DataFrame) -> Figure:
     """
     import seaborn as sns
 
-    with _style():
-        fig = _figure(6.0, 3.2)
+    with figure_style():
+        fig = new_figure(6.0, 3.2)
         ax = fig.add_subplot()
         sns.stripplot(history, x="round", y="objective", hue="fidelity", dodge=False, jitter=0.15, ax=ax,
                       palette={"preview": "#4a6fa5", "video": "#d1495b"})

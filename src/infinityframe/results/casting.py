@@ -33,7 +33,7 @@ _BOOL_TEXTS = frozenset({*_BOOLS, "1", "0"})
 
 
 @functools.lru_cache(maxsize=64)
-def _spec(name: str) -> GeneratorSpec | None:
+def known_spec(name: str) -> GeneratorSpec | None:
     """The metadata of a generator this installation can run, or ``None``."""
     try:
         from ..local.generators import get
@@ -87,7 +87,7 @@ def typed_params(generator: str | None, params: Mapping[str, Any]) -> dict[str, 
         # Nothing to cast (the usual job.json): skip looking up the generator, which imports the
         # local generators (and OpenCV) the first time.
         return dict(params)
-    spec = _spec(generator) if generator else None
+    spec = known_spec(generator) if generator else None
     if spec is None:
         return {k: infer_value(v) for k, v in params.items()}
     cast = cast_params(spec, params)

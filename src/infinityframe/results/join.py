@@ -204,14 +204,14 @@ def _batches(jobs: pd.DataFrame) -> str:
 
 
 def _results_spec(generators: list[str], batches: str) -> GeneratorSpec:
-    from .casting import _spec
+    from .casting import known_spec
 
     if len(generators) != 1:
         raise InfinityError(
             f"The results ({batches}) hold jobs of {len(generators)} generators ({', '.join(generators) or 'none'}), "
             "so which one the frame's rows are for is unknown: pass the session the frame was submitted with "
             "(df.infinity.join(res, session=sesh)).")
-    spec = _spec(generators[0])
+    spec = known_spec(generators[0])
     if spec is None:
         raise InfinityError(
             f"The parameters of {generators[0]} (the generator of {batches}) are unknown here, so the frame's rows "
