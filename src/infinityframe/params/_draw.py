@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import ValidationError
-from .cells import OK, read_values
+from .cells import OK, choice_dtype, read_values
 from .checks import value_failures
 from .distributions import Choice, Distribution, Normal, Uniform
 from .rules import check_value
@@ -542,7 +542,7 @@ class _Draw:
             values = self.columns[name] if full or rows is None else self.columns[name][rows]
             pool = self.pools.get(name)
             if pool is not None:
-                data[name] = _decoded(values, pool, name, index)
+                data[name] = _decoded(values, pool, self.spec[name], index)
             elif values.dtype == _NATIVE.get(self.spec[name].type):
                 data[name] = values  # already the column's dtype: no Series to build
             elif self.samplers[name].constant and self.samplers[name].source is None and name not in self.open:
@@ -616,11 +616,18 @@ def _shared_sampler(leader: ParamSpec, follower: ParamSpec, constraint: Compiled
 
 
 def _to_series(values: np.ndarray, param: ParamSpec, index: pd.Index | None = None) -> pd.Series:
-    """A column with the dtype the parameter's type calls for, when that loses nothing."""
+    """A column with the dtype the parameter's type calls for, when that loses nothing: text
+    with choices as a Categorical of the choices (:func:`~.cells.choice_dtype`)."""
     if values.dtype.kind == "O":
         series = pd.Series(values, index=index, dtype=object, name=param.name, copy=False)
+        categorical = choice_dtype(param)
         if not len(values):
-            return series.astype(_EMPTY_DTYPES.get(param.type, object))
+            empty = categorical if categorical is not None else _EMPTY_DTYPES.get(param.type, object)
+            return series.astype(empty)
+        if categorical is not None:
+            chosen = _as_choices(values, param, categorical)
+            if chosen is not None:
+                return pd.Series(chosen, index=index, name=param.name, copy=False)
         strings = _as_strings(values) if param.type == "str" else None
         if strings is not None:
             return pd.Series(strings, index=index, name=param.name, copy=False)
@@ -643,13 +650,36 @@ def _to_series(values: np.ndarray, param: ParamSpec, index: pd.Index | None = No
     return series
 
 
-def _decoded(codes: np.ndarray, pool: np.ndarray, name: str, index: pd.Index) -> pd.Series:
-    """A ``str`` column from indexes into ``pool``: Arrow copies the strings in C."""
+def _as_choices(values: np.ndarray, param: ParamSpec, dtype: pd.CategoricalDtype) -> pd.Categorical | None:
+    """Values as a Categorical of the choices if every one is a choice (or a missing value the
+    parameter allows), else ``None``: anything else keeps the column it had, for validation to
+    point at."""
+    strings = _as_strings(values)  # refuses non-text values: 3 is not "3"
+    if strings is None:
+        return None
+    codes = dtype.categories.get_indexer(strings)
+    if (codes < 0).any():
+        return None
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _decoded(codes: np.ndarray, pool: np.ndarray, param: ParamSpec, index: pd.Index) -> pd.Series:
+    """A column from indexes into ``pool``: a Categorical of the choices when the pool holds
+    only choices (the codes renumbered, no string touched), else ``str`` (Arrow copies the
+    strings in C)."""
+    categorical = choice_dtype(param)
+    if categorical is not None:
+        order = categorical.categories.get_indexer(pool)
+        if (order >= 0).all():
+            small = np.int8 if len(categorical.categories) < 128 else np.int32
+            renumbered = order.astype(small)[codes]
+            return pd.Series(pd.Categorical.from_codes(renumbered, dtype=categorical, validate=False),
+                             index=index, name=param.name, copy=False)
     # large_string: what pandas' str dtype holds, so it takes the array as it is.
     # 32-bit indexes: Arrow's take runs about a third faster on them than on 64-bit ones.
-    small = codes.astype(np.int32) if len(pool) < 2**31 else codes
-    strings = pa.array(pool, type=pa.large_string()).take(pa.array(small))
-    return pd.Series(pd.array(strings, dtype="str"), index=index, name=name, copy=False)
+    small_codes = codes.astype(np.int32) if len(pool) < 2**31 else codes
+    strings = pa.array(pool, type=pa.large_string()).take(pa.array(small_codes))
+    return pd.Series(pd.array(strings, dtype="str"), index=index, name=param.name, copy=False)
 
 
 def _as_strings(values: np.ndarray) -> Any:

@@ -15,6 +15,7 @@ list of dicts, as one code per cell (:data:`OK`, :data:`NULL`, :data:`DTYPE`,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,16 +38,19 @@ __all__ = [
     "PANDAS_STR",
     "Cells",
     "Values",
+    "choice_dtype",
     "classify_value",
     "default_of",
     "finite_floats",
     "inspect_pandas",
     "inspect_polars",
     "pandas_dtype",
+    "polars_choice_dtype",
     "polars_dtype",
     "python_value",
     "read_text",
     "read_values",
+    "text_categories",
 ]
 
 OK, NULL, DTYPE, NONFINITE = 0, 1, 2, 3
@@ -273,6 +277,48 @@ def pandas_dtype(param: ParamSpec) -> Any:
     return np.dtype(np.int64) if param.type == "int" else np.dtype(bool)
 
 
+def choice_dtype(param: ParamSpec) -> pd.CategoricalDtype | None:
+    """The dtype the samplers give a text parameter with choices: pandas ``Categorical`` whose
+    categories are the choices, in the generator's order (``None``: not such a parameter).
+
+    A column of it validates from its dtype alone: categories that are all allowed leave
+    nothing to check but the missing cells (code -1).
+
+    >>> from infinityframe.params.spec import ParamSpec
+    >>> choice_dtype(ParamSpec("scene", "str", "GYM_1", choices=("GYM_1", "OFFICE_1"))).categories.tolist()
+    ['GYM_1', 'OFFICE_1']
+    """
+    if param.type != "str" or not param.choices or not all(type(c) is str for c in param.choices):
+        return None
+    return _choice_dtype(param.choices)
+
+
+@functools.lru_cache(maxsize=256)
+def _choice_dtype(choices: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(dict.fromkeys(choices)), ordered=False)
+
+
+def polars_choice_dtype(param: ParamSpec) -> pl.Enum | None:
+    """:func:`choice_dtype` for polars: an ``Enum`` of the choices, in the generator's order."""
+    dtype = choice_dtype(param)
+    return None if dtype is None else pl.Enum(dtype.categories.tolist())
+
+
+def text_categories(dtype: Any) -> list[str] | None:
+    """The categories of a pandas Categorical or polars Enum dtype when they are all text
+    (``None``: another dtype, or a polars Categorical, whose dtype lists none)."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = dtype.categories
+        if not len(categories):
+            return []
+        if pd.api.types.infer_dtype(categories, skipna=False) != "string":
+            return None
+        return [str(c) for c in categories.tolist()]
+    if isinstance(dtype, pl.Enum):
+        return [str(c) for c in dtype.categories.to_list()]
+    return None
+
+
 def polars_dtype(param: ParamSpec) -> Any:
     """The polars dtype of a parameter column."""
     return {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}.get(param.type, pl.String)
@@ -316,6 +362,16 @@ def _passes_as_is(series: pd.Series, param: ParamSpec, target: Any) -> bool:
     return True
 
 
+def _text_categorical_passes(series: pd.Series, param: ParamSpec) -> bool:
+    """Whether a Categorical of text is a text parameter's column with every cell OK: decided
+    from its categories and its codes (-1 for a missing cell), never from the strings."""
+    if param.type != "str" or not isinstance(series.dtype, pd.CategoricalDtype):
+        return False
+    if text_categories(series.dtype) is None:
+        return False
+    return param.nullable or not (series.cat.codes.to_numpy() < 0).any()
+
+
 def _on_range(series: pd.Series, index: pd.RangeIndex) -> pd.Series:
     if isinstance(series.index, pd.RangeIndex) and series.index.equals(index):
         return series
@@ -326,7 +382,7 @@ def inspect_pandas(series: pd.Series, param: ParamSpec) -> Cells:
     """Classify a pandas column for ``param`` and convert it losslessly."""
     index = pd.RangeIndex(len(series))
     target = pandas_dtype(param)
-    if _passes_as_is(series, param, target):
+    if _passes_as_is(series, param, target) or _text_categorical_passes(series, param):
         return Cells(np.zeros(len(series), dtype=np.uint8), _on_range(series, index), False)
     source = _read_numeric_strings(_pandas_source(series, param.type), param)
     codes = _classify(source, param)
@@ -390,7 +446,9 @@ def inspect_polars(series: pl.Series, param: ParamSpec, finite: bool | None = No
     """Classify a polars column for ``param`` and convert it losslessly (``finite``: see
     :func:`finite_floats`)."""
     target = polars_dtype(param)
-    if _polars_passes_as_is(series, param, target, finite):
+    if _polars_passes_as_is(series, param, target, finite) or (
+            param.type == "str" and isinstance(series.dtype, (pl.Categorical, pl.Enum))
+            and (param.nullable or not series.null_count())):
         return Cells(np.zeros(len(series), dtype=np.uint8), series, False)
     source = _read_numeric_strings(_polars_source(series, param.type), param)
     codes = _classify(source, param)

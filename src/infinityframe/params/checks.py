@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cells import default_of, pandas_dtype
+from .cells import default_of, pandas_dtype, text_categories
 from .spec import CompiledConstraint, GeneratorSpec, ParamSpec
 
 __all__ = ["Broken", "complete_frame", "constraint_failures", "range_check", "suspect_columns", "value_checks",
@@ -75,6 +75,10 @@ def _strings(column: Any) -> pa.Array | pa.ChunkedArray:
         return (column if column.dtype == pl.String else column.cast(pl.String)).to_arrow()
     if isinstance(column, np.ndarray):
         return pa.array(column, type=pa.large_string(), from_pandas=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):  # each cell's category, copied in C
+        codes = column.cat.codes.to_numpy()
+        pool = pa.array(column.cat.categories.to_numpy(dtype=object), type=pa.large_string())
+        return pool.take(pa.array(codes, mask=codes < 0))
     if column.dtype == object:  # job ids: str or None
         return pa.array(column.to_numpy(), type=pa.large_string(), from_pandas=True)
     return pa.array(column.array)
@@ -172,27 +176,6 @@ def _bad_anywhere(param: ParamSpec, name: str, dtype: Any) -> pl.Expr:
     return bad.fill_null(False).any().alias(name)
 
 
-def _outside_range(param: ParamSpec, column: Any) -> bool | None:
-    """Whether a ranged number column may hold a value out of range, from its minimum and maximum
-    (``None``: not a plain numpy or polars number column; ask the polars query)."""
-    low: Any
-    high: Any
-    if isinstance(column, pl.Series):
-        if not column.dtype.is_numeric():
-            return None
-        low, high = column.min(), column.max()
-        if low is None:  # every cell null: nothing to judge
-            return False
-    elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
-        values = column.to_numpy()
-        if not len(values):
-            return False
-        low, high = values.min(), values.max()
-    else:
-        return None
-    return not _within(param, low, high)
-
-
 def _within(param: ParamSpec, low: Any, high: Any) -> bool:
     """Whether a column whose least and greatest values are ``low`` and ``high`` is in range.
 
@@ -219,14 +202,57 @@ def plainly_valid(param: ParamSpec, column: np.ndarray, present: np.ndarray) -> 
     return _within(param, column.min(), column.max())
 
 
+def _by_dtype(param: ParamSpec, column: Any) -> bool | None:
+    """Whether a text column may hold a value outside the choices, from its dtype alone: a pandas
+    Categorical or polars Enum whose categories are all allowed holds none (its missing cells
+    are the type checks' business). ``None``: the dtype does not say."""
+    if param.type not in ("str", "uuid") or param.choices is None or range_check(param) is not None:
+        return None
+    categories = text_categories(column.dtype)
+    if categories is None:
+        return None
+    allowed = {c for c in param.choices if isinstance(c, str)}
+    return not allowed.issuperset(categories)
+
+
+def _pandas_numbers(param: ParamSpec, column: Any) -> bool | None:
+    """Whether a numpy-backed pandas (or numpy) number column may break its range or choices:
+    a range from the least and greatest value, choices by comparison with each (few) choice.
+    ``None``: not such a column; ask the polars query."""
+    if isinstance(column, pl.Series) or not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf"):
+        return None
+    values = column if isinstance(column, np.ndarray) else column.to_numpy()
+    if not len(values):
+        return False
+    if param.choices is not None:
+        if values.dtype.kind == "f" or param.type == "bool" or len(param.choices) > _FEW_CHOICES:
+            return None  # NaN is a missing value, not a bad choice: the query knows how to skip it
+        if not bool(_allowed_numbers(param, values).all()):
+            return True
+    if range_check(param) is None:
+        return False
+    return not _within(param, values.min(), values.max())
+
+
+def _aggregates(param: ParamSpec, name: str, dtype: Any) -> list[pl.Expr]:
+    """What the one polars query computes for a column: a ranged number's least and greatest
+    value, or whether any value falls outside the choices (nulls never do)."""
+    column = pl.col(name)
+    if param.choices is None and range_check(param) is not None and dtype.is_numeric():
+        return [column.min().alias(f"{name}\0min"), column.max().alias(f"{name}\0max")]
+    return [_bad_anywhere(param, name, dtype).alias(f"{name}\0bad")]
+
+
 def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]:
     """The columns that may hold a value outside their choices or range; a column not named
     here has no value failure, one named is then checked row by row (:func:`value_failures`).
 
-    ``columns`` are converted columns whose cells all passed the type checks. A ranged number
-    column is judged by its minimum and maximum; the others (choices, text) by one polars query
-    over them all, run across the machine's cores. Anything this pass cannot judge (a dtype
-    polars will not compare) is named.
+    ``columns`` are converted columns whose cells all passed the type checks. A Categorical or
+    Enum of allowed categories is judged by its dtype; a pandas number column by its minimum and
+    maximum (and, for a few numeric choices, one comparison each); every other column (polars
+    ones, text) by one polars query of aggregates over them all, collected once and run across
+    the machine's cores. Anything this pass cannot judge (a dtype polars will not compare) is
+    named.
     """
     suspects: set[str] = set()
     queried: dict[str, Any] = {}
@@ -234,7 +260,9 @@ def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]
         param = spec[name]
         if not value_checks(param):
             continue
-        outside = _outside_range(param, column) if param.choices is None else None
+        outside = _by_dtype(param, column)
+        if outside is None:
+            outside = _pandas_numbers(param, column)
         if outside is None:
             queried[name] = column
         elif outside:
@@ -243,10 +271,19 @@ def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]
         return suspects
     try:
         frame = pl.DataFrame([_as_polars(column).alias(name) for name, column in queried.items()])
-        found = frame.select([_bad_anywhere(spec[name], name, frame.schema[name]) for name in queried]).row(0)
+        exprs = [e for name in queried for e in _aggregates(spec[name], name, frame.schema[name])]
+        found = frame.lazy().select(exprs).collect().row(0, named=True)
     except Exception:  # never a missed failure: judge every column the slow way
         return suspects | set(queried)
-    return suspects | {name for name, bad in zip(queried, found, strict=True) if bad is not False}
+    for name in queried:
+        if f"{name}\0bad" in found:
+            bad = found[f"{name}\0bad"] is not False
+        else:
+            low, high = found[f"{name}\0min"], found[f"{name}\0max"]
+            bad = low is not None and not _within(spec[name], low, high)  # every cell null: nothing to judge
+        if bad:
+            suspects.add(name)
+    return suspects
 
 
 def _present(column: Any) -> np.ndarray | None:

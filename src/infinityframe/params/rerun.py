@@ -7,9 +7,11 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
+from ._draw import _to_series
 from .cells import read_text
 from .spec import GeneratorSpec
 
@@ -65,4 +67,8 @@ def expand_reruns(spec: GeneratorSpec, bases: Mapping[str, Mapping[str, Any]],
         raise ValidationError(f"{spec.name} has no 'state' parameter, so its jobs cannot be re-run from a seed job.")
     jobs = [{**spec.defaults, **cast_params(spec, base), **override, "state": base_id}
             for base_id, base in bases.items() for override in rows]
-    return pd.DataFrame(jobs, columns=spec.names)
+    # Each column in the dtype sample() gives it (text choices as a Categorical of the choices),
+    # so that validate() returns the frame unchanged; anything not allowed stays as it came.
+    frame = pd.DataFrame(jobs, columns=spec.names)
+    return pd.DataFrame({name: _to_series(np.asarray(frame[name].to_numpy(dtype=object)), spec[name], frame.index)
+                         for name in spec.names}, index=frame.index)
