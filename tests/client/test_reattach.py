@@ -189,3 +189,32 @@ def test_a_polars_frame_reattaches_to_the_batch_its_pandas_twin_made(tmp_path: P
         assert jobs[jobs.columns[::-1]].infinity.submit(sesh, name="twins").id == batch.id
         assert jobs.infinity.submit(sesh, name="other").id != batch.id
         assert len(sesh.batches(days=1)) == 2
+
+
+def test_a_categorical_frame_is_the_same_submission_as_its_plain_text_twin(tmp_path: Path) -> None:
+    """Text choices are sampled as a Categorical; the service gets plain strings, and the job's
+    content key does not depend on the dtype that carried them."""
+    import pandas as pd
+    import polars as pl
+
+    from infinityframe.params.jobs import service_jobs
+
+    with inf.serve(tmp_path) as service:
+        sesh = inf.Session(service.token, "shapes-v0.1.0", server=service.url)
+        jobs = sesh.sample(3, seed=2, num_images=1)
+        text = [p.name for p in sesh.spec if p.type == "str" and p.choices]
+        assert text and all(isinstance(jobs[name].dtype, pd.CategoricalDtype) for name in text)
+        plain = jobs.astype({name: object for name in text})
+        sent = service_jobs(jobs, sesh.spec)
+        assert sent == service_jobs(plain, sesh.spec)
+        assert all(type(job[name]) is str for job in sent for name in text)  # JSON strings, not categories
+        batch = jobs.infinity.submit(name="dtypes")
+        assert plain.infinity.submit(sesh, name="dtypes").id == batch.id
+        enum = sesh.sample(3, seed=2, num_images=1, backend="polars")
+        assert isinstance(enum.schema[text[0]], pl.Enum)
+        assert enum.infinity.submit(sesh, name="dtypes").id == batch.id
+        assert pl.from_pandas(plain).infinity.submit(sesh, name="dtypes").id == batch.id
+        assert bool(plain.infinity.dry_run(sesh, name="dtypes")["already_submitted"].all())
+        # What the service stored is the text itself.
+        assert batch.jobs[text[0]].astype(str).tolist() == plain[text[0]].tolist()
+        assert len(sesh.batches(days=1)) == 1

@@ -14,6 +14,7 @@ from infinityframe.errors import ValidationError
 from infinityframe.local.generators import get
 from infinityframe.params import rules
 from infinityframe.params.distributions import choice, integers, normal, uniform
+from infinityframe.params.cells import choice_dtype
 from infinityframe.params.samplers import as_sampler, default_sampler
 from infinityframe.params.sampling import fill, grid, sample, with_defaults
 from infinityframe.params.spec import GeneratorSpec
@@ -61,6 +62,11 @@ class TestSample:
         df = sample(stickfit, 20, seed=1)
         expected = {"int": "int64", "float": "float64", "bool": "bool", "str": "str", "uuid": "object"}
         for param in stickfit:
+            if param.type == "str" and param.choices:  # text choices: a Categorical of the choices, in order
+                assert isinstance(df[param.name].dtype, pd.CategoricalDtype), param.name
+                assert df[param.name].cat.categories.tolist() == list(param.choices), param.name
+                assert not df[param.name].cat.ordered
+                continue
             assert str(df[param.name].dtype) == expected[param.type], param.name
         assert df.state.tolist() == [None] * 20
         assert df.attrs == {}
@@ -134,13 +140,13 @@ class TestReproducibility:
 class TestOverrides:
     @pytest.mark.parametrize(("name", "value", "dtype", "check"), [
         ("num_reps", 7, "int64", lambda s: (s == 7).all()),
-        ("scene", "GYM_1", "str", lambda s: (s == "GYM_1").all()),
+        ("scene", "GYM_1", "category", lambda s: (s == "GYM_1").all()),
         ("frame_rate", [24, 30], "int64", lambda s: set(s) == {24, 30}),
         ("lighting_power", uniform(10, 1000), "float64", lambda s: s.between(10, 1000).all()),
         ("num_reps", integers(1, 10), "int64", lambda s: s.between(1, 10).all() and s.nunique() == 10),
         ("relative_height", normal(0, 1), "float64", lambda s: s.between(-4, 4).all() and abs(s.mean()) < 0.2),
         ("lighting_power", normal(400, 20), "float64", lambda s: s.between(0, 2000).all()),
-        ("gender", choice(["MALE", "FEMALE"], p=[0.9, 0.1]), "str", lambda s: (s == "MALE").mean() > 0.8),
+        ("gender", choice(["MALE", "FEMALE"], p=[0.9, 0.1]), "category", lambda s: (s == "MALE").mean() > 0.8),
         ("camera_height", scipy.stats.norm(1.0, 0.2), "float64", lambda s: abs(s.mean() - 1.0) < 0.05),
         ("num_reps", scipy.stats.norm(3, 0.5), "int64", lambda s: s.between(1, 20).all()),
         ("camera_height", lambda rng, n: rng.uniform(0.5, 1.0, n), "float64", lambda s: s.between(0.5, 1).all()),
@@ -281,13 +287,13 @@ class TestCodedStrings:
         drawn = sample(stickfit, 200, seed=3, method=method, constraints=constraints, fixed=plain)
         pd.testing.assert_frame_equal(df, drawn)
         assert not ((df.scene == "GYM_1") & (df.gender == "MALE")).any()
-        assert df.scene.dtype == "str" and set(df.scene) == {"GYM_1", "OFFICE_1", "BEDROOM_2"}
+        assert df.scene.dtype == choice_dtype(stickfit["scene"]) and set(df.scene) == {"GYM_1", "OFFICE_1", "BEDROOM_2"}
 
     def test_given_cells_are_kept(self, stickfit: GeneratorSpec) -> None:
         jobs = pd.DataFrame({"scene": ["GYM_1", None, None, "OFFICE_1"] * 25})
         out = fill(jobs, stickfit, seed=4, constraints=["scene != 'BEDROOM_2'"])
         assert out.scene[::4].eq("GYM_1").all() and out.scene[3::4].eq("OFFICE_1").all()
-        assert out.scene.dtype == "str" and "BEDROOM_2" not in set(out.scene)
+        assert out.scene.dtype == choice_dtype(stickfit["scene"]) and "BEDROOM_2" not in set(out.scene)
 
 
 class TestDesigns:
@@ -369,7 +375,7 @@ class TestGrid:
         assert len(g) == 6 and list(g.columns) == ["num_reps", "gender", "lighting_power"]
         assert g.num_reps.tolist() == [1, 1, 2, 2, 3, 3]
         assert g.gender.tolist() == ["MALE", "FEMALE"] * 3
-        assert (str(g.num_reps.dtype), str(g.gender.dtype), str(g.lighting_power.dtype)) == ("int64", "str", "float64")
+        assert (str(g.num_reps.dtype), str(g.gender.dtype), str(g.lighting_power.dtype)) == ("int64", "category", "float64")
 
     def test_axis_kinds(self, stickfit: GeneratorSpec) -> None:
         g = grid(stickfit, frame_rate=np.array([24, 30]), camera_height=pd.Series([0.5, 1]), num_reps=range(1, 4))

@@ -9,7 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from infinityframe.frames._polars import polars_frame
 from infinityframe.local.generators import get
+from infinityframe.params.cells import choice_dtype
+from infinityframe.params.rerun import expand_reruns
 from infinityframe.params.sampling import fill, grid, sample, with_defaults
 from infinityframe.params.schema import validate_frame
 from infinityframe.params.spec import GeneratorSpec
@@ -20,8 +23,13 @@ SPECS = {name: GeneratorSpec.from_metadata(get(name).metadata()) for name in GEN
 
 def assert_no_op(df: pd.DataFrame, spec: GeneratorSpec) -> None:
     pd.testing.assert_frame_equal(validate_frame(df, spec), df)
-    frame = pl.from_pandas(df)
-    assert validate_frame(frame, spec).equals(frame)
+    for frame in (pl.from_pandas(df), polars_frame(df)):  # Categorical, and Enum as backend="polars" gives
+        out = validate_frame(frame, spec)
+        assert out.equals(frame) and out.schema == frame.schema
+    # Text choices come as a Categorical of the choices, whichever verb made the column.
+    for name in df.columns:
+        if choice_dtype(spec[name]) is not None and len(df):
+            assert df[name].dtype == choice_dtype(spec[name]), name
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -46,4 +54,18 @@ def test_grid_with_defaults(name: str) -> None:
     spec = SPECS[name]
     axes = {p.name: list(p.choices[:2]) for p in spec if p.choices}
     frame = with_defaults(grid(spec, **dict(list(axes.items())[:2])), spec)
+    assert_no_op(frame, spec)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(["stickfit-v0.1.0", "visionfit-v0.4.0", "visionfit-flagship-v0.1.0"]),
+       seed=st.integers(0, 2**32), data=st.data())
+def test_rerun(name: str, seed: int, data: st.DataObject) -> None:
+    spec = SPECS[name]
+    bases = sample(spec, 3, seed=seed).astype(object).to_dict("records")  # earlier jobs, as plain values
+    overridden = data.draw(st.sampled_from([p.name for p in spec if p.choices and p.name != "state"]))
+    choices = list(spec[overridden].choices or ())
+    overrides = [{overridden: choices[0]}, {overridden: choices[-1]}]
+    frame = expand_reruns(spec, {f"job-{i}": base for i, base in enumerate(bases)}, overrides)
+    assert len(frame) == 6
     assert_no_op(frame, spec)

@@ -303,9 +303,9 @@ class Session(InfinityCoreNames):
     def _frame(self, frame: pd.DataFrame, backend: str) -> Any:
         frame.attrs["infinity"] = self.frame_attrs()
         if backend == "polars":
-            import polars as pl
+            from ..frames._polars import polars_frame
 
-            return pl.from_pandas(frame)
+            return polars_frame(frame)  # text choices as an Enum of the choices
         if backend != "pandas":
             raise InfinityError(f"backend must be 'pandas' or 'polars', not {backend!r}.")
         return frame

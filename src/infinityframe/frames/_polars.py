@@ -19,11 +19,36 @@ import polars as pl
 if TYPE_CHECKING:
     from ..params.spec import GeneratorSpec, ParamSpec
 
-__all__ = ["FAILURE_SCHEMA", "NATURAL", "failure_table", "fill", "with_defaults"]
+__all__ = ["FAILURE_SCHEMA", "NATURAL", "failure_table", "fill", "natural_dtype", "polars_frame", "with_defaults"]
 
 # The dtype a parameter gets when we make its column (what ``sesh.sample(backend="polars")`` gives).
 NATURAL: dict[str, pl.DataType] = {"int": pl.Int64(), "float": pl.Float64(), "bool": pl.Boolean(),
                                    "str": pl.String(), "uuid": pl.String()}
+
+
+
+def natural_dtype(param: ParamSpec) -> pl.DataType:
+    """The dtype we give a parameter's polars column: :data:`NATURAL`, text choices as an ``Enum``
+    of the choices in the generator's order (what ``pl.Categorical`` cannot say: which values)."""
+    from ..params.cells import polars_choice_dtype
+
+    enum = polars_choice_dtype(param)
+    return NATURAL[param.type] if enum is None else enum
+
+
+def polars_frame(frame: pd.DataFrame) -> pl.DataFrame:
+    """A frame we made in pandas, as polars: each Categorical of text as an ``Enum`` of its
+    categories (``pl.from_pandas`` alone would make a ``Categorical``, whose dtype names none)."""
+    from ..params.cells import text_categories
+
+    out = pl.from_pandas(frame)
+    enums = {}
+    for name, dtype in frame.dtypes.items():
+        categories = text_categories(dtype) if isinstance(dtype, pd.CategoricalDtype) else None
+        if categories is not None:
+            enums[str(name)] = pl.Enum(categories)
+    return out.cast(enums) if enums else out  # type: ignore[arg-type]
+
 
 # ``value`` holds the offending Python objects as they are (5 stays an int, "5" stays text):
 # a String column would print both as "5", and the message already says which it was.
@@ -83,14 +108,18 @@ def fill(df: pl.DataFrame, spec: GeneratorSpec, *, seed: Any, method: Literal["u
     for name in spec.names:
         if name in df.columns and not _gaps(df[name]).any():
             continue
-        drawn = pl.from_pandas(filled[[name]]).to_series().cast(NATURAL[spec[name].type])
+        drawn = polars_frame(filled[[name]]).to_series()
+        if not isinstance(drawn.dtype, pl.Enum):  # an Enum already: drawn choices, as sample gives them
+            drawn = drawn.cast(NATURAL[spec[name].type])
         changed.append(_kept(drawn, df.schema[name]) if name in df.columns else drawn)
     return df.with_columns(changed)
 
 
 def _default_expr(param: ParamSpec, dtype: pl.DataType | None) -> pl.Expr:
     """The column ``param`` with its gaps set to the default, in ``dtype`` when the default fits it."""
-    natural = NATURAL[param.type]
+    natural = natural_dtype(param)
+    if isinstance(natural, pl.Enum) and param.default is not None and param.default not in natural.categories:
+        natural = NATURAL[param.type]  # a default outside the choices (broken metadata): plain text
     if dtype is None:
         return pl.lit(param.default, dtype=natural).alias(param.name)
     column = pl.col(param.name)

@@ -15,13 +15,57 @@ import pandas as pd
 import pandera.pandas as pa
 import pandera.polars as pap
 import polars as pl
+from pandera import dtypes
+from pandera.engines import pandas_engine, polars_engine
 
-from .cells import OK, inspect_pandas, pandas_dtype, polars_dtype
+from .cells import OK, PANDAS_STR, inspect_pandas, pandas_dtype, polars_dtype, text_categories
 from .checks import complete_frame, value_checks
 from .compiled import reads
 from .spec import PACKAGE_COLUMNS, CompiledConstraint, GeneratorSpec, ParamSpec
 
 __all__ = ["pandas_schema", "pandera_checks", "polars_schema"]
+
+
+@dtypes.immutable(init=True)
+class PandasText(pandas_engine.DataType):
+    """pandas' ``str``, or a Categorical whose categories are text: the dtypes a text parameter's
+    column has (the samplers give a Categorical of the choices), both accepted as they are."""
+
+    type = PANDAS_STR
+
+    def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
+        dtype = getattr(pandera_dtype, "type", pandera_dtype)
+        if isinstance(dtype, pd.CategoricalDtype):
+            return text_categories(dtype) is not None
+        return bool(dtype == PANDAS_STR)
+
+    def __str__(self) -> str:
+        return "str or category of str"
+
+
+@dtypes.immutable(init=True)
+class PolarsText(polars_engine.DataType):
+    """polars ``String``, ``Categorical`` or ``Enum``: a text parameter's column as it is."""
+
+    type = pl.String
+
+    def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
+        dtype = pandera_dtype if isinstance(pandera_dtype, (pl.DataType, type)) else getattr(
+            pandera_dtype, "type", None)
+        return bool(dtype == pl.String) or isinstance(dtype, (pl.Categorical, pl.Enum))
+
+    def __str__(self) -> str:
+        return "String, Categorical or Enum"
+
+
+def _pandas_column_dtype(param: ParamSpec) -> Any:
+    if param.type == "uuid":
+        return None  # a job id may be an object column (str or None) or pandas' str: checked cell by cell
+    return PandasText() if param.type == "str" else pandas_dtype(param)
+
+
+def _polars_column_dtype(param: ParamSpec) -> Any:
+    return PolarsText() if param.type == "str" else polars_dtype(param)
 
 
 def pandera_checks(param: ParamSpec, api: Any) -> list[Any]:
@@ -79,8 +123,7 @@ def _lossless(param: ParamSpec) -> pa.Parser:
 
 
 def pandas_schema(spec: GeneratorSpec, compiled: Sequence[CompiledConstraint]) -> pa.DataFrameSchema:
-    # A job id may be an object column (str or None) or pandas' str: its cells are checked one by one.
-    columns = {p.name: pa.Column(None if p.type == "uuid" else pandas_dtype(p), pandera_checks(p, pa),
+    columns = {p.name: pa.Column(_pandas_column_dtype(p), pandera_checks(p, pa),
                                  nullable=p.nullable, required=False,
                                  parsers=[_lossless(p)], description=p.description or None)
                for p in spec}
@@ -90,7 +133,7 @@ def pandas_schema(spec: GeneratorSpec, compiled: Sequence[CompiledConstraint]) -
 
 
 def polars_schema(spec: GeneratorSpec, compiled: Sequence[CompiledConstraint]) -> pap.DataFrameSchema:
-    columns = {p.name: pap.Column(polars_dtype(p), pandera_checks(p, pap), nullable=p.nullable, required=False,
+    columns = {p.name: pap.Column(_polars_column_dtype(p), pandera_checks(p, pap), nullable=p.nullable, required=False,
                                   description=p.description or None)
                for p in spec}
     columns.update({name: pap.Column(required=False, nullable=True) for name in PACKAGE_COLUMNS if name not in spec})
