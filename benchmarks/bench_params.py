@@ -180,9 +180,9 @@ def main() -> None:
     ours_s = statistics.median(ours for _, ours in rounds)
     big = sample(spec, args.rows, seed=1, prior="uniform")
     sample_big_s, _ = best_of(args.repeat, lambda: sample(spec, args.rows, seed=1, prior="uniform"))
-    import polars as pl
+    from infinityframe.frames._polars import polars_frame
 
-    big_pl = pl.from_pandas(big)
+    big_pl = polars_frame(big)  # as sample(..., backend="polars") gives it: text choices as an Enum
     # Bare pandera on the same rules: the schemas users get (sesh.schema), built once, validating
     # lazily (every failure collected, as validate_frame does); alternating with ours, round by round.
     pandas_schema, polars_schema = build_schema(spec), build_polars_schema(spec)

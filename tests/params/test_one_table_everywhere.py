@@ -93,6 +93,16 @@ def test_every_path_gives_the_same_failures(df: pd.DataFrame, sesh: inf.Session,
     lazy = polars_frame.lazy().infinity.errors(sesh)
     assert isinstance(lazy, pl.LazyFrame) and from_frame(lazy.collect()) == table
 
+    # Text columns as a Categorical / Enum (as sample gives them), a bad value among the categories.
+    text = [name for name in df.columns if SPEC[name].type == "str"
+            and all(isinstance(v, str) for v in df[name].dropna().tolist())]
+    if text:
+        categorical = df.astype({name: "category" for name in text})
+        assert from_frame(categorical.infinity.errors(sesh)) == table
+        enums = polars_frame.with_columns(
+            pl.col(name).cast(pl.Enum(sorted(set(df[name].dropna().tolist())))) for name in text)
+        assert from_frame(enums.infinity.errors(sesh)) == table
+
     jobs = records(df)
     listed = [e for _, found in validate_jobs(META, jobs) for e in found]
     assert from_errors(listed) == table

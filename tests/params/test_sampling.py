@@ -13,8 +13,8 @@ import scipy.stats
 from infinityframe.errors import ValidationError
 from infinityframe.local.generators import get
 from infinityframe.params import rules
-from infinityframe.params.distributions import choice, integers, normal, uniform
 from infinityframe.params.cells import choice_dtype
+from infinityframe.params.distributions import choice, integers, normal, uniform
 from infinityframe.params.samplers import as_sampler, default_sampler
 from infinityframe.params.sampling import fill, grid, sample, with_defaults
 from infinityframe.params.spec import GeneratorSpec
@@ -375,7 +375,8 @@ class TestGrid:
         assert len(g) == 6 and list(g.columns) == ["num_reps", "gender", "lighting_power"]
         assert g.num_reps.tolist() == [1, 1, 2, 2, 3, 3]
         assert g.gender.tolist() == ["MALE", "FEMALE"] * 3
-        assert (str(g.num_reps.dtype), str(g.gender.dtype), str(g.lighting_power.dtype)) == ("int64", "category", "float64")
+        dtypes = (str(g.num_reps.dtype), str(g.gender.dtype), str(g.lighting_power.dtype))
+        assert dtypes == ("int64", "category", "float64")
 
     def test_axis_kinds(self, stickfit: GeneratorSpec) -> None:
         g = grid(stickfit, frame_rate=np.array([24, 30]), camera_height=pd.Series([0.5, 1]), num_reps=range(1, 4))

@@ -135,7 +135,12 @@ class TestPanderaSchemaAgrees:
             avg[row] = min(avg[row], 1.5)
             df = df.assign(inter_rep_delay_var=var, inter_rep_delay_avg=avg)[
                 [n for n in SPEC.names if n in {*df.columns, "inter_rep_delay_var", "inter_rep_delay_avg"}]]
-        for frame, schema in ((df, build_schema(SPEC)), (pl.from_pandas(df), build_polars_schema(SPEC))):
+        # Text columns also as a Categorical and an Enum (as the samplers give them): pandera takes them too.
+        text = [name for name in df.columns if SPEC[name].type == "str"]
+        categorical = df.astype({name: "category" for name in text})
+        enums = pl.from_pandas(df).with_columns(pl.col(name).cast(pl.Enum(sorted(set(df[name])))) for name in text)
+        for frame, schema in ((df, build_schema(SPEC)), (pl.from_pandas(df), build_polars_schema(SPEC)),
+                              (categorical, build_schema(SPEC)), (enums, build_polars_schema(SPEC))):
             ours = failure_cases(frame, SPEC)
             assert not {"dtype", "nullable", "finite"} & set(ours["check"])  # well-typed cells only
             named = {c.name for c in SPEC.constraints}

@@ -31,7 +31,8 @@ class PandasText(pandas_engine.DataType):
     """pandas' ``str``, or a Categorical whose categories are text: the dtypes a text parameter's
     column has (the samplers give a Categorical of the choices), both accepted as they are."""
 
-    type = PANDAS_STR
+    def __init__(self) -> None:
+        object.__setattr__(self, "type", PANDAS_STR)
 
     def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
         dtype = getattr(pandera_dtype, "type", pandera_dtype)
@@ -47,7 +48,8 @@ class PandasText(pandas_engine.DataType):
 class PolarsText(polars_engine.DataType):
     """polars ``String``, ``Categorical`` or ``Enum``: a text parameter's column as it is."""
 
-    type = pl.String
+    def __init__(self) -> None:
+        object.__setattr__(self, "type", pl.String())
 
     def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
         dtype = pandera_dtype if isinstance(pandera_dtype, (pl.DataType, type)) else getattr(
