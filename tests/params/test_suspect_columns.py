@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from infinityframe.params.checks import suspect_columns
+from infinityframe.params.checks import summarise_polars, suspect_columns
 from infinityframe.params.spec import GeneratorSpec, ParamSpec
 
 SPEC = GeneratorSpec("demo", (
@@ -27,22 +27,57 @@ VALID = {"n": [1, 5, 3], "x": [0.0, 1.0, 0.25], "low": [1.0, 9.0, 2.0], "rate": 
 BROKEN = {"n": 6, "x": 1.5, "low": 0.5, "rate": 7, "room": "HALL", "flag": False}
 
 
+KINDS = ["pandas", "polars", "categorical", "enum", "summarised"]
+
+
 def frames(data: dict[str, list[object]]) -> list[object]:
+    """The same columns five ways: pandas, polars, text as a Categorical of the choices, as an Enum
+    of them, and polars judged from the one query over the whole frame (``summarised``)."""
     pandas = pd.DataFrame(data).astype({"room": "str"})
-    return [{name: pandas[name] for name in data}, {name: pl.Series(name, values) for name, values in data.items()}]
+    polars = {name: pl.Series(name, values) for name, values in data.items()}
+    categories = sorted({"GYM", "OFFICE", *data["room"]})  # a value outside the choices is a category too
+    enum = {**polars, "room": polars["room"].cast(pl.Enum(categories))}
+    return [{name: pandas[name] for name in data}, polars,
+            {**{name: pandas[name] for name in data}, "room": pandas["room"].astype(pd.CategoricalDtype(categories))},
+            enum, enum]
 
 
-@pytest.mark.parametrize("kind", [0, 1], ids=["pandas", "polars"])
+def suspects(data: dict[str, list[object]], kind: int) -> set[str]:
+    columns = frames(data)[kind]
+    assert isinstance(columns, dict)
+    known = summarise_polars(pl.DataFrame(list(columns.values())), SPEC) if KINDS[kind] == "summarised" else None
+    return suspect_columns(SPEC, columns, known)
+
+
+@pytest.mark.parametrize("kind", range(len(KINDS)), ids=KINDS)
 def test_a_valid_frame_has_no_suspect(kind: int) -> None:
-    assert suspect_columns(SPEC, frames(VALID)[kind]) == set()
+    assert suspects(VALID, kind) == set()
 
 
-@pytest.mark.parametrize("kind", [0, 1], ids=["pandas", "polars"])
+def test_an_enum_or_categorical_of_allowed_text_is_judged_by_its_dtype() -> None:
+    allowed = pd.Series(pd.Categorical(["GYM"] * 3, categories=["OFFICE", "GYM"]))
+    assert suspect_columns(SPEC, {"room": allowed}) == set()
+    # An unused category outside the choices is enough to make it a suspect: the rows decide then.
+    assert suspect_columns(SPEC, {"room": allowed.cat.add_categories(["HALL"])}) == {"room"}
+    enum = pl.Series("room", ["GYM"], dtype=pl.Enum(["GYM", "HALL"]))
+    assert suspect_columns(SPEC, {"room": enum}) == {"room"}
+    assert summarise_polars(pl.DataFrame([enum.cast(pl.Enum(["GYM", "OFFICE"]))]), SPEC) == {}
+
+
+def test_the_one_query_sees_nan_and_infinity() -> None:
+    frame = pl.DataFrame({"x": [0.5, math.nan], "low": [1.0, math.inf], "free": [1.0, None], "n": [1, 2]})
+    found = summarise_polars(frame, SPEC)
+    assert found["x"].finite is False and found["low"].finite is False and found["free"].finite is True
+    assert (found["n"].low, found["n"].high, found["n"].finite) == (1, 2, None)
+    assert found["free"].outside(SPEC["free"]) is False and found["x"].outside(SPEC["x"]) is None
+
+
+@pytest.mark.parametrize("kind", range(len(KINDS)), ids=KINDS)
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_one_bad_value_names_its_column(kind: int, name: str) -> None:
     data = {k: list(v) for k, v in VALID.items()}
     data[name][1] = BROKEN[name]
-    assert suspect_columns(SPEC, frames(data)[kind]) == {name}
+    assert suspects(data, kind) == {name}
 
 
 def test_narrow_dtypes_and_missing_values() -> None:

@@ -18,6 +18,7 @@ cell.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -32,8 +33,8 @@ import pyarrow.compute as pc
 from .cells import default_of, pandas_dtype, text_categories
 from .spec import CompiledConstraint, GeneratorSpec, ParamSpec
 
-__all__ = ["Broken", "complete_frame", "constraint_failures", "range_check", "suspect_columns", "value_checks",
-           "value_failures"]
+__all__ = ["Broken", "Summary", "complete_frame", "constraint_failures", "range_check", "summarise_polars",
+           "suspect_columns", "value_checks", "value_failures"]
 
 # Up to this many choices, ``==`` per choice beats np.isin's sort or table.
 _FEW_CHOICES = 8
@@ -202,13 +203,13 @@ def plainly_valid(param: ParamSpec, column: np.ndarray, present: np.ndarray) -> 
     return _within(param, column.min(), column.max())
 
 
-def _by_dtype(param: ParamSpec, column: Any) -> bool | None:
+def _by_dtype(param: ParamSpec, dtype: Any) -> bool | None:
     """Whether a text column may hold a value outside the choices, from its dtype alone: a pandas
     Categorical or polars Enum whose categories are all allowed holds none (its missing cells
     are the type checks' business). ``None``: the dtype does not say."""
     if param.type not in ("str", "uuid") or param.choices is None or range_check(param) is not None:
         return None
-    categories = text_categories(column.dtype)
+    categories = text_categories(dtype)
     if categories is None:
         return None
     allowed = {c for c in param.choices if isinstance(c, str)}
@@ -236,23 +237,85 @@ def _pandas_numbers(param: ParamSpec, column: Any) -> bool | None:
 
 def _aggregates(param: ParamSpec, name: str, dtype: Any) -> list[pl.Expr]:
     """What the one polars query computes for a column: a ranged number's least and greatest
-    value, or whether any value falls outside the choices (nulls never do)."""
+    value (and, for floats, its sum, which is NaN exactly when a value is), or whether any value
+    falls outside the choices (nulls never do). None for an Enum of allowed categories, which
+    its dtype decides."""
     column = pl.col(name)
-    if param.choices is None and range_check(param) is not None and dtype.is_numeric():
-        return [column.min().alias(f"{name}\0min"), column.max().alias(f"{name}\0max")]
+    if dtype.is_numeric() and param.choices is None:
+        if range_check(param) is None and not dtype.is_float():
+            return []
+        exprs = [column.min().alias(f"{name}\0min"), column.max().alias(f"{name}\0max")]
+        return [*exprs, column.sum().alias(f"{name}\0sum")] if dtype.is_float() else exprs
+    if not value_checks(param) or _by_dtype(param, dtype) is False:
+        return []
     return [_bad_anywhere(param, name, dtype).alias(f"{name}\0bad")]
 
 
-def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]:
+@dataclass(frozen=True)
+class Summary:
+    """What one query over a polars frame found per parameter column: the least and greatest
+    value of a number column (``finite``: no NaN or infinity among them, floats only), or
+    whether a column with choices holds a value outside them (``bad``)."""
+
+    low: Any = None
+    high: Any = None
+    finite: bool | None = None
+    bad: bool | None = None
+
+    def outside(self, param: ParamSpec) -> bool | None:
+        """Whether the column may break its range or choices (``None``: this summary cannot say)."""
+        if self.bad is not None:
+            return self.bad
+        if self.finite is False:
+            return None  # a NaN or an infinity: the type checks' business, then row by row
+        if range_check(param) is None:
+            return False
+        return self.low is not None and not _within(param, self.low, self.high)
+
+
+def summarise_polars(df: pl.DataFrame, spec: GeneratorSpec) -> dict[str, Summary]:
+    """:class:`Summary` of every parameter column of a polars frame, in one lazy ``select`` of
+    aggregates collected once (polars spreads it over the machine's cores); a column whose
+    dtype polars will not aggregate is left out (judged the slow way)."""
+    exprs: list[pl.Expr] = []
+    for name, dtype in df.schema.items():
+        if name in spec and (dtype.is_numeric() or dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)):
+            exprs += _aggregates(spec[name], name, dtype)
+    if not exprs:
+        return {}
+    try:
+        found = df.lazy().select(exprs).collect().row(0, named=True)
+    except Exception:  # nothing known: every column is judged on its own
+        return {}
+    out: dict[str, Summary] = {}
+    for key in found:
+        name = key.split("\0")[0]
+        if name in out:
+            continue
+        if f"{name}\0bad" in found:
+            out[name] = Summary(bad=found[f"{name}\0bad"] is not False)
+            continue
+        low, high = found[f"{name}\0min"], found[f"{name}\0max"]
+        finite = None
+        if f"{name}\0sum" in found:  # min and max skip NaN; a sum is NaN when a value is
+            total = found[f"{name}\0sum"]
+            finite = low is None or (math.isfinite(low) and math.isfinite(high) and not math.isnan(total))
+        out[name] = Summary(low, high, finite)
+    return out
+
+
+def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any],
+                    known: Mapping[str, Summary] | None = None) -> set[str]:
     """The columns that may hold a value outside their choices or range; a column not named
     here has no value failure, one named is then checked row by row (:func:`value_failures`).
 
-    ``columns`` are converted columns whose cells all passed the type checks. A Categorical or
-    Enum of allowed categories is judged by its dtype; a pandas number column by its minimum and
-    maximum (and, for a few numeric choices, one comparison each); every other column (polars
-    ones, text) by one polars query of aggregates over them all, collected once and run across
-    the machine's cores. Anything this pass cannot judge (a dtype polars will not compare) is
-    named.
+    ``columns`` are converted columns whose cells all passed the type checks; ``known`` what
+    :func:`summarise_polars` found for those among them that are the caller's own. A
+    Categorical or Enum of allowed categories is judged by its dtype; a pandas number column by
+    its minimum and maximum (and, for a few numeric choices, one comparison each); every other
+    column (polars ones, text) by one polars query of aggregates over them all, collected once
+    and run across the machine's cores. Anything this pass cannot judge (a dtype polars will
+    not compare) is named.
     """
     suspects: set[str] = set()
     queried: dict[str, Any] = {}
@@ -260,7 +323,9 @@ def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]
         param = spec[name]
         if not value_checks(param):
             continue
-        outside = _by_dtype(param, column)
+        outside = _by_dtype(param, column.dtype)
+        if outside is None and known is not None and name in known:
+            outside = known[name].outside(param)
         if outside is None:
             outside = _pandas_numbers(param, column)
         if outside is None:
@@ -271,16 +336,19 @@ def suspect_columns(spec: GeneratorSpec, columns: Mapping[str, Any]) -> set[str]
         return suspects
     try:
         frame = pl.DataFrame([_as_polars(column).alias(name) for name, column in queried.items()])
-        exprs = [e for name in queried for e in _aggregates(spec[name], name, frame.schema[name])]
+        exprs = [pl.lit(True).alias("\0"), *(e for name in queried for e in _aggregates(spec[name], name,
+                                                                                       frame.schema[name]))]
         found = frame.lazy().select(exprs).collect().row(0, named=True)
     except Exception:  # never a missed failure: judge every column the slow way
         return suspects | set(queried)
     for name in queried:
         if f"{name}\0bad" in found:
             bad = found[f"{name}\0bad"] is not False
-        else:
+        elif f"{name}\0min" in found:
             low, high = found[f"{name}\0min"], found[f"{name}\0max"]
             bad = low is not None and not _within(spec[name], low, high)  # every cell null: nothing to judge
+        else:
+            bad = True  # nothing computed for it: the slow way
         if bad:
             suspects.add(name)
     return suspects

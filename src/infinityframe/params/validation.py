@@ -27,13 +27,12 @@ from .cells import (
     Cells,
     Values,
     default_of,
-    finite_floats,
     inspect_pandas,
     inspect_polars,
     python_value,
     read_values,
 )
-from .checks import constraint_failures, plainly_valid, suspect_columns, value_failures
+from .checks import Summary, constraint_failures, plainly_valid, summarise_polars, suspect_columns, value_failures
 from .compiled import ConstraintLike, prepared
 from .report import (
     Block,
@@ -172,8 +171,10 @@ class Run(_Checks):
                           unknown_message(str(label), spec.name, spec.names, PACKAGE_COLUMNS))
         self.clean = clean
         # Columns whose cells all passed are judged together first; only a suspect one is read row by row.
+        unchanged = {self.labels[pos] for pos, cells in self.cells.items() if not cells.changed}
+        known = {name: found for name, found in self._summary().items() if name in unchanged}
         suspects = suspect_columns(spec, {name: column for name, column in clean.items()
-                                          if self.taken[name] is None})
+                                          if self.taken[name] is None}, known)
         for name, column in clean.items():
             taken = self.taken[name]
             if taken is None and name not in suspects:
@@ -191,6 +192,10 @@ class Run(_Checks):
     @abstractmethod
     def _cells(self, column: Any, param: ParamSpec) -> Cells:
         """Type codes and the losslessly converted column."""
+
+    def _summary(self) -> dict[str, Summary]:
+        """What one query over the whole input found per column (polars; ``{}``: nothing)."""
+        return {}
 
     def _inspect(self, pos: int, label: str, original: Any) -> None:
         param = self.spec[label]
@@ -223,10 +228,15 @@ class _PolarsRun(Run):
         column: pl.Series = self.df.to_series(pos)
         return column
 
+    def _summary(self) -> dict[str, Summary]:
+        if not hasattr(self, "_found"):
+            # Every parameter column's aggregates (min, max, sum, choices) in one query, collected once.
+            self._found = summarise_polars(self.df, self.spec)
+        return self._found
+
     def _cells(self, column: pl.Series, param: ParamSpec) -> Cells:
-        if not hasattr(self, "_finite"):
-            self._finite = finite_floats(self.df)  # every float column in one query
-        return inspect_polars(column, param, self._finite.get(column.name))
+        found = self._summary().get(column.name)
+        return inspect_polars(column, param, None if found is None else found.finite)
 
     def _values(self, column: pl.Series, rows: np.ndarray) -> list[Any]:
         return [python_value(v) for v in column.gather(rows).to_list()]
