@@ -41,7 +41,6 @@ __all__ = [
     "choice_dtype",
     "classify_value",
     "default_of",
-    "finite_floats",
     "inspect_pandas",
     "inspect_polars",
     "pandas_dtype",
@@ -433,18 +432,9 @@ def _polars_kept(dtype: Any, param: ParamSpec, target: Any) -> bool:
     return param.type == "float" and dtype == pl.Float32
 
 
-def finite_floats(df: pl.DataFrame) -> dict[str, bool]:
-    """For each Float64 column, whether every value is finite (nulls skipped): one query for them all."""
-    names = [name for name, dtype in df.schema.items() if dtype == pl.Float64]
-    if not names:
-        return {}
-    found = df.select([pl.col(name).is_finite().all() for name in names]).row(0)
-    return dict(zip(names, (bool(v) for v in found), strict=True))
-
-
 def inspect_polars(series: pl.Series, param: ParamSpec, finite: bool | None = None) -> Cells:
-    """Classify a polars column for ``param`` and convert it losslessly (``finite``: see
-    :func:`finite_floats`)."""
+    """Classify a polars column for ``param`` and convert it losslessly (``finite``: whether every
+    value of a float column is finite, when the caller knows: see :func:`.checks.summarise_polars`)."""
     target = polars_dtype(param)
     if _polars_passes_as_is(series, param, target, finite) or (
             param.type == "str" and isinstance(series.dtype, (pl.Categorical, pl.Enum))
