@@ -180,7 +180,7 @@ def main() -> None:
     ours_s = statistics.median(ours for _, ours in rounds)
     big = sample(spec, args.rows, seed=1, prior="uniform")
     sample_big_s, _ = best_of(args.repeat, lambda: sample(spec, args.rows, seed=1, prior="uniform"))
-    from infinityframe.frames._polars import polars_frame
+    from infinityframe.params.cells import polars_frame
 
     big_pl = polars_frame(big)  # as sample(..., backend="polars") gives it: text choices as an Enum
     # Bare pandera on the same rules: the schemas users get (sesh.schema), built once, validating

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infinityframe.frames._polars import polars_frame
 from infinityframe.local.generators import get
-from infinityframe.params.cells import choice_dtype
+from infinityframe.params.cells import choice_dtype, polars_frame
 from infinityframe.params.rerun import expand_reruns
 from infinityframe.params.sampling import fill, grid, sample, with_defaults
 from infinityframe.params.schema import validate_frame

@@ -303,7 +303,7 @@ class Session(InfinityCoreNames):
     def _frame(self, frame: pd.DataFrame, backend: str) -> Any:
         frame.attrs["infinity"] = self.frame_attrs()
         if backend == "polars":
-            from ..frames._polars import polars_frame
+            from ..params.cells import polars_frame
 
             return polars_frame(frame)  # text choices as an Enum of the choices
         if backend != "pandas":

@@ -19,7 +19,7 @@ import polars as pl
 if TYPE_CHECKING:
     from ..params.spec import GeneratorSpec, ParamSpec
 
-__all__ = ["FAILURE_SCHEMA", "NATURAL", "failure_table", "fill", "natural_dtype", "polars_frame", "with_defaults"]
+__all__ = ["FAILURE_SCHEMA", "NATURAL", "failure_table", "fill", "natural_dtype", "with_defaults"]
 
 # The dtype a parameter gets when we make its column (what ``sesh.sample(backend="polars")`` gives).
 NATURAL: dict[str, pl.DataType] = {"int": pl.Int64(), "float": pl.Float64(), "bool": pl.Boolean(),
@@ -34,20 +34,6 @@ def natural_dtype(param: ParamSpec) -> pl.DataType:
 
     enum = polars_choice_dtype(param)
     return NATURAL[param.type] if enum is None else enum
-
-
-def polars_frame(frame: pd.DataFrame) -> pl.DataFrame:
-    """A frame we made in pandas, as polars: each Categorical of text as an ``Enum`` of its
-    categories (``pl.from_pandas`` alone would make a ``Categorical``, whose dtype names none)."""
-    from ..params.cells import text_categories
-
-    out = pl.from_pandas(frame)
-    enums = {}
-    for name, dtype in frame.dtypes.items():
-        categories = text_categories(dtype) if isinstance(dtype, pd.CategoricalDtype) else None
-        if categories is not None:
-            enums[str(name)] = pl.Enum(categories)
-    return out.cast(enums) if enums else out  # type: ignore[arg-type]
 
 
 # ``value`` holds the offending Python objects as they are (5 stays an int, "5" stays text):
@@ -97,6 +83,7 @@ def fill(df: pl.DataFrame, spec: GeneratorSpec, *, seed: Any, method: Literal["u
     Parameter columns without a gap and every other column are kept as they are; a filled
     column keeps its dtype when the drawn values fit it, and an added one has its natural dtype.
     """
+    from ..params.cells import polars_frame
     from ..params.sampling import fill as fill_frame
 
     present = [name for name in spec.names if name in df.columns]

@@ -46,6 +46,7 @@ __all__ = [
     "pandas_dtype",
     "polars_choice_dtype",
     "polars_dtype",
+    "polars_frame",
     "python_value",
     "read_text",
     "read_values",
@@ -316,6 +317,18 @@ def text_categories(dtype: Any) -> list[str] | None:
     if isinstance(dtype, pl.Enum):
         return [str(c) for c in dtype.categories.to_list()]
     return None
+
+
+def polars_frame(frame: pd.DataFrame) -> pl.DataFrame:
+    """A frame we made in pandas, as polars: each Categorical of text as an ``Enum`` of its
+    categories (``pl.from_pandas`` alone would make a ``Categorical``, whose dtype names none)."""
+    out = pl.from_pandas(frame)
+    enums = {}
+    for name, dtype in frame.dtypes.items():
+        categories = text_categories(dtype) if isinstance(dtype, pd.CategoricalDtype) else None
+        if categories is not None:
+            enums[str(name)] = pl.Enum(categories)
+    return out.cast(enums) if enums else out  # type: ignore[arg-type]
 
 
 def polars_dtype(param: ParamSpec) -> Any:
