@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import polars as pl
 import pytest
@@ -68,3 +70,17 @@ def test_rerun(name: str, seed: int, data: st.DataObject) -> None:
     frame = expand_reruns(spec, {f"job-{i}": base for i, base in enumerate(bases)}, overrides)
     assert len(frame) == 6
     assert_no_op(frame, spec)
+
+
+def test_a_sampled_frame_round_trips_through_parquet(tmp_path: Path) -> None:
+    """Categorical text choices survive parquet (pandas and polars) and still validate unchanged."""
+    spec = SPECS["visionfit-flagship-v0.1.0"]
+    df = sample(spec, 50, seed=5)
+    df.to_parquet(tmp_path / "jobs.parquet")
+    back = pd.read_parquet(tmp_path / "jobs.parquet")
+    assert back["scene"].dtype == choice_dtype(spec["scene"])
+    pd.testing.assert_frame_equal(validate_frame(back, spec), df)
+    enum = polars_frame(df)
+    enum.write_parquet(tmp_path / "jobs_polars.parquet")
+    read = pl.read_parquet(tmp_path / "jobs_polars.parquet")
+    assert read.schema == enum.schema and validate_frame(read, spec).equals(enum)
