@@ -3,12 +3,15 @@
 What a user does, in order: sample a sweep over camera distance, lighting and the room;
 validate it and estimate its cost; render one-frame previews first; look at them and keep the
 ones where the person is in view, spread over the sweep; promote those to videos (each video
-starts from its preview's scene); wait, download and read the labels; then write the tables
-(parquet), the figures (PNG) and a self-contained ``report.html`` into the output folder.
-The labels follow the physics, so the figures show real effects: boxes shrink as the camera
-moves away, frames brighten with more light. Figures are drawn while the service renders (the
-sweep's, in a thread, while the previews render and the videos are chosen; the previews' while
-the videos render), each once.
+starts from its preview's scene); meanwhile, a learning round: a model of how much of the
+person is in view, fitted on the previews, suggests previews where the person is partly out
+of the frame, and they are rendered and counted; wait, download and read the labels; then
+write the tables (parquet), the figures (PNG) and a self-contained ``report.html`` into the
+output folder. The labels follow the physics, so the figures show real effects: boxes shrink
+as the camera moves away, frames brighten with more light. Figures are drawn while the service
+renders (the sweep's, in a thread, while the previews render and the videos are chosen; the
+previews' while the videos render), each once; frames are drawn straight onto their pixels
+(:func:`~infinityframe.plots.frames_sheet`), not through matplotlib.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .results import Results, read_results
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from PIL.Image import Image
 
     from .client import Batch
     from .local import Service
@@ -40,16 +44,38 @@ FIXED: dict[str, Any] = {
     "exercise": "SQUAT", "num_reps": 1, "frame_rate": 8, "image_width": 192, "image_height": 192,
     "rel_baseline_speed": 1.5, "max_rel_speed_change": 0.0, "inter_rep_delay_avg": 0.2, "inter_rep_delay_var": 0.1,
 }
+# What the sweep varies, and the learning round's suggestions with it.
+SPACE: dict[str, Any] = {
+    "camera_distance": uniform(1.5, 5.0), "lighting_power": uniform(30, 1500), "camera_height": uniform(0.6, 1.6),
+    "relative_camera_pitch_deg": uniform(-10, 10), "relative_camera_yaw_deg": uniform(-10, 10),
+    "relative_avatar_angle_deg": uniform(-90, 90),
+}
 POLL = 0.2  # seconds between status polls at first; local jobs take about a second
+# The learning round: previews with the person partly out of the frame, this share of them in
+# view (percent, the lower bound included). 90 and more is "in view", as the videos are chosen.
+EDGE = (25.0, 90.0)
+# What the learning round's model is fitted on: where the camera is. A dozen previews cannot
+# teach a model of all six parameters; the camera's place is what can put the person out of
+# the frame (the light cannot), and four inputs keep the fit to a fraction of a second.
+CAMERA = ["camera_distance", "camera_height", "relative_camera_pitch_deg", "relative_camera_yaw_deg"]
 
 
 def _sweep(sesh: Session, jobs: int, seed: int) -> pd.DataFrame:
-    frame: pd.DataFrame = sesh.sample(
-        jobs, seed=seed, method="lhs",
-        camera_distance=uniform(1.5, 5.0), lighting_power=uniform(30, 1500), camera_height=uniform(0.6, 1.6),
-        relative_camera_pitch_deg=uniform(-10, 10), relative_camera_yaw_deg=uniform(-10, 10),
-        relative_avatar_angle_deg=uniform(-90, 90), **FIXED)
+    frame: pd.DataFrame = sesh.sample(jobs, seed=seed, method="lhs", **SPACE, **FIXED)
     return frame
+
+
+def in_view(res: Results) -> pd.Series:
+    """Each job's mean share of the person in view (percent); 0 where no box was labelled (none in view)."""
+    share: pd.Series = res.jobs["mean_percent_in_fov"].astype(float).fillna(0.0)
+    return share
+
+
+def at_edge(share: pd.Series) -> pd.Series:
+    """Whether each share is in the learning round's goal, :data:`EDGE` (partly out of the frame)."""
+    low, high = EDGE
+    landed: pd.Series = (share >= low) & (share < high)
+    return landed
 
 
 def _pick(previews: Results, count: int) -> pd.DataFrame:
@@ -67,6 +93,13 @@ def _save(fig: Figure, path: Path) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png_bytes(fig, dpi=100))
+    return path
+
+
+def _save_sheet(sheet: Image, path: Path) -> Path:
+    """A sheet of frames written as it is, at the zlib level of ``png_bytes`` (level 6 costs half again)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, format="png", compress_level=3)
     return path
 
 
@@ -97,6 +130,60 @@ def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Res
     batch = previews.promote(chosen_ids, name="demo videos")
     print(f"batch {batch.id} submitted")
     return preview_res, chosen_ids, batch
+
+
+def _learning_round(sesh: Session, preview_res: Results, count: int, seed: int) -> tuple[pd.DataFrame, Batch]:
+    """Suggest ``count`` previews where the person is partly out of the frame, from the previews so far; submit them.
+
+    A Gaussian process of the share in view over the camera's place (``sesh.suggest``, goal
+    ``("between", *EDGE)``) is fitted on the sweep's previews; the other parameters are drawn
+    from the sweep's distributions, as before.
+    """
+    history = preview_res.jobs[CAMERA].assign(in_view=in_view(preview_res).to_numpy())
+    suggested = sesh.suggest(count, history, "in_view", goal=("between", *EDGE), seed=seed, preview=True,
+                             **SPACE, **FIXED)
+    predicted = suggested.attrs["suggest"]["predicted"]
+    batch = suggested.infinity.submit(name="demo learning round", preview=True, mode="force")
+    low, high = EDGE
+    print(f"a model of the share in view, fitted on the {len(history)} previews, asked for {count} more with "
+          f"{low:.0f}-{high:.0f}% of the person in view (predicted {min(predicted):.0f}-{max(predicted):.0f}%): "
+          f"batch {batch.id} submitted")
+    return suggested, batch
+
+
+def _landed(preview_res: Results, learned: Results) -> pd.DataFrame:
+    """Each preview of the sweep and of the learning round: its round, camera, share in view and whether it landed."""
+    rounds = []
+    for name, res in (("sweep", preview_res), ("learning round", learned)):
+        share = in_view(res)
+        rounds.append(res.jobs[["job_id", *CAMERA]].assign(round=name, in_view=share.to_numpy(),
+                                                             landed=at_edge(share).to_numpy()))
+    table = pd.concat(rounds, ignore_index=True)
+    return table[["round", "job_id", *CAMERA, "in_view", "landed"]]
+
+
+def _draw_learning(table: pd.DataFrame) -> Figure:
+    """Share in view by camera distance, the sweep's previews and the learning round's, the goal shaded."""
+    import seaborn as sns
+
+    from .plots import figure_style, new_figure
+
+    low, high = EDGE
+    with figure_style():
+        fig = new_figure(6.0, 3.4)
+        ax = fig.subplots()
+        ax.axhspan(low, high, color="#f4a261", alpha=0.25, lw=0, label=f"asked for: {low:.0f}-{high:.0f}% in view")
+        sns.scatterplot(data=table, x="camera_distance", y="in_view", hue="round", style="round",
+                        hue_order=["sweep", "learning round"], style_order=["sweep", "learning round"],
+                        s=46, ax=ax)
+        ax.set_xlabel("camera_distance (m)")
+        ax.set_ylabel("share of the person in view (%)")
+        ax.set_ylim(-3, 103)
+        counts = table.groupby("round", sort=False)["landed"].agg(["sum", "size"])
+        ax.set_title("; ".join(f"{name}: {int(row['sum'])} of {int(row['size'])} in the band"
+                               for name, row in counts.iterrows()), fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
 
 
 def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
@@ -136,6 +223,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
 
 def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
          start: float) -> Results:
+    from .plots import frames_sheet
     from .report import Link, Section, write_report
 
     figures = out / "figures"
@@ -159,10 +247,25 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
         drawing.shutdown(wait=True)
     # Joined before this thread draws anything: matplotlib's and seaborn's settings are the process's.
     params_png = params_drawn.result()
-    # drawn while the videos render
-    previews_png = _save(preview_res.show(n=jobs, mark=chosen_ids, mark_label="video"), figures / "previews.png")
+
+    _step("a learning round: where does the person leave the frame?")
+    learning = max(2, jobs // 2)
+    suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
+    # drawn while the videos and the learning round render
+    previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
+                               figures / "previews.png")
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
                       figures / "brightness_by_lighting_power.png")
+    learning_batch.wait(poll=POLL)
+    learned = read_results(learning_batch.download(out / "learning", overwrite=True, progress=False))
+    landed = _landed(preview_res, learned)
+    first, second = (landed.loc[landed["round"] == name, "landed"] for name in ("sweep", "learning round"))
+    low, high = EDGE
+    print(f"{int(second.sum())} of {len(second)} of the learning round's previews have {low:.0f}-{high:.0f}% of the "
+          f"person in view, against {int(first.sum())} of {len(first)} of the sweep's")
+    learning_png = _save(_draw_learning(landed), figures / "learning_round.png")
+    learned_png = _save_sheet(frames_sheet(learned, n=learning), figures / "learning_previews.png")
+
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
     # Nothing more is asked of the service: it stops (its workers ended, its lock let go) while
@@ -174,7 +277,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
 
     _step("figures, tables and the report")
     distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
-    frames_png = _save(res.show(n=12), figures / "frames.png")
+    frames_png = _save_sheet(frames_sheet(res, n=12), figures / "frames.png")
     tables = res.to_parquet(out / "tables")
 
     summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
@@ -197,6 +300,18 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
                                  "camera distance, were chosen for videos.",
                 figures={"Previews with boxes, keypoints and masks; those chosen for videos outlined": previews_png},
                 tables={"Previews (video: chosen)": picked}, anchors={"Previews (video: chosen)": "job_id"}),
+        Section("A learning round", text=[
+            f"Where does the person leave the frame? A Gaussian process of the share of the person in view, "
+            f"fitted on the {len(first)} previews over the camera's distance, height, pitch and yaw "
+            f"(sesh.suggest, goal ('between', {low:.0f}, {high:.0f})), suggested {len(suggested)} more previews "
+            f"with {low:.0f}-{high:.0f}% in view; the other parameters were drawn as in the sweep.",
+            f"{int(second.sum())} of {len(second)} landed there, against {int(first.sum())} of {len(first)} of the "
+            "sweep's Latin hypercube. With a dozen previews this is where to look next, not a ranking of what "
+            "matters: that needs many more jobs (res.effects, docs/learn.md)."],
+                figures={"Share in view by camera distance: the sweep's previews and the learning round's "
+                         "(band: what was asked for)": learning_png,
+                         "The learning round's previews": learned_png},
+                tables={"Previews of both rounds (landed: in the band)": landed}),
         Section("Effects", text="Boxes shrink as the camera moves away; frames brighten with more light. "
                                 "Each job counts once (its frames or objects are averaged first); bands are "
                                 "bootstrapped 95% confidence intervals across jobs.",
@@ -205,7 +320,8 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
         Section("Frames", text="Each video's preview column links to its row in the previews table.",
                 figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
                 tables={"Videos": summary}),
-    ], subtitle=f"{len(sweep)} previews, {len(res.jobs)} videos, {len(res.frames)} frames; made in {_timed(start)}")
+    ], subtitle=f"{len(sweep)} previews, {len(second)} in a learning round, {len(res.jobs)} videos, "
+                f"{len(res.frames)} frames; made in {_timed(start)}")
 
     for thread in stopping:
         thread.join()
@@ -215,9 +331,10 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
     _step(f"done in {_timed(start)}; wrote")
-    for path in (report, params_png, previews_png, distance_png, light_png, frames_png):
+    for path in (report, params_png, previews_png, learning_png, learned_png, distance_png, light_png, frames_png):
         print(f"  {path}  ({path.stat().st_size / 1024:.0f} KiB)")
     print(f"  {tables}/  (parquet: jobs, frames, objects, keypoints)")
-    print(f"  {out / 'previews'}/ and {folder}/  (the downloaded batches {previews.id} and {batch.id})")
+    print(f"  {out / 'previews'}/, {out / 'learning'}/ and {folder}/  (the downloaded batches {previews.id}, "
+          f"{learning_batch.id} and {batch.id})")
     print(f"  {out / 'service'}/  (the embedded service's database and results)")
     return res
