@@ -16,9 +16,9 @@ previews' while the videos render), each once; frames are drawn straight onto th
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +30,7 @@ from .params.distributions import uniform
 from .results import Results, read_results
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
+    from matplotlib.figure import Figure
     from PIL.Image import Image
 
     from .client import Batch
@@ -88,6 +87,15 @@ def _pick(previews: Results, count: int) -> pd.DataFrame:
     return pool.iloc[picks]
 
 
+def _save(fig: Figure, path: Path) -> Path:
+    """Draw ``fig`` once, at 100 dpi, into ``path``; the report embeds these files as they are."""
+    from .plots import png_bytes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_bytes(fig, dpi=100))
+    return path
+
+
 def _save_sheet(sheet: Image, path: Path) -> Path:
     """A sheet of frames written as it is, at the zlib level of ``png_bytes`` (level 6 costs half again)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +109,10 @@ def _step(message: str) -> None:
 
 def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
+
+
+def _draw_sweep(sweep: pd.DataFrame, path: Path) -> Path:
+    return _save(sweep.infinity.plot(), path)
 
 
 def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str], Batch]:
@@ -127,16 +139,9 @@ def _learning_round(sesh: Session, preview_res: Results, count: int, seed: int) 
     ``("between", *EDGE)``) is fitted on the sweep's previews; the other parameters are drawn
     from the sweep's distributions, as before.
     """
-    import sklearn.gaussian_process  # noqa: F401  (loads scipy's BLAS, so that the limit below reaches it)
-    from threadpoolctl import threadpool_limits
-
     history = preview_res.jobs[CAMERA].assign(in_view=in_view(preview_res).to_numpy())
-    # The model's matrices are a dozen rows wide: a BLAS that splits each step over threads
-    # only makes them wait on each other and on the render workers. One thread fits it ten
-    # times quicker (0.2 s against 1.9 s on two busy cores).
-    with threadpool_limits(limits=1, user_api="blas"):
-        suggested = sesh.suggest(count, history, "in_view", goal=("between", *EDGE), seed=seed, preview=True,
-                                 **SPACE, **FIXED)
+    suggested = sesh.suggest(count, history, "in_view", goal=("between", *EDGE), seed=seed, preview=True,
+                             **SPACE, **FIXED)
     predicted = suggested.attrs["suggest"]["predicted"]
     batch = suggested.infinity.submit(name="demo learning round", preview=True, mode="force")
     low, high = EDGE
@@ -155,6 +160,30 @@ def _landed(preview_res: Results, learned: Results) -> pd.DataFrame:
                                                              landed=at_edge(share).to_numpy()))
     table = pd.concat(rounds, ignore_index=True)
     return table[["round", "job_id", *CAMERA, "in_view", "landed"]]
+
+
+def _draw_learning(table: pd.DataFrame) -> Figure:
+    """Share in view by camera distance, the sweep's previews and the learning round's, the goal shaded."""
+    import seaborn as sns
+
+    from .plots import figure_style, new_figure
+
+    low, high = EDGE
+    with figure_style():
+        fig = new_figure(6.0, 3.4)
+        ax = fig.subplots()
+        ax.axhspan(low, high, color="#f4a261", alpha=0.25, lw=0, label=f"asked for: {low:.0f}-{high:.0f}% in view")
+        sns.scatterplot(data=table, x="camera_distance", y="in_view", hue="round", style="round",
+                        hue_order=["sweep", "learning round"], style_order=["sweep", "learning round"],
+                        s=46, ax=ax)
+        ax.set_xlabel("camera_distance (m)")
+        ax.set_ylabel("share of the person in view (%)")
+        ax.set_ylim(-3, 103)
+        counts = table.groupby("round", sort=False)["landed"].agg(["sum", "size"])
+        ax.set_title("; ".join(f"{name}: {int(row['sum'])} of {int(row['size'])} in the band"
+                               for name, row in counts.iterrows()), fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
 
 
 def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
@@ -176,35 +205,24 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     --------
     >>> res = run_demo(Path("infinityframe-demo"))  # doctest: +SKIP
     """
-    from . import _demo_figures
     from .local import serve
-    from .local.rendering import process_pool
 
     start = time.monotonic()
     out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
     out.mkdir(parents=True, exist_ok=True)
     _step("a sweep: camera distance, lighting, room and pose, sampled as a Latin hypercube")
-    # The seaborn figures are drawn in a process of their own (see _demo_figures), which starts
-    # importing now, while the service starts and the previews render.
-    drawer = process_pool(1)
-    drawer.submit(_demo_figures.warm)
+    service = serve(out / "service")
     stopping: list[threading.Thread] = []
     try:
-        service = serve(out / "service")
-        try:
-            return _run(service, drawer, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed,
-                        start)
-        finally:
-            for thread in stopping:
-                thread.join()
-            service.stop()  # at once after an error; after the demo, already done
+        return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
     finally:
-        drawer.shutdown(wait=True, cancel_futures=True)
+        for thread in stopping:
+            thread.join()
+        service.stop()  # at once after an error; after the demo, already done
 
 
-def _run(service: Service, drawer: Executor, stopping: list[threading.Thread], out: Path, jobs: int, videos: int,
-         seed: int, start: float) -> Results:
-    from . import _demo_figures as draw
+def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
+         start: float) -> Results:
     from .plots import frames_sheet
     from .report import Link, Section, write_report
 
@@ -218,23 +236,26 @@ def _run(service: Service, drawer: Executor, stopping: list[threading.Thread], o
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    drawn = [drawer.submit(draw.params_png, sweep, sesh.spec, str(figures / "params.png"))]
-    # The learning round's model (scikit-learn, half a second of imports) is loaded while this
-    # thread does nothing but wait for the previews.
-    model_loading = threading.Thread(target=importlib.import_module, args=("sklearn.gaussian_process",),
-                                     name="infinityframe-demo-import", daemon=True)
-    model_loading.start()
-    preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
-    drawn.append(drawer.submit(draw.results_png, preview_res, "lighting_power", "mean_image_brightness", "frames",
-                               str(figures / "brightness_by_lighting_power.png")))
+    # The first figure imports seaborn (with pyplot and scipy), longer than the previews take to
+    # render: drawn in a thread, it goes on while this one waits for them, reads them and submits
+    # the videos, instead of holding up the videos' submission.
+    drawing = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
+    try:
+        params_drawn = drawing.submit(_draw_sweep, sweep, figures / "params.png")
+        preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
+    finally:
+        drawing.shutdown(wait=True)
+    # Joined before this thread draws anything: matplotlib's and seaborn's settings are the process's.
+    params_png = params_drawn.result()
 
     _step("a learning round: where does the person leave the frame?")
     learning = max(2, jobs // 2)
-    model_loading.join()
     suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
     # drawn while the videos and the learning round render
     previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
                                figures / "previews.png")
+    light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
+                      figures / "brightness_by_lighting_power.png")
     learning_batch.wait(poll=POLL)
     learned = read_results(learning_batch.download(out / "learning", overwrite=True, progress=False))
     landed = _landed(preview_res, learned)
@@ -242,7 +263,7 @@ def _run(service: Service, drawer: Executor, stopping: list[threading.Thread], o
     low, high = EDGE
     print(f"{int(second.sum())} of {len(second)} of the learning round's previews have {low:.0f}-{high:.0f}% of the "
           f"person in view, against {int(first.sum())} of {len(first)} of the sweep's")
-    drawn.append(drawer.submit(draw.learning_png, landed, EDGE, str(figures / "learning_round.png")))
+    learning_png = _save(_draw_learning(landed), figures / "learning_round.png")
     learned_png = _save_sheet(frames_sheet(learned, n=learning), figures / "learning_previews.png")
 
     status = batch.wait(poll=POLL)
@@ -255,11 +276,9 @@ def _run(service: Service, drawer: Executor, stopping: list[threading.Thread], o
     failed = list(status.loc[status["status"] != "succeeded", "job_id"])
 
     _step("figures, tables and the report")
-    drawn.append(drawer.submit(draw.results_png, res, "camera_distance", "bbox_h", "objects",
-                               str(figures / "bbox_h_by_camera_distance.png")))
+    distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
     frames_png = _save_sheet(frames_sheet(res, n=12), figures / "frames.png")
     tables = res.to_parquet(out / "tables")
-    params_png, light_png, learning_png, distance_png = (Path(future.result()) for future in drawn)
 
     summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
                        "mean_percent_in_fov"]
