@@ -139,12 +139,14 @@ def _panel(image: NDArray[np.uint8] | None, masks: list[Any], objects: pd.DataFr
 
     width = pixel_size(getattr(row, "width", None), image.shape[1] if image is not None else panel_w)
     height = pixel_size(getattr(row, "height", None), image.shape[0] if image is not None else panel_h)
+    canvas: NDArray[np.uint8]
     if image is None:
         canvas = np.full((panel_h, panel_w, 3), _MISSING, dtype=np.uint8)
         cv2.putText(canvas, "image not found", (8, panel_h // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (77, 77, 77), 1,
                     cv2.LINE_AA)
     elif image.shape[:2] != (panel_h, panel_w):
-        canvas = cv2.resize(np.ascontiguousarray(image[..., :3]), (panel_w, panel_h), interpolation=cv2.INTER_NEAREST)
+        canvas = np.asarray(cv2.resize(np.ascontiguousarray(image[..., :3]), (panel_w, panel_h),
+                                       interpolation=cv2.INTER_NEAREST), dtype=np.uint8)
     else:
         canvas = np.array(image[..., :3], dtype=np.uint8, copy=True)
     sx, sy = panel_w / width, panel_h / height
@@ -153,7 +155,8 @@ def _panel(image: NDArray[np.uint8] | None, masks: list[Any], objects: pd.DataFr
         if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.ndim == 2:
             layer = mask.astype(np.uint8)
             if layer.shape != covered.shape:
-                layer = cv2.resize(layer, (panel_w, panel_h), interpolation=cv2.INTER_NEAREST)
+                layer = np.asarray(cv2.resize(layer, (panel_w, panel_h), interpolation=cv2.INTER_NEAREST),
+                                   dtype=np.uint8)
             covered |= layer
         else:
             points = np.round(np.asarray(mask, dtype=float) * (sx, sy)).astype(np.int32)
@@ -183,13 +186,15 @@ def _skeletons(canvas: NDArray[np.uint8], keypoints: pd.DataFrame, sx: float, sy
     for person, name, x, y, v in zip(points["object_id"].tolist(), points["keypoint"].astype(str).tolist(),
                                      points["x"].tolist(), points["y"].tolist(), points["v"].tolist(), strict=True):
         people.setdefault(person, {})[name] = (round(float(x) * sx), round(float(y) * sy), int(v))
+    # one call per kind of mark, not one per segment or point
+    segments = [np.array([where[a][:2], where[b][:2]], dtype=np.int32)
+                for where in people.values() for a, b in _EDGES if a in where and b in where]
+    if segments:
+        cv2.polylines(canvas, segments, False, _SKELETON, max(1, scale), cv2.LINE_AA)
     for where in people.values():
-        for a, b in _EDGES:
-            if a in where and b in where:
-                cv2.line(canvas, where[a][:2], where[b][:2], _SKELETON, max(1, scale), cv2.LINE_AA)
         for x, y, v in where.values():
             cv2.circle(canvas, (x, y), 2 * scale, _SKELETON if v >= 2 else (255, 255, 255), -1, cv2.LINE_AA)
-            if v < 2:
+            if v < 2:  # labelled but hidden: a hollow mark, as res.show() draws it
                 cv2.circle(canvas, (x, y), 2 * scale, _SKELETON, 1, cv2.LINE_AA)
 
 
