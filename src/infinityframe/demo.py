@@ -88,12 +88,12 @@ def _pick(previews: Results, count: int) -> pd.DataFrame:
     return pool.iloc[picks]
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    """Draw ``fig`` once, at 100 dpi, into ``path``; the report embeds these files as they are."""
+def _save(fig: Figure, path: Path, dpi: int = 100) -> Path:
+    """Draw ``fig`` once, at ``dpi``, into ``path``; the report embeds these files as they are."""
     from .plots import png_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png_bytes(fig, dpi=100))
+    path.write_bytes(png_bytes(fig, dpi=dpi))
     return path
 
 
@@ -112,12 +112,8 @@ def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
 
 
-def _draw_sweep(sweep: pd.DataFrame, path: Path) -> Path:
-    return _save(sweep.infinity.plot(), path)
-
-
-def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str], Batch]:
-    """Wait for the previews, read them, pick the ones to render as videos and submit those."""
+def _read_previews(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str]]:
+    """Wait for the previews, read them, and pick the ones to render as videos."""
     previews.wait(poll=POLL)
     preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
 
@@ -126,11 +122,7 @@ def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Res
     plan = sesh.rerun(chosen_ids).infinity.validate().infinity.estimate()
     print(f"{len(chosen_ids)} preview(s) chosen (person in view, spread over camera distance); "
           f"their videos cost about {int(plan['estimated_samples'].sum())} samples")
-
-    _step("the chosen previews as videos")
-    batch = previews.promote(chosen_ids, name="demo videos")
-    print(f"batch {batch.id} submitted")
-    return preview_res, chosen_ids, batch
+    return preview_res, chosen_ids
 
 
 def _learning_round(sesh: Session, preview_res: Results, count: int, seed: int) -> tuple[pd.DataFrame, Batch]:
@@ -244,26 +236,30 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    # The first figure imports seaborn (with pyplot and scipy), longer than the previews take to
-    # render: drawn in a thread, it goes on while this one waits for them, reads them and submits
-    # the videos, instead of holding up the videos' submission.
-    drawing = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
+    # What the learning round's model and the plots import (scikit-learn, seaborn, and with both
+    # scipy.stats and pyplot: over a second) is loaded while this thread does little but wait for
+    # the previews; the model first, as it is needed first.
+    loading = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-import")
     try:
-        params_drawn = drawing.submit(_draw_sweep, sweep, figures / "params.png")
-        # The learning round's model (scikit-learn, half a second of imports) is loaded while this
-        # thread does little but wait for the previews.
-        model_loading = drawing.submit(importlib.import_module, "sklearn.gaussian_process")
-        preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
-    finally:
-        drawing.shutdown(wait=True)
-    # Joined before this thread draws anything: matplotlib's and seaborn's settings are the process's.
-    params_png = params_drawn.result()
-    model_loading.result()
+        model_loaded = loading.submit(importlib.import_module, "sklearn.gaussian_process")
+        plots_loaded = loading.submit(importlib.import_module, "seaborn")
+        preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
+        model_loaded.result()
 
-    _step("a learning round: where does the person leave the frame?")
-    learning = max(2, jobs // 2)
-    suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
-    # drawn while the videos and the learning round render
+        # Before the videos: its previews render in a moment, and are read while the videos render.
+        _step("a learning round: where does the person leave the frame?")
+        learning = max(2, jobs // 2)
+        suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
+
+        _step("the chosen previews as videos")
+        batch = previews.promote(chosen_ids, name="demo videos")
+        print(f"batch {batch.id} submitted")
+        plots_loaded.result()
+    finally:
+        loading.shutdown(wait=True)
+
+    # drawn while the videos render; the sweep's figure is large and only read at a glance: 80 dpi
+    params_png = _save(sweep.infinity.plot(), figures / "params.png", dpi=80)
     previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
                                figures / "previews.png")
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
