@@ -23,7 +23,7 @@ from infinityframe.report import Link, Section, anchor, data_uri, render_report,
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PNG = b"\x89PNG\r\n\x1a\n"
-DEMO_JOBS = 6
+DEMO_JOBS = 12  # as the README runs it: what docs/plots.md says of its learning round is checked
 FIGURES = ("params.png", "previews.png", "learning_round.png", "learning_previews.png",
            "bbox_h_by_camera_distance.png", "brightness_by_lighting_power.png", "frames.png")
 
@@ -111,8 +111,12 @@ class TestDemo:
         assert claim in stdout
         page = (out / "report.html").read_text(encoding="utf-8")
         assert f"{found} of {len(learned)} landed there, against {before} of {len(sweep)} of the sweep" in page
-        # the model found the edge of the frame more often than the even sweep did
+        # the model found the edge of the frame more often than the even sweep did, as the docs say
         assert found / len(learned) > before / len(sweep)
+        docs = " ".join((Path(__file__).resolve().parents[1] / "docs" / "plots.md").read_text().split())
+        said = re.search(r"With the defaults, (\d+) of its (\d+) previews land with the person partly out of the "
+                         r"frame, against (\d+) of the sweep's (\d+)", docs)
+        assert said is not None and tuple(map(int, said.groups())) == (found, len(learned), before, len(sweep))
         # the report's table of both rounds says the same, row by row
         table = page.split("Previews of both rounds", 1)[1].split("</table>", 1)[0]
         assert table.count("<tr") - 1 == len(sweep) + len(learned)
