@@ -16,7 +16,7 @@ it (``fig.savefig("sweep.png")``). The statistics are seaborn's (``histplot``, `
 ``pointplot``, ``regplot``), always over one row per job, so every interval is bootstrapped
 across jobs; the frame grid is drawn with matplotlib, which is all an image needs, and
 :func:`frames_sheet` draws the same frames straight onto their pixels (OpenCV and Pillow, no
-matplotlib: a tenth of the time, what the demo's report uses). matplotlib,
+matplotlib: about a third of the time, what the demo's report uses). matplotlib,
 seaborn and OpenCV are imported on first use, so ``import infinityframe`` does not pay for
 them, and showing frames never imports seaborn.
 
