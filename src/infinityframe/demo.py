@@ -31,6 +31,8 @@ from .params.distributions import uniform
 from .results import Results, read_results
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.figure import Figure
     from PIL.Image import Image
 
@@ -95,6 +97,11 @@ def _save(fig: Figure, path: Path, dpi: int = 100) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png_bytes(fig, dpi=dpi))
     return path
+
+
+def _save_figure(draw: Callable[[], Figure], path: Path, dpi: int) -> Path:
+    """``draw()``'s figure into ``path`` (:func:`_save`), drawn where this runs (a thread of its own)."""
+    return _save(draw(), path, dpi)
 
 
 def _save_sheet(sheet: Image, path: Path) -> Path:
@@ -236,13 +243,16 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    # What the learning round's model and the plots import (scikit-learn, seaborn, and with both
-    # scipy.stats and pyplot: over a second) is loaded while this thread does little but wait for
-    # the previews; the model first, as it is needed first.
-    loading = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-import")
+    # While this thread does little but wait for the previews, another imports what the learning
+    # round's model and the plots need (scikit-learn, seaborn, and with both scipy.stats and
+    # pyplot: over a second), the model first as it is needed first, then draws the sweep's
+    # figure. The service renders the videos quicker than this process draws: what it draws
+    # before they are submitted is what it need not draw after.
+    background = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
     try:
-        model_loaded = loading.submit(importlib.import_module, "sklearn.gaussian_process")
-        plots_loaded = loading.submit(importlib.import_module, "seaborn")
+        model_loaded = background.submit(importlib.import_module, "sklearn.gaussian_process")
+        # the sweep's figure is large and only read at a glance: 80 dpi
+        params_drawn = background.submit(_save_figure, lambda: sweep.infinity.plot(), figures / "params.png", 80)
         preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
         model_loaded.result()
 
@@ -254,14 +264,15 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
         _step("the chosen previews as videos")
         batch = previews.promote(chosen_ids, name="demo videos")
         print(f"batch {batch.id} submitted")
-        plots_loaded.result()
+        # drawn with OpenCV and Pillow, not matplotlib: it may overlap the sweep's figure
+        previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
+                                   figures / "previews.png")
     finally:
-        loading.shutdown(wait=True)
+        # joined before this thread draws a plot: matplotlib's and seaborn's settings are the process's
+        background.shutdown(wait=True)
+    params_png = params_drawn.result()
 
-    # drawn while the videos render; the sweep's figure is large and only read at a glance: 80 dpi
-    params_png = _save(sweep.infinity.plot(), figures / "params.png", dpi=80)
-    previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
-                               figures / "previews.png")
+    # drawn while the videos render
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
                       figures / "brightness_by_lighting_power.png")
     learning_batch.wait(poll=POLL)
