@@ -2,16 +2,17 @@
 
 What a user does, in order: sample a sweep over camera distance, lighting and the room;
 validate it and estimate its cost; render one-frame previews first; look at them and keep the
-ones where the person is in view, spread over the sweep; promote those to videos (each video
-starts from its preview's scene); meanwhile, a learning round: a model of how much of the
-person is in view, fitted on the previews, suggests previews where the person is partly out
-of the frame, and they are rendered and counted; wait, download and read the labels; then
-write the tables (parquet), the figures (PNG) and a self-contained ``report.html`` into the
-output folder. The labels follow the physics, so the figures show real effects: boxes shrink
-as the camera moves away, frames brighten with more light. Figures are drawn while the service
-renders (the sweep's, in a thread, while the previews render and the videos are chosen; the
-previews' while the videos render), each once; frames are drawn straight onto their pixels
-(:func:`~infinityframe.plots.frames_sheet`), not through matplotlib.
+ones where the person is in view, spread over the sweep, for videos; a learning round: a model
+of how much of the person is in view, fitted on the previews, suggests previews where the
+person is partly out of the frame, and they are rendered (ahead of the videos) and counted;
+promote the chosen previews to videos (each video starts from its preview's scene); wait,
+download and read the labels; then write the tables (parquet), the figures (PNG) and a
+self-contained ``report.html`` into the output folder. The labels follow the physics, so the
+figures show real effects: boxes shrink as the camera moves away, frames brighten with more
+light. Figures are drawn while the service renders (the sweep's in a thread while the
+previews render, after its imports; the others while the videos render), each once; frames
+are drawn straight onto their pixels (:func:`~infinityframe.plots.frames_sheet`), not
+through matplotlib.
 """
 
 from __future__ import annotations
