@@ -117,6 +117,12 @@ class TestDemo:
         said = re.search(r"With the defaults, (\d+) of its (\d+) previews land with the person partly out of the "
                          r"frame, against (\d+) of the sweep's (\d+)", docs)
         assert said is not None and tuple(map(int, said.groups())) == (found, len(learned), before, len(sweep))
+        # and why the round asks where to look rather than what matters: an effects ranking of the
+        # sweep's previews explains their share in view worse than its mean does (docs/plots.md)
+        assert "has an out-of-bag R² below zero" in docs
+        previews = inf.read_results(out / "previews", cache=False)
+        share = previews.jobs.set_index("job_id")["mean_percent_in_fov"].astype(float).fillna(0.0)
+        assert previews.effects(share, seed=0).attrs["r2"] < 0
         # the report's table of both rounds says the same, row by row
         table = page.split("Previews of both rounds", 1)[1].split("</table>", 1)[0]
         assert table.count("<tr") - 1 == len(sweep) + len(learned)
