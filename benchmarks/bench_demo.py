@@ -55,6 +55,7 @@ def _which(src: Path, scratch: Path) -> Path:
 def run_demo(src: Path, scratch: Path, jobs: int) -> dict[str, float]:
     """One demo in a fresh interpreter, in a fresh folder; wall time and CPU of it and its workers."""
     scratch.mkdir(parents=True)
+    load = os.getloadavg()[0]  # what else the two cores had to do as this run started
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "infinityframe.cli", "demo", "--out", "demo", "--jobs", str(jobs)],
@@ -65,7 +66,7 @@ def run_demo(src: Path, scratch: Path, jobs: int) -> dict[str, float]:
         raise RuntimeError(f"the demo from {src} failed ({done.returncode}):\n{done.stdout[-2000:]}\n"
                            f"{done.stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu}
+    return {"wall": wall, "cpu": cpu, "load": load}
 
 
 def main() -> None:
@@ -95,8 +96,8 @@ def main() -> None:
                 for name in order:
                     result = run_demo(trees[name], root / f"{name}-{round_number}", args.jobs)
                     times[name].append(result)
-                    print(f"round {round_number + 1}: {name:4s} {result['wall']:.2f} s wall, {result['cpu']:.2f} s CPU",
-                          flush=True)
+                    print(f"round {round_number + 1}: {name:4s} {result['wall']:.2f} s wall, "
+                          f"{result['cpu']:.2f} s CPU, load {result['load']:.1f}", flush=True)
         finally:
             _git("worktree", "remove", "--force", str(base_tree))
 
@@ -111,7 +112,10 @@ def main() -> None:
              f"this checkout, {head_commit}{' with uncommitted changes' if dirty else ''} (this); each in a fresh "
              f"interpreter, fresh output folder and data dir, {args.rounds} rounds alternating (order swapped every "
              "round). Wall time from the command's start to its exit; CPU is the demo's process and its render "
-             "workers together. **This machine has 2 cores**, shared with other work while this ran.",
+             "workers together. **This machine has 2 cores**, shared with other work while this ran: the load "
+             "average as each run started was "
+             f"{min(r['load'] for runs in times.values() for r in runs):.1f} to "
+             f"{max(r['load'] for runs in times.values() for r in runs):.1f}.",
              "",
              "| demo | median wall s | median CPU s | rounds (wall s) |",
              "|---|---|---|---|"]

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import infinityframe as inf
+from infinityframe.plots import frames_sheet
 
 
 def main(out: Path) -> None:
@@ -49,6 +50,7 @@ def main(out: Path) -> None:
     res = batch.results(folder)
     res.plot("relative_avatar_angle_deg", "bbox_w").savefig(out / "bbox_w_by_angle.png", dpi=100)
     res.show(n=6).savefig(out / "frames.png", dpi=100)  # two frames a job: its most different poses
+    frames_sheet(res, n=6).save(out / "frames-sheet.png")  # the same frames on their own pixels, no matplotlib
 
     # the same with seaborn directly: one row per job first, so its bootstrap resamples jobs
     import seaborn as sns

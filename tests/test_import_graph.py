@@ -129,7 +129,7 @@ LAYERS = [
     {"local"},
     {"results"},
     {"client"},
-    {"plots", "report", "_frame_images", "learn.figures", "learn.report"},
+    {"plots", "report", "_frame_images", "_frame_sheet", "learn.figures", "learn.report"},
     {"frames"},
     {"cli", "demo", "__main__", "", "learn", "learn.sweep"},
 ]

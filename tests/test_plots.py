@@ -381,6 +381,97 @@ class TestFrames:
             videos.show(n=0)
 
 
+
+class TestFramesSheet:
+    """``plots.frames_sheet``: the frames of ``res.show()`` drawn onto their own pixels, as one image."""
+
+    @staticmethod
+    def panels(res: inf.Results, n: int, columns: int) -> list[tuple[str, int, int, int]]:
+        """(job id, frame, top, left) of each panel, in the order the sheet lays them out."""
+        from infinityframe._frame_images import spread_frames
+
+        chosen = spread_frames(res.frames, n, res.keypoints)
+        width = 128 * 2 + 8  # 128-pixel frames are shown at twice their size, 8 pixels apart
+        height = 128 * 2 + 18 + 8  # and an 18-pixel title above each
+        return [(str(j), int(f), 28 + (i // columns) * height + 18, 8 + (i % columns) * width)
+                for i, (j, f) in enumerate(zip(chosen["job_id"], chosen["frame"], strict=True))]
+
+    def test_the_frames_of_show_with_their_boxes_skeletons_and_masks(self, videos: inf.Results) -> None:
+        from infinityframe.plots import frames_sheet
+
+        sheet = np.asarray(frames_sheet(videos, n=6))
+        assert sheet.shape == (28 + 2 * (256 + 26), 8 + 3 * (256 + 8), 3)  # three columns, two rows
+        assert [ax.get_title().split(" · ")[0] + str(int(ax.get_title().rsplit(" ", 1)[1]))
+                for ax in drawn(videos.show(n=6))] == [j[:8] + str(f) for j, f, _, _ in self.panels(videos, 6, 3)]
+        import cv2
+
+        from infinityframe._frame_images import load_images, load_masks, spread_frames
+
+        chosen = spread_frames(videos.frames, 6, videos.keypoints)
+        folders = {str(j): Path(str(p)) for j, p in zip(videos.jobs["job_id"], videos.jobs["path"], strict=True)}
+        images, masks = load_images(chosen, folders), load_masks(chosen, folders)
+        objects = videos.objects.assign(job_id=videos.objects["job_id"].astype(str))
+        for job_id, frame, top, left in self.panels(videos, 6, 3):
+            panel = sheet[top:top + 256, left:left + 256].astype(int)
+            box = objects[(objects["job_id"] == job_id) & (objects["frame"] == frame)].iloc[0]
+            x, y, w, h = (2 * box[c] for c in ("bbox_x", "bbox_y", "bbox_w", "bbox_h"))
+            # the box is drawn in its yellow: most of its top edge (the skeleton may cross it)
+            yellow = abs(panel - (255, 210, 63)).max(axis=2) < 60
+            yellow = cv2.dilate(yellow.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # and its antialiasing
+            top_edge = yellow[max(0, round(y) - 1):round(y) + 2, int(x) + 2:int(x + w) - 2].any(axis=0)
+            assert top_edge.mean() > 0.6, top_edge.mean()
+            # the skeleton's pink is drawn inside the box, and nowhere far outside it
+            pink = (abs(panel - (255, 93, 143)).max(axis=2) < 40)
+            rows, cols = np.nonzero(pink)
+            pink = cv2.dilate(pink.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            assert len(rows) > 30
+            assert rows.min() >= y - 8 and rows.max() <= y + h + 8 and cols.min() >= x - 8 and cols.max() <= x + w + 8
+            # the frame's own pixels (doubled), its mask blended in blue at 40% and the rest untouched
+            image = np.repeat(np.repeat(images[(job_id, frame)].astype(float), 2, axis=0), 2, axis=1)
+            inside = np.zeros((256, 256), np.uint8)
+            cv2.fillPoly(inside, [np.round(m * 2).astype(np.int32) for m in masks[(job_id, frame)]], 1)
+            unmarked = ~(yellow | pink)
+            tinted = image * 0.6 + np.array((38, 140, 255)) * 0.4
+            assert np.median(abs(panel - tinted)[(inside == 1) & unmarked]) <= 1
+            assert np.median(abs(panel - image)[(inside == 0) & unmarked]) == 0
+
+    def test_marked_jobs_are_outlined(self, previews: inf.Results) -> None:
+        from infinityframe.plots import frames_sheet
+
+        chosen = list(previews.jobs["job_id"].astype(str)[:2])
+        sheet = np.asarray(frames_sheet(previews, mark=chosen, mark_label="video"))
+        for job_id, _, top, left in self.panels(previews, 16, 3):
+            border = sheet[top - 2, left + 100]  # just above the panel
+            assert (tuple(border) == (232, 89, 12)) == (job_id in chosen)
+
+    def test_a_missing_image_is_a_grey_panel_and_bad_n_is_refused(self, videos: inf.Results) -> None:
+        from infinityframe.plots import frames_sheet
+
+        tables = {name: getattr(videos, name) for name in ("jobs", "frames", "objects", "keypoints")}
+        tables["jobs"] = tables["jobs"].assign(path="/nonexistent")
+        sheet = np.asarray(frames_sheet(inf.Results(tables), n=1))
+        corner = sheet[28 + 18:28 + 18 + 20, 8:8 + 20]
+        assert (corner == 204).all()  # grey where the image would be
+        assert np.asarray(frames_sheet(videos.to_backend("polars"), n=2)).shape[1] == 8 + 2 * 264
+        with pytest.raises(inf.InfinityError, match="at least 1"):
+            frames_sheet(videos, n=0)
+
+    def test_it_loads_no_matplotlib(self, tmp_path: Path) -> None:
+        if not (FIXTURE / "batch_id.txt").is_file():
+            pytest.skip(f"the real Infinity v0.4.0 fixture is not at {FIXTURE}")
+        code = f"""
+import sys, infinityframe as inf
+from infinityframe.plots import frames_sheet
+sheet = frames_sheet(inf.read_results({str(FIXTURE)!r}, cache=False), n=4)
+sheet.save({str(tmp_path / "s.png")!r})
+print(sheet.size, sorted(m for m in ("matplotlib", "seaborn") if m in sys.modules))
+"""
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "(536, 592) []"  # 256-pixel frames at their size, two by two
+        assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_rle_masks_decode_as_pycocotools_encodes() -> None:
     mask_utils = pytest.importorskip("pycocotools.mask")
     rng = np.random.default_rng(0)

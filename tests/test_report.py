@@ -23,9 +23,9 @@ from infinityframe.report import Link, Section, anchor, data_uri, render_report,
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PNG = b"\x89PNG\r\n\x1a\n"
-DEMO_JOBS = 6
-FIGURES = ("params.png", "previews.png", "bbox_h_by_camera_distance.png", "brightness_by_lighting_power.png",
-           "frames.png")
+DEMO_JOBS = 12  # as the README runs it: what docs/plots.md says of its learning round is checked
+FIGURES = ("params.png", "previews.png", "learning_round.png", "learning_previews.png",
+           "bbox_h_by_camera_distance.png", "brightness_by_lighting_power.png", "frames.png")
 
 
 def chromium() -> str | None:
@@ -69,7 +69,7 @@ class TestDemo:
         preview_ids = {p.name for p in previews}
         states = {json.loads((v / "job.json").read_text())["params"]["state"] for v in videos}
         assert states <= preview_ids and len(states) == len(videos)  # each video starts from its preview
-        for batch in ("previews", "videos"):
+        for batch in ("previews", "learning", "videos"):
             assert (out / batch / "batch_id.txt").read_text().strip() in stdout
         assert not (out / "service" / "service.json").exists(), "the service stopped cleanly"
 
@@ -93,7 +93,40 @@ class TestDemo:
             assert source.startswith("data:image/png;base64,")
             assert base64.b64decode(source.split(",", 1)[1]) == (out / "figures" / name).read_bytes()
         assert not re.search(r'(src|href)="(?!data:|#)', page) and "<script" not in page  # in-page links only
-        assert page.count("<table>") == 3
+        assert page.count("<table>") == 4
+
+    def test_the_learning_round_lands_where_it_says(self, demo: tuple[Path, str]) -> None:
+        """What the demo prints and reports about its learning round is what the downloaded previews show."""
+        out, stdout = demo
+        sweep = inf.read_results(out / "previews", cache=False).jobs
+        learned = inf.read_results(out / "learning", cache=False).jobs
+        assert len(learned) == DEMO_JOBS // 2 and (learned["num_frames"] == 1).all()  # one-frame previews
+        assert not set(learned["job_id"]) & set(sweep["job_id"])  # new jobs, not the sweep's again
+        def landed(jobs: pd.DataFrame) -> int:  # 25-90% of the person in view; no box at all is none in view
+            share = jobs["mean_percent_in_fov"].astype(float).fillna(0.0)
+            return int(((share >= 25) & (share < 90)).sum())
+        found, before = landed(learned), landed(sweep)
+        claim = (f"{found} of {len(learned)} of the learning round's previews have 25-90% of the person in view, "
+                 f"against {before} of {len(sweep)} of the sweep's")
+        assert claim in stdout
+        page = (out / "report.html").read_text(encoding="utf-8")
+        assert f"{found} of {len(learned)} landed there, against {before} of {len(sweep)} of the sweep" in page
+        # the model found the edge of the frame more often than the even sweep did, as the docs say
+        assert found / len(learned) > before / len(sweep)
+        docs = " ".join((Path(__file__).resolve().parents[1] / "docs" / "plots.md").read_text().split())
+        said = re.search(r"With the defaults, (\d+) of its (\d+) previews land with the person partly out of the "
+                         r"frame, against (\d+) of the sweep's (\d+)", docs)
+        assert said is not None and tuple(map(int, said.groups())) == (found, len(learned), before, len(sweep))
+        # and why the round asks where to look rather than what matters: an effects ranking of the
+        # sweep's previews explains their share in view worse than its mean does (docs/plots.md)
+        assert "has an out-of-bag R² below zero" in docs
+        previews = inf.read_results(out / "previews", cache=False)
+        share = previews.jobs.set_index("job_id")["mean_percent_in_fov"].astype(float).fillna(0.0)
+        assert previews.effects(share, seed=0).attrs["r2"] < 0
+        # the report's table of both rounds says the same, row by row
+        table = page.split("Previews of both rounds", 1)[1].split("</table>", 1)[0]
+        assert table.count("<tr") - 1 == len(sweep) + len(learned)
+        assert table.count("<td>True</td>") == found + before
 
     def test_each_video_links_to_the_row_of_its_preview(self, demo: tuple[Path, str]) -> None:
         out, _ = demo
@@ -143,7 +176,7 @@ def test_report_opens_in_headless_chromium(demo: tuple[Path, str], tmp_path: Pat
     assert shot[:8] == PNG
     pixels = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
     height, width = pixels.shape[:2]
-    assert width >= 1200 and height > 3000  # the whole page: five figures and three tables
+    assert width >= 1200 and height > 3000  # the whole page: seven figures and four tables
     colours = np.unique(pixels.reshape(-1, 3)[::7], axis=0)
     assert len(colours) > 2000 and float(pixels.std()) > 20  # rendered frames and plots, not a blank page
 

@@ -1,4 +1,4 @@
-"""Where ``res.show()`` gets its pictures: frame images, video frames and segmentation masks.
+"""Where ``res.show()`` gets its pictures: frame images, video frames and segmentation masks, and which frames.
 
 A frame's image is its own file (previews, still images) or a frame of the job's video,
 decoded with OpenCV; masks are the ``segmentation`` of each annotation in the job's labels
@@ -8,7 +8,7 @@ damaged file: that frame simply has no image or no mask, and is drawn without.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["load_images", "load_masks", "rle_counts", "rle_mask", "segmentations"]
+__all__ = ["load_images", "load_masks", "pixel_size", "rle_counts", "rle_mask", "rows_for", "segmentations",
+           "spread_frames"]
 
 
 def video_file(folder: Path) -> Path | None:
@@ -174,3 +175,98 @@ def rle_mask(rle: dict[str, Any]) -> NDArray[np.bool_]:
         flat = np.concatenate((flat, np.zeros(height * width - flat.size, dtype=bool)))
     mask: NDArray[np.bool_] = flat.reshape(width, height).T  # COCO runs go down the columns
     return mask
+
+
+# -- which frames to show ---------------------------------------------------------------------------
+
+def spread_frames(frames: pd.DataFrame, n: int, keypoints: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Up to ``n`` frames: round-robin over jobs; within each, the most different poses (or evenly spaced)."""
+    groups = [part.sort_values("frame") for _, part in frames.groupby("job_id", sort=False, observed=True)]
+    if len(groups) > n:
+        picks = np.unique(np.linspace(0, len(groups) - 1, n).round().astype(int))
+        groups = [groups[i] for i in picks]
+    quota = [0] * len(groups)
+    left = n
+    while left > 0:
+        grew = False
+        for i, part in enumerate(groups):
+            if left > 0 and quota[i] < len(part):
+                quota[i] += 1
+                left -= 1
+                grew = True
+        if not grew:
+            break
+    parts = []
+    by_job = _poses_by_job(keypoints) if max(quota, default=0) > 1 else {}
+    for part, k in zip(groups, quota, strict=True):
+        if k == 1:
+            parts.append(part.iloc[[len(part) // 2]])
+        elif k > 1:
+            poses = _poses(part, by_job)
+            if poses is None:  # no keypoints: evenly spaced, the first and the last frame left out
+                at = np.unique(((np.arange(k) + 0.5) * len(part) / k).astype(int))
+            else:
+                at = np.sort(_most_different(poses, k))
+            parts.append(part.iloc[at])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _poses_by_job(keypoints: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Each job's frames as rows of their keypoints' x and y (COCO keypoints in view), by job id."""
+    if keypoints is None or keypoints.empty or not {"job_id", "frame", "keypoint", "x", "y"} <= set(keypoints.columns):
+        return {}
+    points = keypoints
+    if "kind" in points.columns:
+        points = points[points["kind"].astype(str) == "coco"]
+    if "v" in points.columns:
+        points = points[points["v"] > 0]
+    if points.empty:
+        return {}
+    points = points.assign(job_id=points["job_id"].astype(str), frame=points["frame"].astype(int),
+                           keypoint=points["keypoint"].astype(str))
+    table = points.pivot_table(index=["job_id", "frame"], columns="keypoint", values=["x", "y"], aggfunc="mean")
+    return {str(job): part.droplevel(0) for job, part in table.groupby(level=0, sort=False)}
+
+
+def _poses(part: pd.DataFrame, poses: dict[str, pd.DataFrame]) -> NDArray[np.float64] | None:
+    """Each frame of one job (in ``part``'s order) as a vector of its keypoints' x and y; None without them."""
+    table = poses.get(str(part["job_id"].iloc[0]))
+    if table is None:
+        return None
+    values = table.reindex(part["frame"].astype(int).to_numpy()).to_numpy(dtype=float)
+    if np.isnan(values).all():
+        return None
+    # a keypoint unseen in a frame counts as where it usually is (0 if it is never seen)
+    seen = (~np.isnan(values)).sum(axis=0)
+    fill = np.where(seen > 0, np.nansum(values, axis=0) / np.maximum(seen, 1), 0.0)
+    values = np.where(np.isnan(values), fill, values)
+    return values
+
+
+def _most_different(poses: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+    """``k`` rows of ``poses``: the first, then each time the one farthest from all chosen so far."""
+    chosen = [0]
+    nearest = np.linalg.norm(poses - poses[0], axis=1)
+    while len(chosen) < min(k, len(poses)):
+        best = int(np.argmax(nearest))
+        if nearest[best] <= 0:  # the rest repeat a chosen pose: fill evenly instead
+            rest = [i for i in np.linspace(0, len(poses) - 1, k).round().astype(int) if i not in chosen]
+            chosen += rest[: k - len(chosen)]
+            break
+        chosen.append(best)
+        nearest = np.minimum(nearest, np.linalg.norm(poses - poses[best], axis=1))
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def rows_for(table: pd.DataFrame, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], pd.DataFrame]:
+    if table.empty:
+        return {}
+    wanted = pd.DataFrame(keys, columns=["job_id", "frame"])
+    base = table.assign(job_id=table["job_id"].astype(str), frame=table["frame"].astype(int))
+    picked = base.merge(wanted, on=["job_id", "frame"], how="inner")
+    return {(str(j), int(f)): part for (j, f), part in picked.groupby(["job_id", "frame"], sort=False)}
+
+
+def pixel_size(value: Any, fallback: float) -> float:
+    """A frame's width or height in pixels; the image's own (or 1) where the labels do not say."""
+    return float(value) if value is not None and pd.notna(value) and float(value) > 0 else float(fallback)

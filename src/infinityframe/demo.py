@@ -2,17 +2,22 @@
 
 What a user does, in order: sample a sweep over camera distance, lighting and the room;
 validate it and estimate its cost; render one-frame previews first; look at them and keep the
-ones where the person is in view, spread over the sweep; promote those to videos (each video
-starts from its preview's scene); wait, download and read the labels; then write the tables
-(parquet), the figures (PNG) and a self-contained ``report.html`` into the output folder.
-The labels follow the physics, so the figures show real effects: boxes shrink as the camera
-moves away, frames brighten with more light. Figures are drawn while the service renders (the
-sweep's, in a thread, while the previews render and the videos are chosen; the previews' while
-the videos render), each once.
+ones where the person is in view, spread over the sweep, for videos; a learning round: a model
+of how much of the person is in view, fitted on the previews, suggests previews where the
+person is partly out of the frame, and they are rendered (ahead of the videos) and counted;
+promote the chosen previews to videos (each video starts from its preview's scene); wait,
+download and read the labels; then write the tables (parquet), the figures (PNG) and a
+self-contained ``report.html`` into the output folder. The labels follow the physics, so the
+figures show real effects: boxes shrink as the camera moves away, frames brighten with more
+light. Figures are drawn while the service renders (the sweep's in a thread while the
+previews render, after its imports; the others while the videos render), each once; frames
+are drawn straight onto their pixels (:func:`~infinityframe.plots.frames_sheet`), not
+through matplotlib.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +32,10 @@ from .params.distributions import uniform
 from .results import Results, read_results
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.figure import Figure
+    from PIL.Image import Image
 
     from .client import Batch
     from .local import Service
@@ -40,16 +48,38 @@ FIXED: dict[str, Any] = {
     "exercise": "SQUAT", "num_reps": 1, "frame_rate": 8, "image_width": 192, "image_height": 192,
     "rel_baseline_speed": 1.5, "max_rel_speed_change": 0.0, "inter_rep_delay_avg": 0.2, "inter_rep_delay_var": 0.1,
 }
+# What the sweep varies, and the learning round's suggestions with it.
+SPACE: dict[str, Any] = {
+    "camera_distance": uniform(1.5, 5.0), "lighting_power": uniform(30, 1500), "camera_height": uniform(0.6, 1.6),
+    "relative_camera_pitch_deg": uniform(-10, 10), "relative_camera_yaw_deg": uniform(-10, 10),
+    "relative_avatar_angle_deg": uniform(-90, 90),
+}
 POLL = 0.2  # seconds between status polls at first; local jobs take about a second
+# The learning round: previews with the person partly out of the frame, this share of them in
+# view (percent, the lower bound included). 90 and more is "in view", as the videos are chosen.
+EDGE = (25.0, 90.0)
+# What the learning round's model is fitted on: where the camera is. A dozen previews cannot
+# teach a model of all six parameters; the camera's place is what can put the person out of
+# the frame (the light cannot), and four inputs keep the fit to a fraction of a second.
+CAMERA = ["camera_distance", "camera_height", "relative_camera_pitch_deg", "relative_camera_yaw_deg"]
 
 
 def _sweep(sesh: Session, jobs: int, seed: int) -> pd.DataFrame:
-    frame: pd.DataFrame = sesh.sample(
-        jobs, seed=seed, method="lhs",
-        camera_distance=uniform(1.5, 5.0), lighting_power=uniform(30, 1500), camera_height=uniform(0.6, 1.6),
-        relative_camera_pitch_deg=uniform(-10, 10), relative_camera_yaw_deg=uniform(-10, 10),
-        relative_avatar_angle_deg=uniform(-90, 90), **FIXED)
+    frame: pd.DataFrame = sesh.sample(jobs, seed=seed, method="lhs", **SPACE, **FIXED)
     return frame
+
+
+def in_view(res: Results) -> pd.Series:
+    """Each job's mean share of the person in view (percent); 0 where no box was labelled (none in view)."""
+    share: pd.Series = res.jobs["mean_percent_in_fov"].astype(float).fillna(0.0)
+    return share
+
+
+def at_edge(share: pd.Series) -> pd.Series:
+    """Whether each share is in the learning round's goal, :data:`EDGE` (partly out of the frame)."""
+    low, high = EDGE
+    landed: pd.Series = (share >= low) & (share < high)
+    return landed
 
 
 def _pick(previews: Results, count: int) -> pd.DataFrame:
@@ -61,12 +91,24 @@ def _pick(previews: Results, count: int) -> pd.DataFrame:
     return pool.iloc[picks]
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    """Draw ``fig`` once, at 100 dpi, into ``path``; the report embeds these files as they are."""
+def _save(fig: Figure, path: Path, dpi: int = 100) -> Path:
+    """Draw ``fig`` once, at ``dpi``, into ``path``; the report embeds these files as they are."""
     from .plots import png_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png_bytes(fig, dpi=100))
+    path.write_bytes(png_bytes(fig, dpi=dpi))
+    return path
+
+
+def _save_figure(draw: Callable[[], Figure], path: Path, dpi: int) -> Path:
+    """``draw()``'s figure into ``path`` (:func:`_save`), drawn where this runs (a thread of its own)."""
+    return _save(draw(), path, dpi)
+
+
+def _save_sheet(sheet: Image, path: Path) -> Path:
+    """A sheet of frames written as it is, at the zlib level of ``png_bytes`` (level 6 costs half again)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, format="png", compress_level=3)
     return path
 
 
@@ -78,12 +120,8 @@ def _timed(start: float) -> str:
     return f"{time.monotonic() - start:.1f} s"
 
 
-def _draw_sweep(sweep: pd.DataFrame, path: Path) -> Path:
-    return _save(sweep.infinity.plot(), path)
-
-
-def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str], Batch]:
-    """Wait for the previews, read them, pick the ones to render as videos and submit those."""
+def _read_previews(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Results, list[str]]:
+    """Wait for the previews, read them, and pick the ones to render as videos."""
     previews.wait(poll=POLL)
     preview_res = read_results(previews.download(out / "previews", overwrite=True, progress=False))
 
@@ -92,11 +130,68 @@ def _videos(sesh: Session, previews: Batch, out: Path, videos: int) -> tuple[Res
     plan = sesh.rerun(chosen_ids).infinity.validate().infinity.estimate()
     print(f"{len(chosen_ids)} preview(s) chosen (person in view, spread over camera distance); "
           f"their videos cost about {int(plan['estimated_samples'].sum())} samples")
+    return preview_res, chosen_ids
 
-    _step("the chosen previews as videos")
-    batch = previews.promote(chosen_ids, name="demo videos")
-    print(f"batch {batch.id} submitted")
-    return preview_res, chosen_ids, batch
+
+def _learning_round(sesh: Session, preview_res: Results, count: int, seed: int) -> tuple[pd.DataFrame, Batch]:
+    """Suggest ``count`` previews where the person is partly out of the frame, from the previews so far; submit them.
+
+    A Gaussian process of the share in view over the camera's place (``sesh.suggest``, goal
+    ``("between", *EDGE)``) is fitted on the sweep's previews; the other parameters are drawn
+    from the sweep's distributions, as before.
+    """
+    import sklearn.gaussian_process  # noqa: F401  (loads scipy's BLAS, so that the limit below reaches it)
+    from threadpoolctl import threadpool_limits
+
+    history = preview_res.jobs[CAMERA].assign(in_view=in_view(preview_res).to_numpy())
+    # The model's matrices are a dozen rows wide: a BLAS that splits each step over threads
+    # only makes them wait on each other and on the render workers. One thread fits it ten
+    # times quicker (0.2 s against 1.9 s on two busy cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        suggested = sesh.suggest(count, history, "in_view", goal=("between", *EDGE), seed=seed, preview=True,
+                                 **SPACE, **FIXED)
+    predicted = suggested.attrs["suggest"]["predicted"]
+    batch = suggested.infinity.submit(name="demo learning round", preview=True, mode="force")
+    low, high = EDGE
+    print(f"a model of the share in view, fitted on the {len(history)} previews, asked for {count} more with "
+          f"{low:.0f}-{high:.0f}% of the person in view (predicted {min(predicted):.0f}-{max(predicted):.0f}%): "
+          f"batch {batch.id} submitted")
+    return suggested, batch
+
+
+def _landed(preview_res: Results, learned: Results) -> pd.DataFrame:
+    """Each preview of the sweep and of the learning round: its round, camera, share in view and whether it landed."""
+    rounds = []
+    for name, res in (("sweep", preview_res), ("learning round", learned)):
+        share = in_view(res)
+        rounds.append(res.jobs[["job_id", *CAMERA]].assign(round=name, in_view=share.to_numpy(),
+                                                             landed=at_edge(share).to_numpy()))
+    table = pd.concat(rounds, ignore_index=True)
+    return table[["round", "job_id", *CAMERA, "in_view", "landed"]]
+
+
+def _draw_learning(table: pd.DataFrame) -> Figure:
+    """Share in view by camera distance, the sweep's previews and the learning round's, the goal shaded."""
+    import seaborn as sns
+
+    from .plots import figure_style, new_figure
+
+    low, high = EDGE
+    with figure_style():
+        fig = new_figure(6.0, 3.4)
+        ax = fig.subplots()
+        ax.axhspan(low, high, color="#f4a261", alpha=0.25, lw=0, label=f"asked for: {low:.0f}-{high:.0f}% in view")
+        sns.scatterplot(data=table, x="camera_distance", y="in_view", hue="round", style="round",
+                        hue_order=["sweep", "learning round"], style_order=["sweep", "learning round"],
+                        s=46, ax=ax)
+        ax.set_xlabel("camera_distance (m)")
+        ax.set_ylabel("share of the person in view (%)")
+        ax.set_ylim(-3, 103)
+        counts = table.groupby("round", sort=False)["landed"].agg(["sum", "size"])
+        ax.set_title("; ".join(f"{name}: {int(row['sum'])} of {int(row['size'])} in the band"
+                               for name, row in counts.iterrows()), fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
 
 
 def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0) -> Results:
@@ -136,6 +231,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
 
 def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: int, videos: int, seed: int,
          start: float) -> Results:
+    from .plots import frames_sheet
     from .report import Link, Section, write_report
 
     figures = out / "figures"
@@ -148,21 +244,48 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    # The first figure imports seaborn (with pyplot and scipy), longer than the previews take to
-    # render: drawn in a thread, it goes on while this one waits for them, reads them and submits
-    # the videos, instead of holding up the videos' submission.
-    drawing = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
+    # While this thread does little but wait for the previews, another imports what the learning
+    # round's model and the plots need (scikit-learn, seaborn, and with both scipy.stats and
+    # pyplot: over a second), the model first as it is needed first, then draws the sweep's
+    # figure. The service renders the videos quicker than this process draws: what it draws
+    # before they are submitted is what it need not draw after.
+    background = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
     try:
-        params_drawn = drawing.submit(_draw_sweep, sweep, figures / "params.png")
-        preview_res, chosen_ids, batch = _videos(sesh, previews, out, videos)
+        model_loaded = background.submit(importlib.import_module, "sklearn.gaussian_process")
+        # the sweep's figure is large and only read at a glance: 80 dpi
+        params_drawn = background.submit(_save_figure, lambda: sweep.infinity.plot(), figures / "params.png", 80)
+        preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
+        model_loaded.result()
+
+        # Before the videos: its previews render in a moment, and are read while the videos render.
+        _step("a learning round: where does the person leave the frame?")
+        learning = max(2, jobs // 2)
+        suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
+
+        _step("the chosen previews as videos")
+        batch = previews.promote(chosen_ids, name="demo videos")
+        print(f"batch {batch.id} submitted")
+        # drawn with OpenCV and Pillow, not matplotlib: it may overlap the sweep's figure
+        previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
+                                   figures / "previews.png")
     finally:
-        drawing.shutdown(wait=True)
-    # Joined before this thread draws anything: matplotlib's and seaborn's settings are the process's.
+        # joined before this thread draws a plot: matplotlib's and seaborn's settings are the process's
+        background.shutdown(wait=True)
     params_png = params_drawn.result()
+
     # drawn while the videos render
-    previews_png = _save(preview_res.show(n=jobs, mark=chosen_ids, mark_label="video"), figures / "previews.png")
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
                       figures / "brightness_by_lighting_power.png")
+    learning_batch.wait(poll=POLL)
+    learned = read_results(learning_batch.download(out / "learning", overwrite=True, progress=False))
+    landed = _landed(preview_res, learned)
+    first, second = (landed.loc[landed["round"] == name, "landed"] for name in ("sweep", "learning round"))
+    low, high = EDGE
+    print(f"{int(second.sum())} of {len(second)} of the learning round's previews have {low:.0f}-{high:.0f}% of the "
+          f"person in view, against {int(first.sum())} of {len(first)} of the sweep's")
+    learning_png = _save(_draw_learning(landed), figures / "learning_round.png")
+    learned_png = _save_sheet(frames_sheet(learned, n=learning), figures / "learning_previews.png")
+
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
     # Nothing more is asked of the service: it stops (its workers ended, its lock let go) while
@@ -174,7 +297,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
 
     _step("figures, tables and the report")
     distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
-    frames_png = _save(res.show(n=12), figures / "frames.png")
+    frames_png = _save_sheet(frames_sheet(res, n=12), figures / "frames.png")
     tables = res.to_parquet(out / "tables")
 
     summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
@@ -197,6 +320,18 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
                                  "camera distance, were chosen for videos.",
                 figures={"Previews with boxes, keypoints and masks; those chosen for videos outlined": previews_png},
                 tables={"Previews (video: chosen)": picked}, anchors={"Previews (video: chosen)": "job_id"}),
+        Section("A learning round", text=[
+            f"Where does the person leave the frame? A Gaussian process of the share of the person in view, "
+            f"fitted on the {len(first)} previews over the camera's distance, height, pitch and yaw "
+            f"(sesh.suggest, goal ('between', {low:.0f}, {high:.0f})), suggested {len(suggested)} more previews "
+            f"with {low:.0f}-{high:.0f}% in view; the other parameters were drawn as in the sweep.",
+            f"{int(second.sum())} of {len(second)} landed there, against {int(first.sum())} of {len(first)} of the "
+            "sweep's Latin hypercube. With a dozen previews this is where to look next, not a ranking of what "
+            "matters: that needs many more jobs (res.effects, docs/learn.md)."],
+                figures={"Share in view by camera distance: the sweep's previews and the learning round's "
+                         "(band: what was asked for)": learning_png,
+                         "The learning round's previews": learned_png},
+                tables={"Previews of both rounds (landed: in the band)": landed}),
         Section("Effects", text="Boxes shrink as the camera moves away; frames brighten with more light. "
                                 "Each job counts once (its frames or objects are averaged first); bands are "
                                 "bootstrapped 95% confidence intervals across jobs.",
@@ -205,7 +340,8 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
         Section("Frames", text="Each video's preview column links to its row in the previews table.",
                 figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
                 tables={"Videos": summary}),
-    ], subtitle=f"{len(sweep)} previews, {len(res.jobs)} videos, {len(res.frames)} frames; made in {_timed(start)}")
+    ], subtitle=f"{len(sweep)} previews, {len(second)} in a learning round, {len(res.jobs)} videos, "
+                f"{len(res.frames)} frames; made in {_timed(start)}")
 
     for thread in stopping:
         thread.join()
@@ -215,9 +351,10 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
     _step(f"done in {_timed(start)}; wrote")
-    for path in (report, params_png, previews_png, distance_png, light_png, frames_png):
+    for path in (report, params_png, previews_png, learning_png, learned_png, distance_png, light_png, frames_png):
         print(f"  {path}  ({path.stat().st_size / 1024:.0f} KiB)")
     print(f"  {tables}/  (parquet: jobs, frames, objects, keypoints)")
-    print(f"  {out / 'previews'}/ and {folder}/  (the downloaded batches {previews.id} and {batch.id})")
+    print(f"  {out / 'previews'}/, {out / 'learning'}/ and {folder}/  (the downloaded batches {previews.id}, "
+          f"{learning_batch.id} and {batch.id})")
     print(f"  {out / 'service'}/  (the embedded service's database and results)")
     return res

@@ -6,14 +6,17 @@ function                  reached as                           draws
 :func:`params_figure`     ``df.infinity.plot()``               each parameter's distribution
 :func:`results_figure`    ``res.plot(x, y, hue, level)``       a sweep's effect, 95% CIs across jobs
 :func:`frames_figure`     ``res.show(n=16)``                   frames with boxes, skeletons, masks
+:func:`frames_sheet`      ``frames_sheet(res, n=16)``          the same frames as one Pillow image
 ========================  ===================================  ====================================
 
-Every function returns a :class:`matplotlib.figure.Figure` made without pyplot and drawn by
-the Agg canvas: nothing is shown, nothing is kept in pyplot's list of open figures, and no
-display is needed. A notebook shows the returned figure; a script saves it
-(``fig.savefig("sweep.png")``). The statistics are seaborn's (``histplot``, ``lineplot``,
+Every function but :func:`frames_sheet` returns a :class:`matplotlib.figure.Figure` made
+without pyplot and drawn by the Agg canvas: nothing is shown, nothing is kept in pyplot's list
+of open figures, and no display is needed. A notebook shows the returned figure; a script saves
+it (``fig.savefig("sweep.png")``). The statistics are seaborn's (``histplot``, ``lineplot``,
 ``pointplot``, ``regplot``), always over one row per job, so every interval is bootstrapped
-across jobs; the frame grid is drawn with matplotlib, which is all an image needs. matplotlib,
+across jobs; the frame grid is drawn with matplotlib, which is all an image needs, and
+:func:`frames_sheet` draws the same frames straight onto their pixels (OpenCV and Pillow, no
+matplotlib: about a third of the time, what the demo's report uses). matplotlib,
 seaborn and OpenCV are imported on first use, so ``import infinityframe`` does not pay for
 them, and showing frames never imports seaborn.
 
@@ -22,6 +25,7 @@ Examples
 >>> fig = sesh.sample(200, seed=0, method="lhs").infinity.plot()   # doctest: +SKIP
 >>> fig = res.plot("camera_distance", "bbox_h", hue="exercise")     # doctest: +SKIP
 >>> res.show(n=9).savefig("frames.png")                             # doctest: +SKIP
+>>> frames_sheet(res, n=9).save("frames.png")                       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._frame_images import load_images, load_masks
+from ._frame_images import load_images, load_masks, pixel_size, rows_for, spread_frames
+from ._frame_sheet import frames_sheet
 from .errors import InfinityError
 from .results.coco import COCO_KEYPOINTS
 from .results.coco import COCO_SKELETON as _COCO_SKELETON_NUMBERS
@@ -50,7 +55,8 @@ if TYPE_CHECKING:
     from .params.spec import GeneratorSpec, ParamSpec
     from .results import Results
 
-__all__ = ["COCO_KEYPOINTS", "COCO_SKELETON", "frames_figure", "params_figure", "png_bytes", "results_figure"]
+__all__ = ["COCO_KEYPOINTS", "COCO_SKELETON", "frames_figure", "frames_sheet", "params_figure", "png_bytes",
+           "results_figure"]
 
 Level = Literal["jobs", "frames", "objects", "keypoints"]
 
@@ -605,19 +611,19 @@ def frames_figure(res: Results, n: int = 16, mark: Iterable[str] | None = None, 
     if frames.empty:
         raise InfinityError("These results have no frames to show (see res.jobs['problem'] for why).")
     keypoints_table = _table(res, "keypoints")
-    chosen = _spread(frames, n, keypoints_table)
+    chosen = spread_frames(frames, n, keypoints_table)
     jobs = _table(res, "jobs")
     folders = {str(j): Path(str(p)) for j, p in zip(jobs["job_id"], jobs["path"], strict=True) if pd.notna(p)}
     keys = list(zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), strict=True))
     images = load_images(chosen, folders)
     masks = load_masks(chosen, folders)
-    objects = _rows_for(_table(res, "objects"), keys)
-    keypoints = _rows_for(keypoints_table, keys)
+    objects = rows_for(_table(res, "objects"), keys)
+    keypoints = rows_for(keypoints_table, keys)
     marked = {str(j) for j in mark} if mark is not None else set()
     count = len(chosen)
     ncols = math.ceil(math.sqrt(count))
     nrows = math.ceil(count / ncols)
-    width0, height0 = _size(chosen["width"].iloc[0], 1), _size(chosen["height"].iloc[0], 1)
+    width0, height0 = pixel_size(chosen["width"].iloc[0], 1), pixel_size(chosen["height"].iloc[0], 1)
     # About a pixel of the frame per pixel of the figure at 100 dpi (never below a legible title's
     # width): larger panels would only magnify the frames, and cost their pixels to draw and encode.
     panel = min(_PANEL_INCHES, 12.0 / ncols, max(2.2, width0 / 100))
@@ -657,106 +663,13 @@ def _mark(ax: Axes, label: str) -> None:
     ax.set_title(f"{ax.get_title()} · {label}", fontsize=8, color=_MARK, fontweight="bold", y=_TITLE_Y)
 
 
-def _spread(frames: pd.DataFrame, n: int, keypoints: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Up to ``n`` frames: round-robin over jobs; within each, the most different poses (or evenly spaced)."""
-    groups = [part.sort_values("frame") for _, part in frames.groupby("job_id", sort=False, observed=True)]
-    if len(groups) > n:
-        picks = np.unique(np.linspace(0, len(groups) - 1, n).round().astype(int))
-        groups = [groups[i] for i in picks]
-    quota = [0] * len(groups)
-    left = n
-    while left > 0:
-        grew = False
-        for i, part in enumerate(groups):
-            if left > 0 and quota[i] < len(part):
-                quota[i] += 1
-                left -= 1
-                grew = True
-        if not grew:
-            break
-    parts = []
-    by_job = _poses_by_job(keypoints) if max(quota, default=0) > 1 else {}
-    for part, k in zip(groups, quota, strict=True):
-        if k == 1:
-            parts.append(part.iloc[[len(part) // 2]])
-        elif k > 1:
-            poses = _poses(part, by_job)
-            if poses is None:  # no keypoints: evenly spaced, the first and the last frame left out
-                at = np.unique(((np.arange(k) + 0.5) * len(part) / k).astype(int))
-            else:
-                at = np.sort(_most_different(poses, k))
-            parts.append(part.iloc[at])
-    return pd.concat(parts, ignore_index=True)
-
-
-def _poses_by_job(keypoints: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """Each job's frames as rows of their keypoints' x and y (COCO keypoints in view), by job id."""
-    if keypoints is None or keypoints.empty or not {"job_id", "frame", "keypoint", "x", "y"} <= set(keypoints.columns):
-        return {}
-    points = keypoints
-    if "kind" in points.columns:
-        points = points[points["kind"].astype(str) == "coco"]
-    if "v" in points.columns:
-        points = points[points["v"] > 0]
-    if points.empty:
-        return {}
-    points = points.assign(job_id=points["job_id"].astype(str), frame=points["frame"].astype(int),
-                           keypoint=points["keypoint"].astype(str))
-    table = points.pivot_table(index=["job_id", "frame"], columns="keypoint", values=["x", "y"], aggfunc="mean")
-    return {str(job): part.droplevel(0) for job, part in table.groupby(level=0, sort=False)}
-
-
-def _poses(part: pd.DataFrame, poses: dict[str, pd.DataFrame]) -> NDArray[np.float64] | None:
-    """Each frame of one job (in ``part``'s order) as a vector of its keypoints' x and y; None without them."""
-    table = poses.get(str(part["job_id"].iloc[0]))
-    if table is None:
-        return None
-    values = table.reindex(part["frame"].astype(int).to_numpy()).to_numpy(dtype=float)
-    if np.isnan(values).all():
-        return None
-    # a keypoint unseen in a frame counts as where it usually is (0 if it is never seen)
-    seen = (~np.isnan(values)).sum(axis=0)
-    fill = np.where(seen > 0, np.nansum(values, axis=0) / np.maximum(seen, 1), 0.0)
-    values = np.where(np.isnan(values), fill, values)
-    return values
-
-
-def _most_different(poses: NDArray[np.float64], k: int) -> NDArray[np.int64]:
-    """``k`` rows of ``poses``: the first, then each time the one farthest from all chosen so far."""
-    chosen = [0]
-    nearest = np.linalg.norm(poses - poses[0], axis=1)
-    while len(chosen) < min(k, len(poses)):
-        best = int(np.argmax(nearest))
-        if nearest[best] <= 0:  # the rest repeat a chosen pose: fill evenly instead
-            rest = [i for i in np.linspace(0, len(poses) - 1, k).round().astype(int) if i not in chosen]
-            chosen += rest[: k - len(chosen)]
-            break
-        chosen.append(best)
-        nearest = np.minimum(nearest, np.linalg.norm(poses - poses[best], axis=1))
-    return np.asarray(chosen, dtype=np.int64)
-
-
-def _rows_for(table: pd.DataFrame, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], pd.DataFrame]:
-    if table.empty:
-        return {}
-    wanted = pd.DataFrame(keys, columns=["job_id", "frame"])
-    base = table.assign(job_id=table["job_id"].astype(str), frame=table["frame"].astype(int))
-    picked = base.merge(wanted, on=["job_id", "frame"], how="inner")
-    return {(str(j), int(f)): part for (j, f), part in picked.groupby(["job_id", "frame"], sort=False)}
-
-
-def _size(value: Any, fallback: float) -> float:
-    """A frame's width or height in pixels; the image's own (or 1) where the labels do not say."""
-    return float(value) if value is not None and pd.notna(value) and float(value) > 0 else float(fallback)
-
-
 def _draw_frame(ax: Axes, key: tuple[str, int], row: Any, image: NDArray[np.uint8] | None, masks: list[Any],
                 objects: pd.DataFrame | None, keypoints: pd.DataFrame | None) -> None:
     from matplotlib.collections import LineCollection
     from matplotlib.patches import Polygon, Rectangle
 
-    width = _size(getattr(row, "width", None), image.shape[1] if image is not None else 1)
-    height = _size(getattr(row, "height", None), image.shape[0] if image is not None else 1)
+    width = pixel_size(getattr(row, "width", None), image.shape[1] if image is not None else 1)
+    height = pixel_size(getattr(row, "height", None), image.shape[0] if image is not None else 1)
     extent = (0.0, width, height, 0.0)
     if image is not None:
         ax.imshow(image, extent=extent, interpolation="nearest")
