@@ -3,7 +3,10 @@ read, summarise and cancel.
 
 A batch body is parsed once and its jobs checked as one table (the rules a frame is checked
 by, worded the same), encoded once per job (the JSON text that is stored, seeded and hashed as
-is) and estimated at once, then written in one transaction that reserves its estimate.
+is) and estimated at once, then written in one transaction that reserves its estimate and
+stores the jobs as one body (:meth:`~infinityframe.local.store.Store.create_batch`). The reply
+is formatted from what was written, job by job from one template; the body is expanded into
+job rows after the reply has gone (:meth:`~infinityframe.local.store.Store.expand`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +23,12 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from .. import generators as registry
 from ..generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
-from ..store import Account, Created, NewJob
+from ..store import Account, Created, NewJobs, StoreUnavailable, job_seed
 from .common import (
     ApiError,
     JSONResponse,
@@ -49,6 +54,8 @@ from .models import (
 )
 
 __all__ = ["job_seed", "router"]
+
+log = logging.getLogger(__name__)
 
 MAX_ERRORS = 1000
 MAX_JOBS = 100_000
@@ -149,15 +156,6 @@ class _CollectionPause:
 _collection_paused = _CollectionPause()
 
 
-def job_seed(params_json: bytes) -> int:
-    """The render seed of a job that is not a re-run: a hash of its parameters as stored.
-
-    The same parameters render the same output on any worker; a re-run (``state``) takes its
-    seed job's seed instead.
-    """
-    return int.from_bytes(hashlib.sha256(params_json).digest()[:8], "big") >> 1
-
-
 def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPARSED) -> Parsed:
     """The batch a POST body holds, every job checked; a 400 listing the invalid jobs otherwise."""
     try:
@@ -234,11 +232,12 @@ def _encoded(parsed: Parsed) -> list[bytes]:
     return texts
 
 
-def _new_jobs(parsed: Parsed, texts: list[bytes]) -> list[NewJob]:
-    """The jobs to store: each with its seed (its seed job's, for a re-run) and its estimate."""
-    states, seeds = parsed.columns.get("state") or [None] * len(texts), parsed.seeds
-    return [NewJob(text.decode(), seeds[s] if s else job_seed(text), estimate)
-            for text, s, estimate in zip(texts, states, parsed.estimates(), strict=True)]
+def _new_jobs(parsed: Parsed, texts: list[bytes]) -> NewJobs:
+    """The jobs to store: each with its estimate and, for a re-run, its seed job's seed (the
+    others' seeds are a hash of their parameters, worked out when the batch is expanded)."""
+    states, seeds = parsed.columns.get("state"), parsed.seeds
+    return NewJobs(texts, [seeds[s] if s else None for s in states] if states else [None] * len(texts),
+                   parsed.estimates())
 
 
 def _check_name(name: str) -> None:
@@ -262,18 +261,37 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _new_batch_body(created: Created) -> dict[str, Any]:
-    """A batch just stored, answered from what was written: every job queued, nothing rendered yet."""
+_ID, _PARAMS, _ESTIMATE = "\x01id\x01", b'"\\u0002params\\u0002"', 1_234_567_890_123_456_789
+
+
+def _new_batch_reply(created: Created) -> bytes:
+    """A batch just stored, answered from what was written: every job queued, nothing rendered yet.
+
+    The body :func:`~.common.batch_body` would give for it, byte for byte, formatted without a
+    dictionary per job: what differs from job to job (id, parameters, estimate) is filled into
+    one job's JSON text, encoded once with stand-ins.
+    """
     batch = created.batch
-    batch_id, generator, preview, now = batch["id"], batch["generator"], bool(batch["is_preview"]), batch["created"]
-    return {
-        **{k: batch[k] for k in ("id", "name", "created", "generator", "num_jobs")},
-        "is_preview": preview,
-        "job_runs": [job_body(job_id, generator, batch_id, preview, params, "queued", None, estimate, None, now,
-                              None, None)
-                     for job_id, params, estimate in zip(created.ids, created.params, created.estimates,
-                                                         strict=True)],
-    }
+    preview = bool(batch["is_preview"])
+    head = orjson.dumps({**{k: batch[k] for k in ("id", "name", "created", "generator", "num_jobs")},
+                         "is_preview": preview, "job_runs": []})
+    one = orjson.dumps(job_body(_ID, batch["generator"], batch["id"], preview, _PARAMS.decode(), "queued", None,
+                                _ESTIMATE, None, batch["created"], None, None))
+    template = (one.replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"').replace(_PARAMS, b"%s")
+                .replace(str(_ESTIMATE).encode(), b"%d"))
+    jobs = b",".join([template % (job_id.encode(), params, estimate)
+                      for job_id, params, estimate in zip(created.ids, created.params, created.estimates, strict=True)])
+    return b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
+
+
+def _expand_after_reply(state: ServiceState) -> None:
+    """Expand the batch just accepted into job rows, then wake the runner to claim them."""
+    try:
+        state.store.expand()
+    except StoreUnavailable as err:  # the next read of its jobs, or the runner's next claim, expands it
+        log.warning("a batch accepted is not expanded into jobs yet: %s", err.reason)
+    if state.runner is not None:
+        state.runner.wake()
 
 
 class _Submission:
@@ -300,13 +318,12 @@ class _Submission:
                         if self.key is not None else None)
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
-        if isinstance(created, Created):  # answered from the rows just written, not read back
-            if self.state.runner is not None:
-                self.state.runner.wake()
-            return JSONResponse(_new_batch_body(created), 201)
+        if isinstance(created, Created):  # answered from what was just written, not read back
+            return Response(_new_batch_reply(created), 201, media_type="application/json",
+                            background=BackgroundTask(_expand_after_reply, self.state))
         batch_id, outcome = created
         if batch_id is None:
-            required = sum(j.estimated_samples for j in jobs)
+            required = sum(jobs.estimates)
             raise ApiError(
                 402,
                 f"Insufficient samples: this batch needs {required} but the balance is {outcome}, "
