@@ -45,6 +45,7 @@ import numpy as np
 import orjson
 
 from .._sqlite import connect
+from .faults import holding_bodies
 
 __all__ = ["Account", "Created", "NewJob", "NewJobs", "Store", "StoreUnavailable", "hash_token", "isoformat",
            "job_seed", "new_token"]
@@ -293,6 +294,7 @@ class Store:
         self._readers: list[sqlite3.Connection] = []  # idle read connections
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._hold_bodies = holding_bodies()  # a testing aid (local/faults.py)
 
     def close(self) -> None:
         with self._readers_lock:
@@ -482,7 +484,7 @@ class Store:
         id) and deletes the body, so a crash leaves either the body or the rows, never both nor
         neither. Costs one indexed read when nothing is pending.
         """
-        if not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
+        if self._hold_bodies or not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
             return 0
         with self._tx() as db:
             expanded = self._expand(db)
@@ -502,9 +504,10 @@ class Store:
             finally:
                 db.close()
 
-    @staticmethod
-    def _expand(db: sqlite3.Connection) -> int:
+    def _expand(self, db: sqlite3.Connection) -> int:
         """:meth:`expand` inside a write transaction, oldest batch first (claims go by rowid)."""
+        if self._hold_bodies:
+            return 0
         bodies = db.execute(
             "SELECT b.id, b.account_id, b.generator, b.is_preview, b.created, p.ids, p.params, p.seeds, p.estimates "
             "FROM batch_bodies AS p JOIN batches AS b ON b.id = p.batch_id ORDER BY b.rowid"

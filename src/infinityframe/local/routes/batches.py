@@ -35,6 +35,7 @@ from .common import (
     ServiceState,
     authenticate,
     batch_body,
+    batch_fields,
     job_body,
     owned_batch,
     service,
@@ -273,8 +274,7 @@ def _new_batch_reply(created: Created) -> bytes:
     """
     batch = created.batch
     preview = bool(batch["is_preview"])
-    head = orjson.dumps({**{k: batch[k] for k in ("id", "name", "created", "generator", "num_jobs")},
-                         "is_preview": preview, "job_runs": []})
+    head = orjson.dumps({**batch_fields(batch), "job_runs": []})
     one = orjson.dumps(job_body(_ID, batch["generator"], batch["id"], preview, _PARAMS.decode(), "queued", None,
                                 _ESTIMATE, None, batch["created"], None, None))
     template = (one.replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"').replace(_PARAMS, b"%s")
