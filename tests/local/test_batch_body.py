@@ -16,10 +16,13 @@ from typing import Any
 import orjson
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _service import RunningService, start_service, wait_for_batch
 from infinityframe.client.asgi import ASGIAdapter
 from infinityframe.local.faults import HOLD_BODIES_VAR
+from infinityframe.local.generators.base import encoded_columns, encoded_params
 from infinityframe.local.server import in_process_app
 from infinityframe.local.store import Created, NewJob, NewJobs, Store, job_seed
 
@@ -271,3 +274,24 @@ class TestCrash:
         ran = {job_id for job_id, state, _ in rows if state == "succeeded"}
         assert all(attempts == 1 for job_id, _, attempts in rows if job_id in ran)  # none ran twice
         assert set(charges) == ran and set(charges.values()) <= {1}
+
+
+_cells = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 + 5), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6), st.sampled_from(["a,b", '"q"', "%s", "100%", "ü,ñ", "\\"]),
+    st.lists(st.integers(-5, 5), max_size=3), st.dictionaries(st.sampled_from(["k", "j"]), st.integers(), max_size=2),
+)
+
+
+class TestEncodedColumns:
+    """Jobs encoded by column are the texts the job-by-job encoding gives, byte for byte: the stored
+    parameters, the seeds hashed from them and the Idempotency-Key's request hash depend on it."""
+
+    @given(st.integers(1, 6).flatmap(lambda n: st.dictionaries(
+        st.sampled_from(["n", "x", "name,with", "%d", 'q"', "ü"]), st.lists(_cells, min_size=n, max_size=n),
+        max_size=5).map(lambda columns: (n, columns))))
+    @settings(max_examples=300, deadline=None)
+    def test_the_same_texts_as_job_by_job(self, case: tuple[int, dict[str, list[Any]]]) -> None:
+        n, columns = case
+        per_job = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)] or [{}] * n
+        assert encoded_columns(columns, n) == encoded_params(per_job)
