@@ -295,3 +295,30 @@ class TestEncodedColumns:
         n, columns = case
         per_job = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)] or [{}] * n
         assert encoded_columns(columns, n) == encoded_params(per_job)
+
+
+_SHAPES_NAMES = ["num_images", "num_objects", "categories", "background", "image_width", "lighting_power"]
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 300), st.floats(-10, 3000), st.sampled_from(["noise", "plain", "circle"]),
+    st.text(max_size=4), st.sampled_from(["a\x00b", "tab\there", "x" * 1100, "\x9f"]),
+    st.lists(st.integers(), max_size=2),
+)
+_jobs = st.lists(st.dictionaries(st.sampled_from([*_SHAPES_NAMES, "bogus"]), _values, max_size=4), min_size=1,
+                 max_size=6)
+
+
+class TestShapeAtOnce:
+    """A batch whose shape is looked at all at once is judged as the job-by-job look judges it."""
+
+    @given(_jobs)
+    @settings(max_examples=300, deadline=None)
+    def test_the_same_judgement_as_job_by_job(self, jobs: list[dict[str, Any]]) -> None:
+        from infinityframe.local import generators
+        from infinityframe.local.generators.base import check_batch
+
+        gen = generators.get(SHAPES)
+        checked, errors = check_batch(gen, jobs)
+        # A last job that is not an object sends the whole batch down the job-by-job path.
+        slow, slow_errors = check_batch(gen, [*jobs, "not an object"])
+        assert errors == slow_errors[:-1]
+        assert {name: column[:-1] for name, column in slow.columns.items()} == checked.columns
