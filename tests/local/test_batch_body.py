@@ -322,3 +322,4 @@ class TestShapeAtOnce:
         slow, slow_errors = check_batch(gen, [*jobs, "not an object"])
         assert errors == slow_errors[:-1]
         assert {name: column[:-1] for name, column in slow.columns.items()} == checked.columns
+
