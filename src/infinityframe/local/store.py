@@ -508,9 +508,10 @@ class Store:
 
         Idempotent and crash-safe: one transaction inserts a body's jobs (``INSERT OR IGNORE`` by
         id) and deletes the body, so a crash leaves either the body or the rows, never both nor
-        neither. Costs one indexed read when nothing is pending.
+        neither. Costs one read of an empty table when nothing is pending. A closed store expands
+        nothing (a reply's expansion may run as the service stops: the next start does it).
         """
-        if self._hold_bodies or not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
+        if self._hold_bodies or self._closed or not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
             return 0
         with self._tx() as db:
             expanded = self._expand(db)
