@@ -174,6 +174,11 @@ class NewJobs:
     seeds: list[int | None]
     estimates: list[int]
 
+    @cached_property
+    def lines(self) -> bytes:
+        """Every job's parameters, one a line: what the body stores and the request hash digests."""
+        return b"\n".join(self.params)
+
     @classmethod
     def of(cls, jobs: Sequence[NewJob]) -> NewJobs:
         """The columns of a list of :class:`NewJob`."""
@@ -470,7 +475,7 @@ class Store:
         now = isoformat(now_ts)
         batch_id = str(uuid.uuid4())
         id_text = new_id_text(n)
-        body = (batch_id, id_text, b"\n".join(columns.params),
+        body = (batch_id, id_text, columns.lines,
                 np.array([-1 if seed is None else seed for seed in columns.seeds], dtype="<i8").tobytes(),
                 np.array(columns.estimates, dtype="<i8").tobytes())
         with self._tx() as db:

@@ -110,7 +110,7 @@ def _legacy_request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _request_hash(name: str, generator: str, preview: bool, texts: list[bytes]) -> str:
+def _request_hash(name: str, generator: str, preview: bool, lines: bytes) -> str:
     """What makes two batch POSTs the same request: the batch's name, generator and jobs.
 
     Each job is its completed, converted parameters as stored (:func:`encoded_columns`), so a
@@ -120,7 +120,7 @@ def _request_hash(name: str, generator: str, preview: bool, texts: list[bytes]) 
     to the client's content key.
     """
     digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
-    digest.update(b"\n".join(texts))
+    digest.update(lines)  # each job's text, one a line (:attr:`NewJobs.lines`)
     return digest.hexdigest()
 
 
@@ -332,7 +332,7 @@ class _Submission:
         _check_name(parsed.name)
         texts = _encoded(parsed)
         jobs = _new_jobs(parsed, texts)
-        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, texts)
+        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, jobs.lines)
                         if self.key is not None else None)
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
@@ -358,7 +358,7 @@ class _Submission:
             return False
         try:
             parsed = _parse(self.state, self.raw, self.account, self.body)
-            mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, _encoded(parsed))
+            mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, b"\n".join(_encoded(parsed)))
         except ApiError:  # the first request was a valid batch: an invalid one differs from it
             mine = None
         return first_hash in (mine, _legacy_request_hash(self.raw, self.body))
