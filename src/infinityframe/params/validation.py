@@ -254,10 +254,12 @@ class Records(_Checks):
         defaults = tuple(p.default for p in spec)
         rows: list[tuple[Any, ...]] = []  # each job's cells in the spec's order, a missing key as its default
         raw: list[Sequence[Any]] | None = None
-        if set(map(type, jobs)) <= {dict} and known.issuperset(chain.from_iterable(jobs)):
-            # Nearly every list of jobs: objects with known keys only. Gathered a column at a time, in C.
-            raw = [list(map(dict.get, jobs, repeat(name), repeat(default)))
-                   for name, default in zip(names, defaults, strict=True)]
+        given_names = set(chain.from_iterable(jobs)) if set(map(type, jobs)) <= {dict} else None
+        if given_names is not None and given_names <= known:
+            # Nearly every list of jobs: objects with known keys only. Gathered a column at a time, in C;
+            # a parameter no job names is its default throughout.
+            raw = [list(map(dict.get, jobs, repeat(name), repeat(default))) if name in given_names
+                   else [default] * len(jobs) for name, default in zip(names, defaults, strict=True)]
         for i, given in enumerate(jobs if raw is None else ()):
             if type(given) is not dict and not isinstance(given, Mapping):  # the ABC check is slow: dicts first
                 self._add([i], "", -1, "param_values", [None], job_message(not_an_object(given)))
