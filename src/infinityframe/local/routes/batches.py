@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import generators as registry
 from ..generators.base import Generator, JobError, check_batch, encoded_columns, shown, text_problem
-from ..store import Account, Created, NewJobs, StoreUnavailable, job_seed
+from ..store import Account, Created, NewJobs, StoreUnavailable
 from .common import (
     ApiError,
     JSONResponse,
@@ -55,7 +55,7 @@ from .models import (
     errors,
 )
 
-__all__ = ["job_seed", "router"]
+__all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
