@@ -1,4 +1,5 @@
-"""A testing aid: make the local service's generators fail a deterministic share of jobs.
+"""Testing aids: make the local service's generators fail a deterministic share of jobs, or keep
+the batches it accepts unexpanded.
 
 Set ``INFINITYFRAME_FAIL_RATE`` (a fraction, 0 to 1) in the environment of the service, or
 start it with ``infinityframe serve --fail-rate 0.3``. Each job then fails, before it renders,
@@ -9,6 +10,11 @@ error text, its reserved estimate is credited back and nothing is charged.
 Which jobs fail depends only on their ids (:func:`fails` says it in advance), so a job that
 failed fails again if the service re-queues it, while a retry — a new job with a new id —
 draws afresh. Never set it on a service whose results matter.
+
+Set ``INFINITYFRAME_HOLD_BATCH_BODIES=1`` in the environment of the service and it never expands
+an accepted batch's body into job rows (``docs/local-service.md``): the state a crash right after
+the reply leaves, held so that a test can kill the service in it. Its jobs are neither run nor
+seen by any read until a service without it starts on the data dir.
 
 >>> fails("00000000-0000-0000-0000-000000000000", 0.0)
 False
@@ -21,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import os
 
-__all__ = ["ENV_VAR", "GeneratorFault", "fail_rate", "fails", "inject"]
+__all__ = ["ENV_VAR", "HOLD_BODIES_VAR", "GeneratorFault", "fail_rate", "fails", "holding_bodies", "inject"]
 
 ENV_VAR = "INFINITYFRAME_FAIL_RATE"
+HOLD_BODIES_VAR = "INFINITYFRAME_HOLD_BATCH_BODIES"
 
 
 class GeneratorFault(RuntimeError):
@@ -58,3 +65,8 @@ def inject(job_id: str) -> None:
     if fails(job_id, rate):
         raise GeneratorFault(f"the renderer crashed before the first frame (fault injected by {ENV_VAR}={rate:g}, "
                              "a testing aid)")
+
+
+def holding_bodies() -> bool:
+    """Whether ``$INFINITYFRAME_HOLD_BATCH_BODIES`` asks to keep accepted batches unexpanded."""
+    return os.environ.get(HOLD_BODIES_VAR, "").strip() not in ("", "0")

@@ -1,6 +1,15 @@
 """The local service's state: one SQLite file (WAL) under the data dir.
 
-Tables: ``accounts`` (hashed tokens), ``batches``, ``jobs`` and an append-only ``ledger``.
+Tables: ``accounts`` (hashed tokens), ``batches``, ``jobs``, ``batch_bodies`` and an append-only
+``ledger``.
+
+A batch is accepted in one transaction that writes its ``batches`` row, its reservation in the
+ledger and ONE ``batch_bodies`` row holding every job by column (ids, parameters as stored,
+seeds, estimates); the reply is sent from what was written. The body is expanded into ``jobs``
+rows afterwards, in a transaction of its own that inserts them (``INSERT OR IGNORE`` by job id)
+and deletes the body: right after the reply, before the runner claims jobs, and before any read
+of jobs. A crash between the two leaves the body, which the next start expands; so every job is
+stored exactly once whenever the process dies.
 
 A job moves ``queued → running → succeeded | failed``, or ``queued → cancelled``; a crash
 sends ``running`` back to ``queued`` (:meth:`Store.recover`). Every transition is a guarded
@@ -29,6 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +46,10 @@ import numpy as np
 import orjson
 
 from .._sqlite import connect
+from .faults import holding_bodies
 
-__all__ = ["Account", "Store", "StoreUnavailable", "hash_token", "isoformat", "new_token"]
+__all__ = ["Account", "Created", "NewJob", "NewJobs", "Store", "StoreUnavailable", "hash_token", "isoformat",
+           "job_seed", "new_token"]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -83,6 +95,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, position);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE INDEX IF NOT EXISTS jobs_account ON jobs (account_id, is_preview, finished_ts);
+CREATE TABLE IF NOT EXISTS batch_bodies (
+    batch_id   TEXT PRIMARY KEY REFERENCES batches(id),
+    ids        BLOB NOT NULL,
+    params     BLOB NOT NULL,
+    seeds      BLOB NOT NULL,
+    estimates  BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ledger (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL,
@@ -121,6 +140,18 @@ class Account:
     name: str
 
 
+def job_seed(params_json: bytes) -> int:
+    """The render seed of a job that is not a re-run: a hash of its parameters as stored.
+
+    The same parameters render the same output on any worker; a re-run (``state``) takes its
+    seed job's seed instead.
+
+    >>> job_seed(b'{"num_images":2}') == job_seed(b'{"num_images":2}')
+    True
+    """
+    return int.from_bytes(hashlib.sha256(params_json).digest()[:8], "big") >> 1
+
+
 @dataclass(frozen=True)
 class NewJob:
     """A validated job ready to be stored: its parameters (or their JSON text, already encoded)."""
@@ -131,33 +162,85 @@ class NewJob:
 
 
 @dataclass(frozen=True)
+class NewJobs:
+    """A batch's validated jobs by column, ready to be stored as one body.
+
+    ``params`` are each job's parameters as the JSON text the service stores (one line each:
+    JSON text holds no raw newline); a seed of ``None`` is a hash of the job's parameters
+    (:func:`job_seed`), worked out when the body is expanded into job rows.
+    """
+
+    params: list[bytes]
+    seeds: list[int | None]
+    estimates: list[int]
+
+    @cached_property
+    def lines(self) -> bytes:
+        """Every job's parameters, one a line: what the body stores and the request hash digests."""
+        return b"\n".join(self.params)
+
+    @classmethod
+    def of(cls, jobs: Sequence[NewJob]) -> NewJobs:
+        """The columns of a list of :class:`NewJob`."""
+        return cls([job.params.encode() if isinstance(job.params, str) else orjson.dumps(job.params) for job in jobs],
+                   [job.seed for job in jobs], [job.estimated_samples for job in jobs])
+
+
+@dataclass(frozen=True)
 class Created:
     """A batch just stored: its row and its jobs' columns (what a reply reads), as written."""
 
     batch: dict[str, Any]
-    ids: list[str]
-    params: list[str]  # each job's parameters as stored: JSON text
+    id_text: bytes  # the jobs' ids end to end, 36 ASCII characters each
+    params: list[bytes]  # each job's parameters as stored: JSON text
     estimates: list[int]
+
+    @cached_property
+    def ids(self) -> list[str]:
+        """The jobs' ids."""
+        text = self.id_text.decode()
+        return [text[i:i + 36] for i in range(0, len(text), 36)]
 
     @property
     def jobs(self) -> list[dict[str, Any]]:
         """The jobs' rows as :meth:`Store.jobs_of_batch` reads them back (the reply's columns)."""
         b = self.batch
         return [{"id": job_id, "batch_id": b["id"], "generator": b["generator"], "is_preview": b["is_preview"],
-                 "params": params, "state": "queued", "estimated_samples": estimate, "samples": None,
+                 "params": params.decode(), "state": "queued", "estimated_samples": estimate, "samples": None,
                  "created": b["created"], "finished": None, "error": None}
                 for job_id, params, estimate in zip(self.ids, self.params, self.estimates, strict=True)]
 
 
-def new_ids(n: int) -> list[str]:
-    """``n`` random (version 4) UUIDs as text, drawn at once: a 10,000-job batch needs 10,000."""
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_UUID_DIGITS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])  # where a UUID's hex digits go
+
+
+def new_id_text(n: int) -> bytes:
+    """``n`` random (version 4) UUIDs as text, end to end (36 ASCII characters each), drawn and
+    formatted at once: a 10,000-job batch needs 10,000.
+
+    >>> import uuid
+    >>> text = new_id_text(2)
+    >>> [uuid.UUID(text[i:i + 36].decode()).version for i in (0, 36)]
+    [4, 4]
+    """
     raw = np.frombuffer(secrets.token_bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = raw.tobytes().hex()
-    return [f"{text[i:i + 8]}-{text[i + 8:i + 12]}-{text[i + 12:i + 16]}-{text[i + 16:i + 20]}-{text[i + 20:i + 32]}"
-            for i in range(0, 32 * n, 32)]
+    digits = np.empty((n, 32), dtype=np.uint8)
+    digits[:, 0::2], digits[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 0x0F]
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    text[:, _UUID_DIGITS] = digits
+    return text.tobytes()
 
+
+def new_ids(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text (:func:`new_id_text`, one string each)."""
+    text = new_id_text(n).decode()
+    return [text[i:i + 36] for i in range(0, 36 * n, 36)]
+
+
+_AUTOCHECKPOINT_PAGES = 8192  # 32 MiB of WAL at SQLite's default page size
 
 # SQLite's primary result codes (sqlite3 names them only from Python 3.11 on).
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
@@ -234,10 +317,15 @@ class Store:
         self._db = connect(self.path, _SCHEMA, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A 10,000-job batch body is some 1,800 pages: with SQLite's default (1,000) the commit that
+        # accepts it would also checkpoint the WAL into the database, fsyncs and all, before the
+        # reply. The checkpoint runs after the reply instead (:meth:`expand`); this is the backstop.
+        self._db.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._readers: list[sqlite3.Connection] = []  # idle read connections
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._hold_bodies = holding_bodies()  # a testing aid (local/faults.py)
 
     def close(self) -> None:
         with self._readers_lock:
@@ -364,7 +452,7 @@ class Store:
         name: str,
         generator: str,
         is_preview: bool,
-        jobs: Sequence[NewJob],
+        jobs: Sequence[NewJob] | NewJobs,
         *,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
@@ -376,11 +464,20 @@ class Store:
         created this batch, and ``(None, balance)`` when the balance is too low. The balance
         check and the reservation happen in one transaction, so two concurrent batches cannot
         both spend the same samples.
+
+        The jobs are written as one body (``batch_bodies``), not as rows: :meth:`expand` turns
+        it into job rows, and every read of jobs expands first, so no reader can tell.
         """
-        required = sum(j.estimated_samples for j in jobs)
+        columns = jobs if isinstance(jobs, NewJobs) else NewJobs.of(jobs)
+        n = len(columns.params)
+        required = sum(columns.estimates)
         now_ts = time.time()
         now = isoformat(now_ts)
         batch_id = str(uuid.uuid4())
+        id_text = new_id_text(n)
+        body = (batch_id, id_text, columns.lines,
+                np.array([-1 if seed is None else seed for seed in columns.seeds], dtype="<i8").tobytes(),
+                np.array(columns.estimates, dtype="<i8").tobytes())
         with self._tx() as db:
             if idempotency_key is not None:
                 row = db.execute(
@@ -397,26 +494,74 @@ class Store:
             db.execute(
                 "INSERT INTO batches (id, account_id, name, generator, is_preview, num_jobs, created, "
                 "created_ts, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (batch_id, account_id, name, generator, int(is_preview), len(jobs), now, now_ts,
+                (batch_id, account_id, name, generator, int(is_preview), n, now, now_ts,
                  idempotency_key, request_hash),
             )
-            ids = new_ids(len(jobs))
-            texts = [job.params if isinstance(job.params, str) else orjson.dumps(job.params).decode() for job in jobs]
-            estimates = [job.estimated_samples for job in jobs]
-            preview = int(is_preview)
-            db.executemany(
-                "INSERT INTO jobs (id, batch_id, account_id, position, generator, is_preview, params, seed, "
-                f"state, estimated_samples, created) VALUES (?, ?, ?, ?, ?, {preview}, ?, ?, 'queued', ?, ?)",
-                [(job_id, batch_id, account_id, i, generator, text, job.seed, job.estimated_samples, now)
-                 for i, (job_id, text, job) in enumerate(zip(ids, texts, jobs, strict=True))],
-            )
+            if n:
+                db.execute("INSERT INTO batch_bodies (batch_id, ids, params, seeds, estimates) VALUES (?, ?, ?, ?, ?)",
+                           body)
             db.execute(
                 "INSERT INTO ledger (account_id, batch_id, kind, amount, created) VALUES (?, ?, 'reserve', ?, ?)",
                 (account_id, batch_id, -required, now),
             )
-        batch = {"id": batch_id, "name": name, "created": now, "generator": generator, "is_preview": preview,
-                 "num_jobs": len(jobs)}
-        return Created(batch, ids, texts, estimates)
+        batch = {"id": batch_id, "name": name, "created": now, "generator": generator, "is_preview": int(is_preview),
+                 "num_jobs": n}
+        return Created(batch, id_text, columns.params, columns.estimates)
+
+    def expand(self) -> int:
+        """Turn every pending batch body into its job rows; returns how many batches were expanded.
+
+        Idempotent and crash-safe: one transaction inserts a body's jobs (``INSERT OR IGNORE`` by
+        id) and deletes the body, so a crash leaves either the body or the rows, never both nor
+        neither. Costs one read of an empty table when nothing is pending. A closed store expands
+        nothing (a reply's expansion may run as the service stops: the next start does it).
+        """
+        if self._hold_bodies or self._closed or not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
+            return 0
+        with self._tx() as db:
+            expanded = self._expand(db)
+        self.checkpoint()
+        return expanded
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database (a passive checkpoint: it waits for no one).
+
+        On a connection of its own, so writes go on meanwhile; a checkpoint that cannot run just
+        now is left to the next one, or to SQLite's automatic one.
+        """
+        with suppress(sqlite3.Error):
+            db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.close()
+
+    def _expand(self, db: sqlite3.Connection) -> int:
+        """:meth:`expand` inside a write transaction, oldest batch first (claims go by rowid)."""
+        if self._hold_bodies:
+            return 0
+        bodies = db.execute(
+            "SELECT b.id, b.account_id, b.generator, b.is_preview, b.created, p.ids, p.params, p.seeds, p.estimates "
+            "FROM batch_bodies AS p JOIN batches AS b ON b.id = p.batch_id ORDER BY b.rowid"
+        ).fetchall()
+        for body in bodies:
+            raw_ids = bytes(body["ids"]).decode()
+            ids = [raw_ids[i:i + 36] for i in range(0, len(raw_ids), 36)]
+            texts = bytes(body["params"]).split(b"\n")
+            seeds = np.frombuffer(body["seeds"], dtype="<i8").tolist()
+            estimates = np.frombuffer(body["estimates"], dtype="<i8").tolist()
+            batch_id, account_id, generator = body["id"], body["account_id"], body["generator"]
+            created = body["created"]
+            db.executemany(
+                "INSERT OR IGNORE INTO jobs (id, batch_id, account_id, position, generator, is_preview, params, seed, "
+                f"state, estimated_samples, created) VALUES (?, ?, ?, ?, ?, {int(body['is_preview'])}, ?, ?, 'queued', "
+                "?, ?)",
+                [(job_id, batch_id, account_id, i, generator, text.decode(), job_seed(text) if seed < 0 else seed,
+                  estimate, created)
+                 for i, (job_id, text, seed, estimate) in enumerate(zip(ids, texts, seeds, estimates, strict=True))],
+            )
+            db.execute("DELETE FROM batch_bodies WHERE batch_id = ?", (batch_id,))
+        return len(bodies)
 
     def batch(self, account_id: int, batch_id: str) -> sqlite3.Row | None:
         rows = self._query("SELECT * FROM batches WHERE id = ? AND account_id = ?", (batch_id, account_id))
@@ -430,11 +575,13 @@ class Store:
         )
 
     def jobs_of_batch(self, batch_id: str, columns: str = "*") -> list[sqlite3.Row]:
+        self.expand()
         return self._query(f"SELECT {columns} FROM jobs WHERE batch_id = ? ORDER BY position", (batch_id,))
 
     # -- jobs ------------------------------------------------------------------------------------
 
     def job(self, account_id: int, job_id: str, is_preview: bool | None = None) -> sqlite3.Row | None:
+        self.expand()
         sql, args = "SELECT * FROM jobs WHERE id = ? AND account_id = ?", [job_id, account_id]
         if is_preview is not None:
             sql += " AND is_preview = ?"
@@ -443,6 +590,7 @@ class Store:
         return rows[0] if rows else None
 
     def jobs(self, account_id: int, is_preview: bool, batch_id: str | None = None) -> list[sqlite3.Row]:
+        self.expand()
         sql = "SELECT * FROM jobs WHERE account_id = ? AND is_preview = ?"
         args: list[Any] = [account_id, int(is_preview)]
         if batch_id is not None:
@@ -454,6 +602,8 @@ class Store:
         """The render seeds of the given jobs of this account (for re-runs through ``state``)."""
         ids = sorted(set(job_ids))
         found: dict[str, int] = {}
+        if ids:
+            self.expand()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -468,6 +618,7 @@ class Store:
         if limit <= 0:
             return []
         with self._tx() as db:
+            self._expand(db)
             rows = db.execute(
                 "SELECT id FROM jobs WHERE state = 'queued' ORDER BY rowid LIMIT ?", (limit,)
             ).fetchall()
@@ -520,6 +671,7 @@ class Store:
     def cancel_batch(self, account_id: int, batch_id: str) -> int:
         """Cancel the batch's queued jobs (running ones finish). Returns how many were cancelled."""
         with self._tx() as db:
+            self._expand(db)
             ids = [
                 r["id"] for r in db.execute(
                     "SELECT id FROM jobs WHERE batch_id = ? AND account_id = ? AND state = 'queued'",
@@ -530,12 +682,15 @@ class Store:
                        for job_id in ids)
 
     def recover(self) -> int:
-        """After a crash: every job left ``running`` is queued again. Returns how many."""
+        """After a crash: every job left ``running`` is queued again (and every batch body still
+        pending expanded into its jobs). Returns how many were re-queued."""
         with self._tx() as db:
+            self._expand(db)
             return db.execute("UPDATE jobs SET state = 'queued' WHERE state = 'running'").rowcount
 
     def counts(self, account_id: int, start_ts: float, end_ts: float) -> list[sqlite3.Row]:
         """Samples rendered per generator and kind in a time window (usage)."""
+        self.expand()
         return self._query(
             "SELECT generator, is_preview, COALESCE(SUM(samples), 0) AS samples FROM jobs "
             "WHERE account_id = ? AND state = 'succeeded' AND finished_ts >= ? AND finished_ts <= ? "

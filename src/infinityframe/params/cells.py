@@ -537,6 +537,30 @@ class Values:
         return out
 
 
+def _plain_source(values: Sequence[Any]) -> _Source | None:
+    """What :func:`_pandas_source` reads from Python cells all of one type — float, int, bool or
+    ``None``, as a batch's numbers nearly always are — read without pandas; ``None`` for any other
+    column (mixed types, strings, an int past 64 bits, floats all NaN)."""
+    types = set(map(type, values))
+    if len(types) != 1:
+        return None
+    kind, n = types.pop(), len(values)
+    if kind is float:
+        numbers = np.array(values, dtype=np.float64)
+        null = np.isnan(numbers)
+        return None if null.all() else _Source("float", null, numbers=numbers)
+    if kind is bool:
+        return _Source("bool", np.zeros(n, dtype=bool), numbers=np.array(values, dtype=bool))
+    if kind is int:
+        try:
+            return _Source("int", np.zeros(n, dtype=bool), numbers=np.array(values, dtype=np.int64))
+        except OverflowError:
+            return None
+    if kind is type(None):
+        return _Source("other", np.ones(n, dtype=bool))
+    return None
+
+
 def read_values(values: Sequence[Any], param: ParamSpec) -> Values:
     """Classify and convert a parameter's cells given as Python objects (the rules of :func:`classify_value`).
 
@@ -546,7 +570,8 @@ def read_values(values: Sequence[Any], param: ParamSpec) -> Values:
     if len(values) < _BY_CELL:
         source = _per_cell(values, param.type)
     else:  # one vectorised look at the cells' types, as for an object column of a frame
-        source = _read_numeric_strings(_pandas_source(pd.Series(values, dtype=object), param.type), param)
+        source = _plain_source(values) or _read_numeric_strings(
+            _pandas_source(pd.Series(values, dtype=object), param.type), param)
     codes = _classify(source, param)
     present = (codes == OK) & ~source.null
     if param.type in ("str", "uuid"):

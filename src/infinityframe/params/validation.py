@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -262,7 +263,14 @@ class Records(_Checks):
         known = frozenset(names)
         defaults = tuple(p.default for p in spec)
         rows: list[tuple[Any, ...]] = []  # each job's cells in the spec's order, a missing key as its default
-        for i, given in enumerate(jobs):
+        raw: list[Sequence[Any]] | None = None
+        given_names = set(chain.from_iterable(jobs)) if set(map(type, jobs)) <= {dict} else None
+        if given_names is not None and given_names <= known:
+            # Nearly every list of jobs: objects with known keys only. Gathered a column at a time, in C;
+            # a parameter no job names is its default throughout.
+            raw = [list(map(dict.get, jobs, repeat(name), repeat(default))) if name in given_names
+                   else [default] * len(jobs) for name, default in zip(names, defaults, strict=True)]
+        for i, given in enumerate(jobs if raw is None else ()):
             if type(given) is not dict and not isinstance(given, Mapping):  # the ABC check is slow: dicts first
                 self._add([i], "", -1, "param_values", [None], job_message(not_an_object(given)))
                 rows.append(defaults)
@@ -273,7 +281,8 @@ class Records(_Checks):
                         self._add([i], str(key), unknown, "unknown_column", [None],
                                   key_message(str(key), unknown_key(key, spec.name, spec.names)))
             rows.append(tuple(map(given.get, names, defaults)))
-        raw = list(zip(*rows, strict=True)) if rows else [() for _ in names]  # the rows transposed to columns
+        if raw is None:
+            raw = list(zip(*rows, strict=True)) if rows else [() for _ in names]  # the rows transposed to columns
         self.read: dict[str, Values] = {}
         for param, cells in zip(spec, raw, strict=True):
             read = self.read[param.name] = read_values(cells, param)

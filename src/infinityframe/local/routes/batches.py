@@ -3,7 +3,10 @@ read, summarise and cancel.
 
 A batch body is parsed once and its jobs checked as one table (the rules a frame is checked
 by, worded the same), encoded once per job (the JSON text that is stored, seeded and hashed as
-is) and estimated at once, then written in one transaction that reserves its estimate.
+is) and estimated at once, then written in one transaction that reserves its estimate and
+stores the jobs as one body (:meth:`~infinityframe.local.store.Store.create_batch`). The reply
+is formatted from what was written, job by job from one template; the body is expanded into
+job rows after the reply has gone (:meth:`~infinityframe.local.store.Store.expand`).
 """
 
 from __future__ import annotations
@@ -11,25 +14,29 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from .. import generators as registry
-from ..generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
-from ..store import Account, Created, NewJob
+from ..generators.base import Generator, JobError, check_batch, encoded_columns, shown, text_problem
+from ..store import Account, Created, NewJobs, StoreUnavailable
 from .common import (
     ApiError,
     JSONResponse,
     ServiceState,
     authenticate,
     batch_body,
+    batch_fields,
     job_body,
     owned_batch,
     service,
@@ -48,7 +55,9 @@ from .models import (
     errors,
 )
 
-__all__ = ["job_seed", "router"]
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
 
 MAX_ERRORS = 1000
 MAX_JOBS = 100_000
@@ -64,8 +73,8 @@ class Parsed:
     name: str
     gen: Generator
     preview: bool
-    params: list[dict[str, Any]]  # each job's, completed and converted
-    columns: dict[str, list[Any]]  # the same by parameter
+    jobs: int
+    columns: dict[str, list[Any]]  # every job's completed and converted parameters, by parameter
     seeds: dict[str, int]  # the render seeds of the jobs that re-runs (``state``) name
 
     def estimates(self) -> list[int]:
@@ -101,17 +110,17 @@ def _legacy_request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _request_hash(name: str, generator: str, preview: bool, texts: list[bytes]) -> str:
+def _request_hash(name: str, generator: str, preview: bool, lines: bytes) -> str:
     """What makes two batch POSTs the same request: the batch's name, generator and jobs.
 
-    Each job is its completed, converted parameters as stored (:func:`encoded_params`), so a
+    Each job is its completed, converted parameters as stored (:func:`encoded_columns`), so a
     replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
     matches whatever its key order or spacing, and ``500.0`` where the first run sent ``500``
     (a float column against an int one): those are the same jobs to the service, as they are
     to the client's content key.
     """
     digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
-    digest.update(b"\n".join(texts))
+    digest.update(lines)  # each job's text, one a line (:attr:`NewJobs.lines`)
     return digest.hexdigest()
 
 
@@ -149,15 +158,6 @@ class _CollectionPause:
 _collection_paused = _CollectionPause()
 
 
-def job_seed(params_json: bytes) -> int:
-    """The render seed of a job that is not a re-run: a hash of its parameters as stored.
-
-    The same parameters render the same output on any worker; a re-run (``state``) takes its
-    seed job's seed instead.
-    """
-    return int.from_bytes(hashlib.sha256(params_json).digest()[:8], "big") >> 1
-
-
 def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPARSED) -> Parsed:
     """The batch a POST body holds, every job checked; a 400 listing the invalid jobs otherwise."""
     try:
@@ -189,7 +189,8 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
         raise ApiError(400, f"Previews are not supported for {gen.name}.",
                        errors=[JobError(0, None, f"{gen.name} has no previews")])
     found: list[JobError] = []
-    for i, run in enumerate(runs):
+    uniform = _uniform(runs, gen.name, preview)
+    for i, run in enumerate([] if uniform else runs):
         if not isinstance(run, dict):
             found.append(JobError(i, None, f"row {i}: each job run must be an object"))
             continue
@@ -200,7 +201,7 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
             found.append(JobError(i, None, f"row {i}: is_preview differs from the batch's first job"))
     # The whole batch's parameters as one table: the checks of a frame, worded the same.
     checked, per_job = check_batch(gen, [run.get("param_values", {}) if isinstance(run, dict) else {}
-                                         for run in runs])
+                                         for run in runs] if not uniform else _param_values(runs))
     for job in per_job:
         found.extend(job)
     _refuse(found, len(runs))
@@ -208,7 +209,22 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
     seeds = state.store.seeds(account.id, (s for s in states if s))
     _refuse([JobError(i, "state", f"row {i}, state: {s!r} is not a job of this account")
              for i, s in enumerate(states) if s and s not in seeds], len(runs))
-    return Parsed(name, gen, preview, [p for p in checked.params if p is not None], checked.columns, seeds)
+    return Parsed(name, gen, preview, len(runs), checked.columns, seeds)
+
+
+def _uniform(runs: list[Any], generator: str, preview: bool) -> bool:
+    """Whether every job run is an object naming ``generator`` and ``preview``, as nearly every
+    batch's are: looked at a field at a time, in C, not a job at a time."""
+    try:
+        return ({*map(dict.get, runs, repeat("name"))} == {generator}
+                and {*map(dict.get, runs, repeat("is_preview"), repeat(False))} == {preview})
+    except TypeError:  # a run that is not an object, or an unhashable name: the job-by-job loop words it
+        return False
+
+
+def _param_values(runs: list[dict[str, Any]]) -> list[Any]:
+    """Each job run's ``param_values`` (every run an object): a missing one is an empty object."""
+    return [run.get("param_values", {}) for run in runs]
 
 
 def _refuse(found: list[JobError], jobs: int) -> None:
@@ -229,16 +245,17 @@ def _refuse(found: list[JobError], jobs: int) -> None:
 
 def _encoded(parsed: Parsed) -> list[bytes]:
     """Each job's parameters as the JSON text the service stores (400 for a value JSON cannot hold)."""
-    texts, found = encoded_params(parsed.params)
-    _refuse(found, len(parsed.params))
+    texts, found = encoded_columns(parsed.columns, parsed.jobs)
+    _refuse(found, parsed.jobs)
     return texts
 
 
-def _new_jobs(parsed: Parsed, texts: list[bytes]) -> list[NewJob]:
-    """The jobs to store: each with its seed (its seed job's, for a re-run) and its estimate."""
-    states, seeds = parsed.columns.get("state") or [None] * len(texts), parsed.seeds
-    return [NewJob(text.decode(), seeds[s] if s else job_seed(text), estimate)
-            for text, s, estimate in zip(texts, states, parsed.estimates(), strict=True)]
+def _new_jobs(parsed: Parsed, texts: list[bytes]) -> NewJobs:
+    """The jobs to store: each with its estimate and, for a re-run, its seed job's seed (the
+    others' seeds are a hash of their parameters, worked out when the batch is expanded)."""
+    states, seeds = parsed.columns.get("state"), parsed.seeds
+    return NewJobs(texts, [seeds[s] if s else None for s in states] if states else [None] * len(texts),
+                   parsed.estimates())
 
 
 def _check_name(name: str) -> None:
@@ -262,18 +279,37 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _new_batch_body(created: Created) -> dict[str, Any]:
-    """A batch just stored, answered from what was written: every job queued, nothing rendered yet."""
+_ID, _PARAMS, _ESTIMATE = "\x01id\x01", b'"\\u0002params\\u0002"', 1_234_567_890_123_456_789
+
+
+def _new_batch_reply(created: Created) -> bytes:
+    """A batch just stored, answered from what was written: every job queued, nothing rendered yet.
+
+    The body :func:`~.common.batch_body` would give for it, byte for byte, formatted without a
+    dictionary per job: what differs from job to job (id, parameters, estimate) is filled into
+    one job's JSON text, encoded once with stand-ins.
+    """
     batch = created.batch
-    batch_id, generator, preview, now = batch["id"], batch["generator"], bool(batch["is_preview"]), batch["created"]
-    return {
-        **{k: batch[k] for k in ("id", "name", "created", "generator", "num_jobs")},
-        "is_preview": preview,
-        "job_runs": [job_body(job_id, generator, batch_id, preview, params, "queued", None, estimate, None, now,
-                              None, None)
-                     for job_id, params, estimate in zip(created.ids, created.params, created.estimates,
-                                                         strict=True)],
-    }
+    preview = bool(batch["is_preview"])
+    head = orjson.dumps({**batch_fields(batch), "job_runs": []})
+    one = orjson.dumps(job_body(_ID, batch["generator"], batch["id"], preview, _PARAMS.decode(), "queued", None,
+                                _ESTIMATE, None, batch["created"], None, None))
+    template = (one.replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"').replace(_PARAMS, b"%s")
+                .replace(str(_ESTIMATE).encode(), b"%d"))
+    ids = created.id_text
+    jobs = b",".join([template % (ids[start:start + 36], params, estimate) for start, params, estimate
+                      in zip(range(0, len(ids), 36), created.params, created.estimates, strict=True)])
+    return b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
+
+
+def _expand_after_reply(state: ServiceState) -> None:
+    """Expand the batch just accepted into job rows, then wake the runner to claim them."""
+    try:
+        state.store.expand()
+    except StoreUnavailable as err:  # the next read of its jobs, or the runner's next claim, expands it
+        log.warning("a batch accepted is not expanded into jobs yet: %s", err.reason)
+    if state.runner is not None:
+        state.runner.wake()
 
 
 class _Submission:
@@ -296,17 +332,16 @@ class _Submission:
         _check_name(parsed.name)
         texts = _encoded(parsed)
         jobs = _new_jobs(parsed, texts)
-        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, texts)
+        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, jobs.lines)
                         if self.key is not None else None)
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
-        if isinstance(created, Created):  # answered from the rows just written, not read back
-            if self.state.runner is not None:
-                self.state.runner.wake()
-            return JSONResponse(_new_batch_body(created), 201)
+        if isinstance(created, Created):  # answered from what was just written, not read back
+            return Response(_new_batch_reply(created), 201, media_type="application/json",
+                            background=BackgroundTask(_expand_after_reply, self.state))
         batch_id, outcome = created
         if batch_id is None:
-            required = sum(j.estimated_samples for j in jobs)
+            required = sum(jobs.estimates)
             raise ApiError(
                 402,
                 f"Insufficient samples: this batch needs {required} but the balance is {outcome}, "
@@ -323,7 +358,7 @@ class _Submission:
             return False
         try:
             parsed = _parse(self.state, self.raw, self.account, self.body)
-            mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, _encoded(parsed))
+            mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, b"\n".join(_encoded(parsed)))
         except ApiError:  # the first request was a valid batch: an invalid one differs from it
             mine = None
         return first_hash in (mine, _legacy_request_hash(self.raw, self.body))

@@ -122,8 +122,8 @@ def job_run(state: ServiceState, row: Any, base: str) -> dict[str, Any]:
                     row["estimated_samples"], row["samples"], row["created"], row["finished"], row["error"])
 
 
-def batch_body(state: ServiceState, batch: Any, base: str) -> dict[str, Any]:
-    """A stored batch and its jobs as the API answers them."""
+def batch_fields(batch: Any) -> dict[str, Any]:
+    """A stored batch as the API answers it, but for its ``job_runs``."""
     return {
         "id": batch["id"],
         "name": batch["name"],
@@ -131,8 +131,13 @@ def batch_body(state: ServiceState, batch: Any, base: str) -> dict[str, Any]:
         "generator": batch["generator"],
         "is_preview": bool(batch["is_preview"]),
         "num_jobs": batch["num_jobs"],
-        "job_runs": [job_run(state, row, base) for row in state.store.jobs_of_batch(batch["id"])],
     }
+
+
+def batch_body(state: ServiceState, batch: Any, base: str) -> dict[str, Any]:
+    """A stored batch and its jobs as the API answers them."""
+    return {**batch_fields(batch),
+            "job_runs": [job_run(state, row, base) for row in state.store.jobs_of_batch(batch["id"])]}
 
 
 # -- query times ----------------------------------------------------
