@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InfinityError, ValidationError
+from ..params.priors import Prior
 from .candidates import variants
 from .space import Space, param_columns
 
@@ -261,7 +262,7 @@ def _pick(n: int, space: Space, frame: pd.DataFrame, y: np.ndarray, candidates: 
 
 def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goal: Goal = "maximize", *,
             seed: Any = None, preview: bool = False, constraints: Sequence[Any] = (), cost_weight: float = 0.5,
-            pool: int | None = None, prior: str = "recommended", **fixed: Any) -> pd.DataFrame:
+            pool: int | None = None, prior: Prior = "recommended", **fixed: Any) -> pd.DataFrame:
     """``n`` new jobs chosen by a model of ``target`` fitted on ``history``; see the module docstring.
 
     Parameters

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InfinityError
+from ..params.priors import Prior
 from .suggest import MIN_HISTORY, Goal, check_goal, ranked, suggest
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
           preview_first: bool = True, name: str | None = None, goal: Goal = "maximize", seed: int = 0,
           first_round: int | None = None, videos: int | None = None, path: str | Path | None = None,
           stop: Callable[[pd.DataFrame], bool] | None = None, constraints: Sequence[Any] = (),
-          cost_weight: float = 0.5, progress: bool = True, report: bool = True, prior: str = "recommended",
+          cost_weight: float = 0.5, progress: bool = True, report: bool = True, prior: Prior = "recommended",
           **fixed: Any) -> pd.DataFrame:
     """Run a sweep that learns: each round renders the jobs a model of the objective suggests.
 
