@@ -153,7 +153,8 @@ def main() -> None:
         return float(statistics.median(values))
 
     lines = [header(f"Samples paid to find {args.found} jobs in a target region"),
-             f"stickfit-v0.1.0, every parameter free but {', '.join(f'{k}={v}' for k, v in SMALL.items())}; "
+             f"stickfit-v0.1.0, every parameter free over its whole range (`prior={PRIOR!r}`) but "
+             f"{', '.join(f'{k}={v}' for k, v in SMALL.items())}; "
              f"target region: {LOW:g} < percent_in_fov < {HIGH:g} (the person partly out of the frame). "
              f"Median over {args.seeds} seeds; {minutes:.1f} min in all. `python benchmarks/bench_sweep.py`.\n",
              "## Previews (one sample each)\n",
