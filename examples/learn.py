@@ -28,11 +28,12 @@ def percent_in_view(res: inf.Results) -> pd.Series:
 
 def leaves_the_frame(sesh: inf.Session, out: Path) -> None:
     # Explore on one-frame previews for jobs where a quarter to a half of the person is in view
-    # (a first round of 12 spread over the space, then 6 a round where the model says), and
-    # render the three best as videos.
-    found = inf.sweep(sesh, percent_in_view, goal=("between", 25, 50), rounds=5, per_round=6, first_round=12, videos=3,
+    # (a first round of 10 spread over the space, then 5 a round where the model says), and
+    # render the three best as videos. The recommended distributions keep the camera on the
+    # person, so the sweep looks over every parameter's whole range (prior="uniform").
+    found = inf.sweep(sesh, percent_in_view, goal=("between", 25, 50), rounds=7, per_round=5, first_round=10, videos=3,
                       max_samples=400, seed=0, name="leaves the frame", path=out / "leaves-the-frame",
-                      progress=False, **SMALL)
+                      prior="uniform", progress=False, **SMALL)
     previews = found[found.fidelity == "preview"]
     hits = previews.objective.between(25, 50)
     print(f"{hits.sum()} of {len(previews)} previews have the person partly out of view "

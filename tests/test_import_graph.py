@@ -125,7 +125,8 @@ def test_the_client_does_not_import_the_frame_adapter() -> None:
 # The imports that point up are listed, with why.
 LAYERS = [
     {"errors", "_paths", "_sqlite", "_version"},
-    {"params", "learn.space", "learn.effects", "learn.suggest", "learn.results"},  # models over parameters
+    # models over parameters
+    {"params", "learn.space", "learn.effects", "learn.suggest", "learn.candidates", "learn.results"},
     {"local"},
     {"results"},
     {"client"},

@@ -393,7 +393,7 @@ class Session(InfinityCoreNames):
 
         ``goal`` is ``"maximize"``, ``"minimize"``, ``"explore"``, ``("boundary", v)`` or
         ``("between", low, high)``; ``options`` are fixed values as for :meth:`sample`, and
-        ``preview``, ``constraints``, ``cost_weight``, ``pool``. Every job is valid; see
+        ``preview``, ``constraints``, ``cost_weight``, ``pool``, ``prior``. Every job is valid; see
         :func:`infinityframe.learn.suggest.suggest`.
 
         Examples

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InfinityError, ValidationError
+from ..params.priors import Prior
+from .candidates import variants
 from .space import Space, param_columns
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ MIN_HISTORY = 3
 _MAX_INPUTS = 4
 _SHORTLIST = 6
 _EVIDENCE = 2.0
+_BEST = 16  # the best jobs seen that variants are made of
+_SPACING = 0.03  # root-mean-square distance in unit inputs under which two picks are near-copies
 
 
 def check_goal(goal: Any) -> tuple[str, tuple[float, ...]]:
@@ -217,9 +221,48 @@ def _valid_candidates(session: Session, pool: pd.DataFrame, constraints: Sequenc
     return pool.loc[[i not in bad for i in pool.index]].reset_index(drop=True)
 
 
+def _pick(n: int, space: Space, frame: pd.DataFrame, y: np.ndarray, candidates: pd.DataFrame, costs: np.ndarray,
+          kind: str, values: tuple[float, ...], cost_weight: float, seed: int) -> tuple[list[int], list[float],
+                                                                                      list[float]]:
+    """The batch: greedily the best score per unit of cost, the model believing each pick.
+
+    A pick also rules out the candidates within :data:`_SPACING` of it (in the model's unit
+    inputs) while others are left, so one batch does not spend itself on near-copies.
+    """
+    x_seen = space.encode(frame, onehot=True)
+    x_pool = space.encode(candidates, onehot=True)
+    weights = (np.maximum(costs, 1.0) / max(float(np.median(costs)), 1.0)) ** cost_weight
+    model = _fit(x_seen, y, seed)
+    chosen: list[int] = []
+    predicted: list[float] = []
+    spread: list[float] = []
+    xs, ys, current = x_seen, y, model
+    available = np.ones(len(candidates), dtype=bool)
+    crowded = np.zeros(len(candidates), dtype=bool)
+    for _ in range(int(n)):
+        mean, sd = current.predict(x_pool, return_std=True)
+        score = acquisition(kind, values, mean, sd, y)
+        score = (score - score.min() + 1e-9) / weights  # non-negative, then per unit of cost
+        score[~available] = -np.inf
+        if (available & ~crowded).any():
+            score[crowded] = -np.inf
+        pick = int(np.argmax(score))
+        chosen.append(pick)
+        predicted.append(float(mean[pick]))
+        spread.append(float(sd[pick]))
+        available[pick] = False
+        if x_pool.shape[1]:
+            distance = np.sqrt(((x_pool - x_pool[pick]) ** 2).mean(axis=1))
+            crowded |= distance < _SPACING
+        xs = np.vstack([xs, x_pool[pick : pick + 1]])
+        ys = np.append(ys, mean[pick])
+        current = _believer(model, xs, ys)
+    return chosen, predicted, spread
+
+
 def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goal: Goal = "maximize", *,
             seed: Any = None, preview: bool = False, constraints: Sequence[Any] = (), cost_weight: float = 0.5,
-            pool: int | None = None, **fixed: Any) -> pd.DataFrame:
+            pool: int | None = None, prior: Prior = "recommended", **fixed: Any) -> pd.DataFrame:
     """``n`` new jobs chosen by a model of ``target`` fitted on ``history``; see the module docstring.
 
     Parameters
@@ -244,7 +287,11 @@ def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goa
     cost_weight : float
         How strongly cheap jobs are preferred (0: cost is ignored).
     pool : int, optional
-        Candidates drawn; 64 per job asked for (at least 512) by default.
+        Candidates drawn; 64 per job asked for (at least 512) by default. As many variants
+        of the best jobs seen are added for every goal but "explore".
+    prior : {"recommended", "uniform"}
+        What the candidates are drawn from, as for ``sesh.sample``: the generator's
+        recommended distributions, or every parameter over its whole range.
     **fixed
         Fixed values or distributions, as for ``sesh.sample``: every suggestion honours them.
 
@@ -276,38 +323,26 @@ def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goa
                             "jobs' parameters beside the target (res.jobs has both).")
     rng_seed = _seed_int(seed)
     size = pool if pool is not None else max(_MIN_POOL, _POOL_PER_JOB * int(n))
-    drawn = session.sample(size, seed=rng_seed, constraints=constraints, **fixed)
+    drawn = session.sample(size, seed=rng_seed, constraints=constraints, prior=prior, **fixed)
     candidates = _valid_candidates(session, drawn, constraints)
     if len(candidates) < n:
         raise ValidationError(f"Only {len(candidates)} valid candidates for {n} job(s): loosen the fixed values "
                               "or constraints, or pass a larger pool=.")
-    space = Space.learn(pd.concat([frame[names], candidates[names]], ignore_index=True), names, spec)
-    space = _relevant(space, frame, y, rng_seed)
-    x_seen = space.encode(frame, onehot=True)
-    x_pool = space.encode(candidates, onehot=True)
-    costs = np.ones(len(candidates))
-    if not preview:
-        costs = np.asarray(session.estimate(candidates, preview=False), dtype=float)
-    weights = (np.maximum(costs, 1.0) / max(float(np.median(costs)), 1.0)) ** cost_weight
-    model = _fit(x_seen, y, rng_seed)
-    chosen: list[int] = []
-    predicted: list[float] = []
-    spread: list[float] = []
-    xs, ys, current = x_seen, y, model
-    available = np.ones(len(candidates), dtype=bool)
-    for _ in range(int(n)):
-        mean, sd = current.predict(x_pool, return_std=True)
-        score = acquisition(kind, values, mean, sd, y)
-        score = (score - score.min() + 1e-9) / weights  # non-negative, then per unit of cost
-        score[~available] = -np.inf
-        pick = int(np.argmax(score))
-        chosen.append(pick)
-        predicted.append(float(mean[pick]))
-        spread.append(float(sd[pick]))
-        available[pick] = False
-        xs = np.vstack([xs, x_pool[pick : pick + 1]])
-        ys = np.append(ys, mean[pick])
-        current = _believer(model, xs, ys)
+    from threadpoolctl import threadpool_limits
+
+    # Matrices of a few dozen jobs: one BLAS thread is several times faster than threads that
+    # fight over the cores (and leaves them to the service rendering the jobs).
+    with threadpool_limits(1):
+        space = Space.learn(pd.concat([frame[names], candidates[names]], ignore_index=True), names, spec)
+        space = _relevant(space, frame, y, rng_seed)
+        if kind != "explore":
+            best = ranked(frame.assign(objective=y), (kind, values)).head(_BEST)
+            near = variants(drawn, best, names, spec, size, np.random.default_rng(rng_seed), constraints)
+            candidates = pd.concat([candidates, _valid_candidates(session, near, constraints)], ignore_index=True)
+        costs = np.ones(len(candidates))
+        if not preview:
+            costs = np.asarray(session.estimate(candidates, preview=False), dtype=float)
+        chosen, predicted, spread = _pick(n, space, frame, y, candidates, costs, kind, values, cost_weight, rng_seed)
     out = candidates.iloc[chosen].reset_index(drop=True)
     out["estimated_samples"] = costs[chosen].astype(np.int64)
     out.attrs["infinity"] = session.frame_attrs()

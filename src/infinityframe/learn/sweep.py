@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InfinityError
+from ..params.priors import Prior
 from .suggest import MIN_HISTORY, Goal, check_goal, ranked, suggest
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
           preview_first: bool = True, name: str | None = None, goal: Goal = "maximize", seed: int = 0,
           first_round: int | None = None, videos: int | None = None, path: str | Path | None = None,
           stop: Callable[[pd.DataFrame], bool] | None = None, constraints: Sequence[Any] = (),
-          cost_weight: float = 0.5, progress: bool = True, report: bool = True, **fixed: Any) -> pd.DataFrame:
+          cost_weight: float = 0.5, progress: bool = True, report: bool = True, prior: Prior = "recommended",
+          **fixed: Any) -> pd.DataFrame:
     """Run a sweep that learns: each round renders the jobs a model of the objective suggests.
 
     Parameters
@@ -149,11 +151,16 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
     constraints, **fixed
         As for ``sesh.sample``: every job of every round honours them.
     cost_weight : float
-        How strongly cheaper jobs are preferred at equal value (see ``suggest``).
+        How strongly cheaper jobs are preferred at equal value (see ``suggest``). With
+        ``preview_first`` and videos to make, a preview is priced as the video it may become.
     progress : bool
         Show a bar over the rounds.
     report : bool
         Write ``report.html`` (objective by round, the effects, the chosen frames) into ``path``.
+    prior : {"recommended", "uniform"}
+        The space explored, as for ``sesh.sample``: the generator's recommended distributions
+        (the camera on the person, for stickfit), or every parameter over its whole range (to
+        find where things go wrong, look beyond the recommendations).
 
     Returns
     -------
@@ -177,6 +184,10 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
     name = name or "sweep"
     folder = Path(path) if path is not None else Path("infinity-sweeps") / _slug(name)
     previews = bool(preview_first and session.supports_preview)
+    video_count = videos if videos is not None else (0 if checked_goal[0] == "explore" else per_round)
+    # A preview that may become a video is priced as that video: at equal promise, the
+    # previews chosen are the ones whose videos cost less.
+    priced_as_preview = previews and video_count == 0
     fidelity = "preview" if previews else "video"
     params = session.spec.names
     history = pd.DataFrame()
@@ -190,10 +201,12 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
             finite = int(np.isfinite(history["objective"].to_numpy(dtype=float)).sum()) if len(history) else 0
             if finite < MIN_HISTORY:  # nothing to learn from yet: a seeded design of its own
                 jobs = session.sample(first_round or max(per_round, MIN_HISTORY) if round_ == 0 else per_round,
-                                      seed=seed * 10_007 + round_, method="lhs", constraints=constraints, **fixed)
+                                      seed=seed * 10_007 + round_, method="lhs", constraints=constraints, prior=prior,
+                                      **fixed)
             else:
                 jobs = suggest(session, per_round, history, "objective", goal, seed=seed * 10_007 + round_,
-                               preview=previews, constraints=constraints, cost_weight=cost_weight, **fixed)
+                               preview=priced_as_preview, constraints=constraints, cost_weight=cost_weight, prior=prior,
+                               **fixed)
             jobs = jobs[[c for c in jobs.columns if c in params]]
             costs = session.estimate(jobs, preview=previews)
             keep = _fits(costs, max_samples - spent)
@@ -215,8 +228,7 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
     finally:
         bar.close()
     if previews and len(history):
-        count = videos if videos is not None else (0 if checked_goal[0] == "explore" else per_round)
-        rows, cost, made = _videos(session, history, objective, checked_goal, count, max_samples - spent, name,
+        rows, cost, made = _videos(session, history, objective, checked_goal, video_count, max_samples - spent, name,
                                    folder, params)
         spent += cost
         batches.extend(made)
