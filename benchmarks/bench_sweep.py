@@ -1,7 +1,7 @@
 """Samples paid to find 20 stickfit jobs in a target region: ``inf.sweep`` against uniform random
 and Latin hypercube sampling of the same space, and previews-first against videos only.
 
-Run: ``python benchmarks/bench_sweep.py [--seeds 5] [--found 20]``.
+Run: ``python benchmarks/bench_sweep.py [--seeds 5] [--found 20] [--first-seed 0]``.
 
 The space is stickfit's whole parameter space with small, short jobs (``num_reps=1``,
 ``frame_rate=6``, 128 px images); every other parameter is free over its whole range
@@ -135,6 +135,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--found", type=int, default=20, help="jobs in the region to find")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (seeds the defaults were not chosen on: --first-seed 5)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     os.environ["INFINITYFRAME_CACHE_DIR"] = str(root / "cache")  # nothing reattaches to an earlier run
@@ -142,7 +144,8 @@ def main() -> None:
     with inf.serve(root / "service", balance=10_000_000) as service:
         sesh = inf.Session(service.token, "stickfit-v0.1.0", server=service.url)
         preview_runs, video_runs = [], []
-        for seed in range(args.seeds):
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        for seed in seeds:
             preview_runs.append(previews(sesh, seed, args.found, root / "previews"))
             print("previews", seed, preview_runs[-1], flush=True)
             video_runs.append(videos(sesh, seed, args.found, root / "videos"))
@@ -156,7 +159,8 @@ def main() -> None:
              f"stickfit-v0.1.0, every parameter free over its whole range (`prior={PRIOR!r}`) but "
              f"{', '.join(f'{k}={v}' for k, v in SMALL.items())}; "
              f"target region: {LOW:g} < percent_in_fov < {HIGH:g} (the person partly out of the frame). "
-             f"Median over {args.seeds} seeds; {minutes:.1f} min in all. `python benchmarks/bench_sweep.py`.\n",
+             f"Median over {args.seeds} seeds ({seeds[0]}–{seeds[-1]}); {minutes:.1f} min in all. "
+             "`python benchmarks/bench_sweep.py`.\n",
              "## Previews (one sample each)\n",
              "| method | samples paid (median) | per seed | vs inf.sweep |", "|---|---:|---|---:|"]
     sweep_median = med([r["sweep"] for r in preview_runs])
@@ -197,7 +201,7 @@ def main() -> None:
               f"can save at most {only_median / floor:.1f}× here; the ratio in the table is what it saved. "
               "Against uniform random videos, which pay for every video that misses, the saving is the table's "
               "first row."]
-    publish(lines, "sweep.md")
+    publish(lines, "sweep.md" if args.first_seed == 0 else f"sweep_seeds_{seeds[0]}-{seeds[-1]}.md")
 
 
 if __name__ == "__main__":
