@@ -59,6 +59,11 @@ POLL = 0.2  # seconds between status polls at first; local jobs take about a sec
 # view (percent, the lower bound included). 90 and more is "in view", as the videos are chosen.
 EDGE = (25.0, 90.0)
 _JPEG_QUALITY = 85  # the sheets of frames (see _save_sheet)
+# The demo's own process keeps a core busy from start to end (it draws while the service
+# renders), and its 30 small jobs take about a second of rendering in all (30-75 ms each): a
+# second worker would wait for the same spare core, after paying its own start (0.3-0.4 s of
+# CPU: an interpreter, numpy, OpenCV and the generator).
+RENDER_WORKERS = 1
 # What the learning round's model is fitted on: where the camera is. A dozen previews cannot
 # teach a model of all six parameters; the camera's place is what can put the person out of
 # the frame (the light cannot), and four inputs keep the fit to a fraction of a second.
@@ -223,7 +228,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
     out.mkdir(parents=True, exist_ok=True)
     _step("a sweep: camera distance, lighting, room and pose, sampled as a Latin hypercube")
-    service = serve(out / "service")
+    service = serve(out / "service", workers=RENDER_WORKERS)
     stopping: list[threading.Thread] = []
     try:
         return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
