@@ -154,7 +154,7 @@ def _learning_round(sesh: Session, preview_res: Results, count: int, seed: int) 
 
     history = preview_res.jobs[CAMERA].assign(in_view=in_view(preview_res).to_numpy())
     # The model's matrices are a dozen rows wide: a BLAS that splits each step over threads
-    # only makes them wait on each other and on the render workers. One thread fits it ten
+    # only makes them wait on each other and on the render worker. One thread fits it ten
     # times quicker (0.2 s against 1.9 s on two busy cores).
     with threadpool_limits(limits=1, user_api="blas"):
         suggested = sesh.suggest(count, history, "in_view", goal=("between", *EDGE), seed=seed, preview=True,
