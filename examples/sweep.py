@@ -11,6 +11,7 @@ from pathlib import Path
 
 import infinityframe as inf
 from infinityframe.plots import frames_sheet
+from infinityframe.report import Section, write_report
 
 
 def main(out: Path) -> None:
@@ -50,7 +51,13 @@ def main(out: Path) -> None:
     res = batch.results(folder)
     res.plot("relative_avatar_angle_deg", "bbox_w").savefig(out / "bbox_w_by_angle.png", dpi=100)
     res.show(n=6).savefig(out / "frames.png", dpi=100)  # two frames a job: its most different poses
-    frames_sheet(res, n=6).save(out / "frames-sheet.png")  # the same frames on their own pixels, no matplotlib
+    sheet = frames_sheet(res, n=6)  # the same frames on their own pixels, no matplotlib
+    sheet.save(out / "frames-sheet.png")
+    sheet.save(out / "frames-sheet.jpg", quality=85, subsampling=0)  # rendered frames are photographs: a fifth the size
+    write_report(out / "report.html", "Avatar-angle sweep", [  # plots as PNG, frames as JPEG, all embedded
+        Section("Frames", text="Box width by avatar angle, and the frames it was measured on.",
+                figures={"Box width by avatar angle": out / "bbox_w_by_angle.png",
+                         "Frames with boxes, keypoints and masks": out / "frames-sheet.jpg"})])
 
     # the same with seaborn directly: one row per job first, so its bootstrap resamples jobs
     import seaborn as sns

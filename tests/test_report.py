@@ -23,9 +23,10 @@ from infinityframe.report import Link, Section, anchor, data_uri, render_report,
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
 DEMO_JOBS = 12  # as the README runs it: what docs/plots.md says of its learning round is checked
-FIGURES = ("params.png", "previews.png", "learning_round.png", "learning_previews.png",
-           "bbox_h_by_camera_distance.png", "brightness_by_lighting_power.png", "frames.png")
+FIGURES = ("params.png", "previews.jpg", "learning_round.png", "learning_previews.jpg",
+           "bbox_h_by_camera_distance.png", "brightness_by_lighting_power.png", "frames.jpg")
 
 
 def chromium() -> str | None:
@@ -90,8 +91,12 @@ class TestDemo:
         sources = re.findall(r'<img src="([^"]+)"', page)
         assert len(sources) == len(FIGURES)
         for source, name in zip(sources, FIGURES, strict=True):
-            assert source.startswith("data:image/png;base64,")
-            assert base64.b64decode(source.split(",", 1)[1]) == (out / "figures" / name).read_bytes()
+            # plots as PNG; the sheets of rendered frames, photographs, as JPEG
+            photo = name.endswith(".jpg")
+            assert source.startswith("data:image/jpeg;base64," if photo else "data:image/png;base64,")
+            embedded = base64.b64decode(source.split(",", 1)[1])
+            assert embedded == (out / "figures" / name).read_bytes()
+            assert embedded.startswith(JPEG if photo else PNG)
         assert not re.search(r'(src|href)="(?!data:|#)', page) and "<script" not in page  # in-page links only
         assert page.count("<table>") == 4
 
@@ -234,9 +239,17 @@ class TestReport:
         fig = Figure(figsize=(1, 1))
         uri = data_uri(fig, dpi=50)
         assert base64.b64decode(uri.split(",", 1)[1])[:8] == PNG
-        (tmp_path / "x.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a png")
-        with pytest.raises(InfinityError, match=r"x\.jpg' is not a PNG image\. Only PNG"):
-            data_uri(tmp_path / "x.jpg")
-        with pytest.raises(InfinityError, match=r"Section 'Shots', figure 'photo': .*x\.jpg"):
-            render_report("r", [Section("Shots", figures={"photo": tmp_path / "x.jpg"})])
+        from PIL import Image
+
+        Image.new("RGB", (4, 4), (200, 30, 30)).save(tmp_path / "x.jpg", format="jpeg")
+        photo = data_uri(tmp_path / "x.jpg")
+        assert photo.startswith("data:image/jpeg;base64,")
+        assert base64.b64decode(photo.split(",", 1)[1]) == (tmp_path / "x.jpg").read_bytes()
+        Image.new("RGB", (4, 4)).save(tmp_path / "x.gif", format="gif")
+        with pytest.raises(InfinityError, match=r"x\.gif' is not a PNG or JPEG image\. Only PNG and JPEG"):
+            data_uri(tmp_path / "x.gif")
+        with pytest.raises(InfinityError, match=r"These bytes are not a PNG or JPEG image"):
+            data_uri(b"GIF89a")
+        with pytest.raises(InfinityError, match=r"Section 'Shots', figure 'photo': .*x\.gif"):
+            render_report("r", [Section("Shots", figures={"photo": tmp_path / "x.gif"})])
         assert "<section>" not in render_report("empty", [])

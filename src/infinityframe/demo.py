@@ -6,8 +6,8 @@ ones where the person is in view, spread over the sweep, for videos; a learning 
 of how much of the person is in view, fitted on the previews, suggests previews where the
 person is partly out of the frame, and they are rendered (ahead of the videos) and counted;
 promote the chosen previews to videos (each video starts from its preview's scene); wait,
-download and read the labels; then write the tables (parquet), the figures (PNG) and a
-self-contained ``report.html`` into the output folder. The labels follow the physics, so the
+download and read the labels; then write the tables (parquet), the figures (PNG; the sheets of
+frames JPEG) and a self-contained ``report.html`` into the output folder. The labels follow the physics, so the
 figures show real effects: boxes shrink as the camera moves away, frames brighten with more
 light. Figures are drawn while the service renders (the sweep's in a thread while the
 previews render, after its imports; the others while the videos render), each once; frames
@@ -58,6 +58,12 @@ POLL = 0.2  # seconds between status polls at first; local jobs take about a sec
 # The learning round: previews with the person partly out of the frame, this share of them in
 # view (percent, the lower bound included). 90 and more is "in view", as the videos are chosen.
 EDGE = (25.0, 90.0)
+_JPEG_QUALITY = 85  # the sheets of frames (see _save_sheet)
+# The demo's own process keeps a core busy from start to end (it draws while the service
+# renders), and its 30 small jobs take about a second of rendering in all (30-75 ms each): a
+# second worker would wait for the same spare core, after paying its own start (0.3-0.4 s of
+# CPU: an interpreter, numpy, OpenCV and the generator).
+RENDER_WORKERS = 1
 # What the learning round's model is fitted on: where the camera is. A dozen previews cannot
 # teach a model of all six parameters; the camera's place is what can put the person out of
 # the frame (the light cannot), and four inputs keep the fit to a fraction of a second.
@@ -106,9 +112,12 @@ def _save_figure(draw: Callable[[], Figure], path: Path, dpi: int) -> Path:
 
 
 def _save_sheet(sheet: Image, path: Path) -> Path:
-    """A sheet of frames written as it is, at the zlib level of ``png_bytes`` (level 6 costs half again)."""
+    """A sheet of frames written as JPEG: rendered frames are photographs, which PNG keeps losslessly
+    at five times the size and twenty times the encoding time (0.05 s and 930 KiB for the previews'
+    sheet, against 2.5 ms and 190 KiB). Colour is kept at full resolution (no chroma subsampling), so
+    the thin boxes and skeletons keep their colours."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, format="png", compress_level=3)
+    sheet.save(path, format="jpeg", quality=_JPEG_QUALITY, subsampling=0)
     return path
 
 
@@ -145,7 +154,7 @@ def _learning_round(sesh: Session, preview_res: Results, count: int, seed: int) 
 
     history = preview_res.jobs[CAMERA].assign(in_view=in_view(preview_res).to_numpy())
     # The model's matrices are a dozen rows wide: a BLAS that splits each step over threads
-    # only makes them wait on each other and on the render workers. One thread fits it ten
+    # only makes them wait on each other and on the render worker. One thread fits it ten
     # times quicker (0.2 s against 1.9 s on two busy cores).
     with threadpool_limits(limits=1, user_api="blas"):
         suggested = sesh.suggest(count, history, "in_view", goal=("between", *EDGE), seed=seed, preview=True,
@@ -219,7 +228,7 @@ def run_demo(out: Path, jobs: int = 12, videos: int | None = None, seed: int = 0
     out = Path(out).resolve()  # the tables keep each job's folder; absolute, they work from anywhere
     out.mkdir(parents=True, exist_ok=True)
     _step("a sweep: camera distance, lighting, room and pose, sampled as a Latin hypercube")
-    service = serve(out / "service")
+    service = serve(out / "service", workers=RENDER_WORKERS)
     stopping: list[threading.Thread] = []
     try:
         return _run(service, stopping, out, jobs, max(2, jobs // 2) if videos is None else videos, seed, start)
@@ -266,8 +275,8 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
         batch = previews.promote(chosen_ids, name="demo videos")
         print(f"batch {batch.id} submitted")
         # drawn with OpenCV and Pillow, not matplotlib: it may overlap the sweep's figure
-        previews_png = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
-                                   figures / "previews.png")
+        previews_jpg = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
+                                   figures / "previews.jpg")
     finally:
         # joined before this thread draws a plot: matplotlib's and seaborn's settings are the process's
         background.shutdown(wait=True)
@@ -284,7 +293,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     print(f"{int(second.sum())} of {len(second)} of the learning round's previews have {low:.0f}-{high:.0f}% of the "
           f"person in view, against {int(first.sum())} of {len(first)} of the sweep's")
     learning_png = _save(_draw_learning(landed), figures / "learning_round.png")
-    learned_png = _save_sheet(frames_sheet(learned, n=learning), figures / "learning_previews.png")
+    learned_jpg = _save_sheet(frames_sheet(learned, n=learning), figures / "learning_previews.jpg")
 
     status = batch.wait(poll=POLL)
     folder = batch.download(out / "videos", overwrite=True, progress=False)
@@ -297,7 +306,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
 
     _step("figures, tables and the report")
     distance_png = _save(res.plot("camera_distance", "bbox_h"), figures / "bbox_h_by_camera_distance.png")
-    frames_png = _save_sheet(frames_sheet(res, n=12), figures / "frames.png")
+    frames_jpg = _save_sheet(frames_sheet(res, n=12), figures / "frames.jpg")
     tables = res.to_parquet(out / "tables")
 
     summary_columns = ["job_id", "camera_distance", "lighting_power", "scene", "num_frames", "mean_bbox_h",
@@ -318,7 +327,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
                 tables={"Jobs": sweep[[c for c in sweep_columns if c in sweep.columns]]}),
         Section("Previews", text=f"One frame per job. {len(chosen_ids)} with the person in view, spread over "
                                  "camera distance, were chosen for videos.",
-                figures={"Previews with boxes, keypoints and masks; those chosen for videos outlined": previews_png},
+                figures={"Previews with boxes, keypoints and masks; those chosen for videos outlined": previews_jpg},
                 tables={"Previews (video: chosen)": picked}, anchors={"Previews (video: chosen)": "job_id"}),
         Section("A learning round", text=[
             f"Where does the person leave the frame? A Gaussian process of the share of the person in view, "
@@ -330,7 +339,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
             "matters: that needs many more jobs (res.effects, docs/learn.md)."],
                 figures={"Share in view by camera distance: the sweep's previews and the learning round's "
                          "(band: what was asked for)": learning_png,
-                         "The learning round's previews": learned_png},
+                         "The learning round's previews": learned_jpg},
                 tables={"Previews of both rounds (landed: in the band)": landed}),
         Section("Effects", text="Boxes shrink as the camera moves away; frames brighten with more light. "
                                 "Each job counts once (its frames or objects are averaged first); bands are "
@@ -338,7 +347,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
                 figures={"Box height by camera distance (objects)": distance_png,
                          "Image brightness by lighting power (previews)": light_png}),
         Section("Frames", text="Each video's preview column links to its row in the previews table.",
-                figures={"Frames from the videos with boxes, keypoints and masks": frames_png},
+                figures={"Frames from the videos with boxes, keypoints and masks": frames_jpg},
                 tables={"Videos": summary}),
     ], subtitle=f"{len(sweep)} previews, {len(second)} in a learning round, {len(res.jobs)} videos, "
                 f"{len(res.frames)} frames; made in {_timed(start)}")
@@ -351,7 +360,7 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}")
     _step(f"done in {_timed(start)}; wrote")
-    for path in (report, params_png, previews_png, learning_png, learned_png, distance_png, light_png, frames_png):
+    for path in (report, params_png, previews_jpg, learning_png, learned_jpg, distance_png, light_png, frames_jpg):
         print(f"  {path}  ({path.stat().st_size / 1024:.0f} KiB)")
     print(f"  {tables}/  (parquet: jobs, frames, objects, keypoints)")
     print(f"  {out / 'previews'}/, {out / 'learning'}/ and {folder}/  (the downloaded batches {previews.id}, "
