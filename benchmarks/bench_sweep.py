@@ -110,7 +110,7 @@ def previews(sesh: inf.Session, seed: int, found: int, folder: Path) -> dict[str
     return out
 
 
-def videos(sesh: inf.Session, seed: int, found: int, folder: Path) -> dict[str, tuple[int, int, int]]:
+def videos(sesh: inf.Session, seed: int, found: int, folder: Path) -> dict[str, tuple[int, ...]]:
     """Per mode: samples paid, videos in the region, and (videos only) the videos rendered or
     (previews first) the samples of its videos alone."""
     uniform = until_found(lambda k: sesh.sample(CHUNK * (k + 1), seed=seed, prior=PRIOR, **VIDEO).iloc[CHUNK * k:],
@@ -121,14 +121,14 @@ def videos(sesh: inf.Session, seed: int, found: int, folder: Path) -> dict[str, 
                      prior=PRIOR, stop=lambda h: hits(h["objective"]).sum() >= found, **VIDEO)
     margin = found + found // 5
     first = inf.sweep(sesh, in_view, goal=("between", LOW, HIGH), rounds=LIMIT // PER_ROUND, per_round=PER_ROUND,
-                      first_round=FIRST, max_samples=40_000, preview_first=True, videos=margin, seed=seed,
+                      first_round=FIRST, max_samples=40_000, preview_first=True, videos=found, seed=seed,
                       name=f"previews first {seed}", path=folder / f"previews-first-{seed}", progress=False,
                       report=False, prior=PRIOR, stop=lambda h: hits(h["objective"]).sum() >= margin, **VIDEO)
     made = first[first.fidelity == "video"]
     return {"uniform videos": (uniform, found, 0),
             "videos only": (int(only["estimated_samples"].sum()), int(hits(only["objective"]).sum()), len(only)),
             "previews first": (int(first["estimated_samples"].sum()), int(hits(made["objective"]).sum()),
-                               int(made["estimated_samples"].sum()))}
+                               int(made["estimated_samples"].sum()), len(made))}
 
 
 def main() -> None:
@@ -186,14 +186,17 @@ def main() -> None:
                      f"{med(paid) / first_median:.1f}× |")
     margin = args.found + args.found // 5
     explored = med([r["videos only"][2] for r in video_runs])
-    per_video = med([r["previews first"][2] / margin for r in video_runs])
+    per_video = med([r["previews first"][2] / r["previews first"][3] for r in video_runs])
+    rendered_videos = med([r["previews first"][3] for r in video_runs])
     floor = args.found * per_video
     only_median = med([r["videos only"][0] for r in video_runs])
     lines += ["", f"Uniform random videos: drawn and counted as the uniform previews, charged up to the "
               f"{args.found}th video in the region. Videos only: every explored job is a video, until "
               f"{args.found} are in the region. Previews first: previews until {margin} are in the region "
-              "(each priced, as it is chosen, as the video it may become), then those rendered as videos; a "
-              "video's share in view is its mean over frames, so some leave the region.", "",
+              f"(each priced, as it is chosen, as the video it may become), then the best {args.found} rendered "
+              "as videos; a video's share in view is its mean over frames, so it can leave the region, and "
+              "`inf.sweep` then renders the next preview in the region in its place (a median of "
+              f"{rendered_videos:g} videos rendered).", "",
               f"The bound: previews first must render at least {args.found} videos. At the median "
               f"{per_video:.0f} samples a video of its own, that is {floor:.0f} samples even if its previews were "
               f"free and every video landed in the region, while the videos-only sweep explored a median of "

@@ -89,6 +89,31 @@ class TestLoop:
                             stop=lambda h: len(h) >= 6, **SMALL)
         assert len(history) == 6
 
+    def test_videos_that_leave_the_region_are_replaced(self, sesh: inf.Session, tmp_path: Path) -> None:
+        # Every preview scores in the region (25-50), the farthest cameras nearest its middle, so
+        # they are rendered first; a video scores 0 when its camera is 3 m away or more, so those
+        # videos miss the region, and the next previews in it are rendered.
+        def score(res: inf.Results) -> pd.Series:
+            jobs = res.jobs.set_index("job_id")
+            video = jobs["num_frames"] > 1
+            far = jobs["camera_distance"] >= 3
+            return (30 + jobs["camera_distance"]).where(~(video & far), 0.0)
+
+        history = inf.sweep(sesh, score, goal=("between", 25, 50), rounds=2, per_round=4, first_round=6,
+                            max_samples=2_000, videos=3, seed=5, name="top-up", path=tmp_path, progress=False,
+                            report=False, **SMALL)
+        previews = history[history.fidelity == "preview"].set_index("job_id")
+        videos = history[history.fidelity == "video"]
+        landed = videos["objective"].between(25, 50, inclusive="neither")
+        near = int((previews["camera_distance"] < 3).sum())
+        assert near > 0 and int(landed.sum()) == min(3, near)
+        assert (~landed).sum() == (previews.loc[videos["source_job_id"], "camera_distance"] >= 3).sum() > 0
+        assert videos["source_job_id"].is_unique  # no preview rendered twice
+        assert len(videos) == min(len(previews), 3 + int((~landed).sum()))
+        assert history.attrs["sweep"]["samples"] == history["estimated_samples"].sum()
+        names = [sesh.batch(b).name for b in history.attrs["sweep"]["batches"]]
+        assert any("more videos" in n for n in names)
+
 
 class TestBadInput:
     def test_arguments(self, sesh: inf.Session, tmp_path: Path) -> None:

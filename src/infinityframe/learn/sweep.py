@@ -143,7 +143,9 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
         finite objective, each round is a seeded Latin hypercube of its own.
     videos : int, optional
         With ``preview_first``: previews rendered as videos at the end (``per_round`` by
-        default; 0 for none; none for ``goal="explore"``).
+        default; 0 for none; none for ``goal="explore"``). With a ``("between", low, high)``
+        goal, a video that falls outside the region is replaced by the next best preview in it,
+        while there is one and the cap allows: ``videos`` is how many videos should land there.
     path : str or Path, optional
         Where rounds are downloaded and the report written; ``infinity-sweeps/<name>``.
     stop : callable, optional
@@ -253,25 +255,53 @@ def _finished(batch: Batch, folder: Path) -> Results:
 def _videos(session: Session, history: pd.DataFrame, objective: Objective, goal: tuple[str, tuple[float, ...]],
             count: int, left: int, name: str, folder: Path, params: Sequence[str]) -> tuple[pd.DataFrame, int,
                                                                                              list[Batch]]:
-    """The best ``count`` previews rendered as videos (as many as ``left`` samples allow), scored."""
-    chosen = ranked(history, goal).head(count)
-    if chosen.empty:
-        return pd.DataFrame(), 0, []
+    """The best ``count`` previews rendered as videos (as many as ``left`` samples allow), scored.
+
+    With a ``("between", low, high)`` goal, a video scored outside the region (its mean over
+    every frame, not its preview's first frame) is replaced: the next best previews that are in
+    the region are rendered too, as many as are missing, until ``count`` videos are in it or no
+    such preview (or no sample) is left.
+    """
+    kind, values = goal
+    pending = ranked(history, goal)
+    parts: list[pd.DataFrame] = []
+    made: list[Batch] = []
+    spent, want, final_round = 0, count, int(history["round"].max()) + 1
+    while want > 0 and len(pending):
+        chosen, pending = pending.head(want), pending.iloc[want:]
+        rows, cost, batches = _promote(session, chosen, objective, left - spent, name, folder, params, final_round,
+                                       top_up=bool(made))
+        if not batches:  # not one video fits in what the cap leaves
+            break
+        parts.append(rows)
+        made.extend(batches)
+        spent += cost
+        if kind != "between":
+            break
+        videos = pd.concat(parts, ignore_index=True)["objective"]
+        want = count - int(videos.between(values[0], values[1], inclusive="neither").sum())
+        pending = pending[pending["objective"].between(values[0], values[1], inclusive="neither")]
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()), spent, made
+
+
+def _promote(session: Session, chosen: pd.DataFrame, objective: Objective, left: int, name: str, folder: Path,
+             params: Sequence[str], final_round: int, top_up: bool) -> tuple[pd.DataFrame, int, list[Batch]]:
+    """``chosen`` previews rendered as videos, one batch per preview batch, and scored."""
     sources = {str(b): session.batch(str(b)) for b in dict.fromkeys(chosen["batch_id"])}
     pairs = zip(chosen["batch_id"], chosen["job_id"], strict=True)
     jobs = [{**sources[str(b)].params[j], "state": j} for b, j in pairs]
     costs = session.estimate(jobs, preview=False)
     keep = _fits(costs, left)
     chosen, costs = chosen.iloc[:keep], costs[:keep]
-    if chosen.empty:  # not one video fits in what the cap leaves
+    if chosen.empty:
         return pd.DataFrame(), 0, []
     made: list[Batch] = []
     parts: list[pd.DataFrame] = []
-    final_round = int(history["round"].max()) + 1
     by_id = dict(zip(chosen["job_id"], costs, strict=True))
+    label = "more videos" if top_up else "videos"
     for batch_id, group in chosen.groupby("batch_id", sort=False):
         preview_batch = sources[str(batch_id)]
-        videos = preview_batch.promote(group["job_id"].tolist(), name=f"{name} · videos of {preview_batch.name}",
+        videos = preview_batch.promote(group["job_id"].tolist(), name=f"{name} · {label} of {preview_batch.name}",
                                        max_samples=left)
         made.append(videos)
         res = _finished(videos, folder / f"videos-{videos.id[:8]}")
