@@ -112,7 +112,7 @@ def previews(sesh: inf.Session, seed: int, found: int, folder: Path) -> dict[str
 
 def videos(sesh: inf.Session, seed: int, found: int, folder: Path) -> dict[str, tuple[int, ...]]:
     """Per mode: samples paid, videos in the region, and (videos only) the videos rendered or
-    (previews first) the samples of its videos alone."""
+    (previews first) the samples of its videos alone and how many it rendered."""
     uniform = until_found(lambda k: sesh.sample(CHUNK * (k + 1), seed=seed, prior=PRIOR, **VIDEO).iloc[CHUNK * k:],
                           sesh, f"uniform videos {seed}", folder / "uniform-videos", found, preview=False)
     only = inf.sweep(sesh, in_view, goal=("between", LOW, HIGH), rounds=LIMIT // PER_ROUND, per_round=PER_ROUND,
