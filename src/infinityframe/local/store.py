@@ -47,8 +47,9 @@ import orjson
 
 from .._sqlite import connect
 from .faults import holding_bodies
+from .jobtexts import EncodedJobs
 
-__all__ = ["Account", "Created", "NewJob", "NewJobs", "Store", "StoreUnavailable", "hash_token", "isoformat",
+__all__ = ["COLUMNS", "Account", "Created", "NewJob", "NewJobs", "Store", "StoreUnavailable", "hash_token", "isoformat",
            "job_seed", "new_token"]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -165,18 +166,25 @@ class NewJob:
 class NewJobs:
     """A batch's validated jobs by column, ready to be stored as one body.
 
-    ``params`` are each job's parameters as the JSON text the service stores (one line each:
+    ``params`` are the jobs' parameters encoded by column (:class:`EncodedJobs`, stored as its
+    columns), or each job's parameters as the JSON text the service stores (stored one a line:
     JSON text holds no raw newline); a seed of ``None`` is a hash of the job's parameters
     (:func:`job_seed`), worked out when the body is expanded into job rows.
     """
 
-    params: list[bytes]
+    params: EncodedJobs | list[bytes]
     seeds: list[int | None]
     estimates: list[int]
 
+    def __len__(self) -> int:
+        return self.params.jobs if isinstance(self.params, EncodedJobs) else len(self.params)
+
     @cached_property
-    def lines(self) -> bytes:
-        """Every job's parameters, one a line: what the body stores and the request hash digests."""
+    def stored(self) -> bytes:
+        """The jobs' parameters as the body stores them: ``COLUMNS`` and the columns' JSON object,
+        or every job's text, one a line."""
+        if isinstance(self.params, EncodedJobs):
+            return COLUMNS + self.params.body
         return b"\n".join(self.params)
 
     @classmethod
@@ -186,13 +194,29 @@ class NewJobs:
                    [job.seed for job in jobs], [job.estimated_samples for job in jobs])
 
 
+COLUMNS = b"columns\n"
+"""The tag a body's ``params`` start with when they hold the jobs by column (:attr:`NewJobs.stored`):
+a body of jobs one a line starts with a JSON object."""
+
+
+def stored_job_texts(params: bytes, jobs: int) -> list[bytes]:
+    """Each job's parameters as stored, from a body's ``params`` (either form :attr:`NewJobs.stored` writes).
+
+    >>> stored_job_texts(COLUMNS + b'{"n":[1,2]}', 2), stored_job_texts(b'{"n":1}\\n{"n":2}', 2)
+    ([b'{"n":1}', b'{"n":2}'], [b'{"n":1}', b'{"n":2}'])
+    """
+    if params.startswith(COLUMNS):
+        return EncodedJobs.from_body(params[len(COLUMNS):], jobs).job_texts()
+    return params.split(b"\n")
+
+
 @dataclass(frozen=True)
 class Created:
     """A batch just stored: its row and its jobs' columns (what a reply reads), as written."""
 
     batch: dict[str, Any]
     id_text: bytes  # the jobs' ids end to end, 36 ASCII characters each
-    params: list[bytes]  # each job's parameters as stored: JSON text
+    params: EncodedJobs | list[bytes]  # the jobs' parameters as stored (:attr:`NewJobs.params`)
     estimates: list[int]
 
     @cached_property
@@ -202,13 +226,18 @@ class Created:
         return [text[i:i + 36] for i in range(0, len(text), 36)]
 
     @property
+    def texts(self) -> list[bytes]:
+        """Each job's parameters as stored: JSON text."""
+        return self.params.job_texts() if isinstance(self.params, EncodedJobs) else self.params
+
+    @property
     def jobs(self) -> list[dict[str, Any]]:
         """The jobs' rows as :meth:`Store.jobs_of_batch` reads them back (the reply's columns)."""
         b = self.batch
         return [{"id": job_id, "batch_id": b["id"], "generator": b["generator"], "is_preview": b["is_preview"],
                  "params": params.decode(), "state": "queued", "estimated_samples": estimate, "samples": None,
                  "created": b["created"], "finished": None, "error": None}
-                for job_id, params, estimate in zip(self.ids, self.params, self.estimates, strict=True)]
+                for job_id, params, estimate in zip(self.ids, self.texts, self.estimates, strict=True)]
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -469,13 +498,13 @@ class Store:
         it into job rows, and every read of jobs expands first, so no reader can tell.
         """
         columns = jobs if isinstance(jobs, NewJobs) else NewJobs.of(jobs)
-        n = len(columns.params)
+        n = len(columns)
         required = sum(columns.estimates)
         now_ts = time.time()
         now = isoformat(now_ts)
         batch_id = str(uuid.uuid4())
         id_text = new_id_text(n)
-        body = (batch_id, id_text, columns.lines,
+        body = (batch_id, id_text, columns.stored,
                 np.array([-1 if seed is None else seed for seed in columns.seeds], dtype="<i8").tobytes(),
                 np.array(columns.estimates, dtype="<i8").tobytes())
         with self._tx() as db:
@@ -547,7 +576,7 @@ class Store:
         for body in bodies:
             raw_ids = bytes(body["ids"]).decode()
             ids = [raw_ids[i:i + 36] for i in range(0, len(raw_ids), 36)]
-            texts = bytes(body["params"]).split(b"\n")
+            texts = stored_job_texts(bytes(body["params"]), len(ids))
             seeds = np.frombuffer(body["seeds"], dtype="<i8").tolist()
             estimates = np.frombuffer(body["estimates"], dtype="<i8").tolist()
             batch_id, account_id, generator = body["id"], body["account_id"], body["generator"]

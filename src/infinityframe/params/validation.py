@@ -285,7 +285,13 @@ class Records(_Checks):
             raw = list(zip(*rows, strict=True)) if rows else [() for _ in names]  # the rows transposed to columns
         self.read: dict[str, Values] = {}
         for param, cells in zip(spec, raw, strict=True):
-            read = self.read[param.name] = read_values(cells, param)
+            if given_names is not None and param.name not in given_names and self.height:
+                # No job names it: its default throughout, read once and repeated.
+                one = read_values(cells[:1], param)
+                read = self.read[param.name] = Values(*(np.repeat(a, self.height) for a in
+                                                        (one.codes, one.present, one.column)))
+            else:
+                read = self.read[param.name] = read_values(cells, param)
             self._type_failures(param, read.codes, _picker(cells))
         whole = np.zeros(self.height, dtype=bool)  # rows refused as a whole (not an object, unknown keys)
         for block in self.blocks:

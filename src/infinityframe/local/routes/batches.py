@@ -28,7 +28,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from .. import generators as registry
-from ..generators.base import Generator, JobError, check_batch, encoded_columns, shown, text_problem
+from ..generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
+from ..jobtexts import EncodedJobs
 from ..store import Account, Created, NewJobs, StoreUnavailable
 from .common import (
     ApiError,
@@ -76,6 +77,7 @@ class Parsed:
     jobs: int
     columns: dict[str, list[Any]]  # every job's completed and converted parameters, by parameter
     seeds: dict[str, int]  # the render seeds of the jobs that re-runs (``state``) name
+    arrays: dict[str, tuple[Any, Any]]  # the same columns as the checks hold them: numpy values, present
 
     def estimates(self) -> list[int]:
         """Samples each job is expected to cost."""
@@ -110,17 +112,31 @@ def _legacy_request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _request_hash(name: str, generator: str, preview: bool, lines: bytes) -> str:
+REQUEST_HASH_TAG = "columns:"
+"""How a batch's request hash (:func:`_request_hash`) starts; one without it is an older service's
+(:func:`_lines_request_hash`, :func:`_legacy_request_hash`)."""
+
+
+def _request_hash(name: str, generator: str, preview: bool, jobs: EncodedJobs) -> str:
     """What makes two batch POSTs the same request: the batch's name, generator and jobs.
 
-    Each job is its completed, converted parameters as stored (:func:`encoded_columns`), so a
-    replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
-    matches whatever its key order or spacing, and ``500.0`` where the first run sent ``500``
-    (a float column against an int one): those are the same jobs to the service, as they are
-    to the client's content key.
+    The jobs are their completed, converted parameters by column, as stored
+    (:attr:`EncodedJobs.body`: the generator's parameters in its order), so a replay of an
+    ``Idempotency-Key`` from another process (a re-run script, another machine) matches whatever
+    its key order or spacing, and ``500.0`` where the first run sent ``500`` (a float column
+    against an int one): those are the same jobs to the service, as they are to the client's
+    content key.
     """
     digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
-    digest.update(lines)  # each job's text, one a line (:attr:`NewJobs.lines`)
+    digest.update(jobs.body)
+    return REQUEST_HASH_TAG + digest.hexdigest()
+
+
+def _lines_request_hash(name: str, generator: str, preview: bool, jobs: EncodedJobs) -> str:
+    """The request hash of batches stored by the versions that kept each job's text, one a line
+    (the same jobs as :func:`_request_hash`, digested job by job)."""
+    digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
+    digest.update(b"\n".join(jobs.job_texts()))
     return digest.hexdigest()
 
 
@@ -209,7 +225,8 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
     seeds = state.store.seeds(account.id, (s for s in states if s))
     _refuse([JobError(i, "state", f"row {i}, state: {s!r} is not a job of this account")
              for i, s in enumerate(states) if s and s not in seeds], len(runs))
-    return Parsed(name, gen, preview, len(runs), checked.columns, seeds)
+    arrays = {name: (read.column, read.present) for name, read in checked.read.items()}
+    return Parsed(name, gen, preview, len(runs), checked.columns, seeds, arrays)
 
 
 def _uniform(runs: list[Any], generator: str, preview: bool) -> bool:
@@ -243,18 +260,22 @@ def _refuse(found: list[JobError], jobs: int) -> None:
     )
 
 
-def _encoded(parsed: Parsed) -> list[bytes]:
-    """Each job's parameters as the JSON text the service stores (400 for a value JSON cannot hold)."""
-    texts, found = encoded_columns(parsed.columns, parsed.jobs)
-    _refuse(found, parsed.jobs)
-    return texts
+def _encoded(parsed: Parsed) -> EncodedJobs:
+    """The jobs' parameters encoded by column (400 for a value JSON cannot hold, naming the job)."""
+    try:
+        return EncodedJobs.of(parsed.columns, parsed.jobs, parsed.arrays)
+    except orjson.JSONEncodeError:  # the job-by-job encoding names each value JSON cannot hold
+        names = list(parsed.columns)
+        _refuse(encoded_params([dict(zip(names, row, strict=True))
+                                for row in zip(*parsed.columns.values(), strict=True)])[1], parsed.jobs)
+        raise
 
 
-def _new_jobs(parsed: Parsed, texts: list[bytes]) -> NewJobs:
+def _new_jobs(parsed: Parsed, encoded: EncodedJobs) -> NewJobs:
     """The jobs to store: each with its estimate and, for a re-run, its seed job's seed (the
     others' seeds are a hash of their parameters, worked out when the batch is expanded)."""
     states, seeds = parsed.columns.get("state"), parsed.seeds
-    return NewJobs(texts, [seeds[s] if s else None for s in states] if states else [None] * len(texts),
+    return NewJobs(encoded, [seeds[s] if s else None for s in states] if states else [None] * parsed.jobs,
                    parsed.estimates())
 
 
@@ -298,7 +319,7 @@ def _new_batch_reply(created: Created) -> bytes:
                 .replace(str(_ESTIMATE).encode(), b"%d"))
     ids = created.id_text
     jobs = b",".join([template % (ids[start:start + 36], params, estimate) for start, params, estimate
-                      in zip(range(0, len(ids), 36), created.params, created.estimates, strict=True)])
+                      in zip(range(0, len(ids), 36), created.texts, created.estimates, strict=True)])
     return b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
 
 
@@ -330,9 +351,9 @@ class _Submission:
                 return self.replay(seen[0], seen[1])
         parsed = _parse(self.state, self.raw, self.account, self.body)
         _check_name(parsed.name)
-        texts = _encoded(parsed)
-        jobs = _new_jobs(parsed, texts)
-        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, jobs.lines)
+        encoded = _encoded(parsed)
+        jobs = _new_jobs(parsed, encoded)
+        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded)
                         if self.key is not None else None)
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
@@ -358,10 +379,15 @@ class _Submission:
             return False
         try:
             parsed = _parse(self.state, self.raw, self.account, self.body)
-            mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, b"\n".join(_encoded(parsed)))
+            encoded = _encoded(parsed)
         except ApiError:  # the first request was a valid batch: an invalid one differs from it
-            mine = None
-        return first_hash in (mine, _legacy_request_hash(self.raw, self.body))
+            parsed = None
+        if first_hash.startswith(REQUEST_HASH_TAG):
+            return parsed is not None and first_hash == _request_hash(parsed.name, parsed.gen.name, parsed.preview,
+                                                                      encoded)
+        return ((parsed is not None
+                 and first_hash == _lines_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded))
+                or first_hash == _legacy_request_hash(self.raw, self.body))
 
     def replay(self, batch_id: str, first_hash: str | None) -> Response:
         if not self.same_request(first_hash):
