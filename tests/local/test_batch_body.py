@@ -375,11 +375,22 @@ class TestPlainColumns:
         assert jobs.job_texts() == expected
         assert EncodedJobs.from_body(jobs.body, n).job_texts() == expected  # what the expansion reads
 
+        # The reply polars writes from the columns is the one formatted job by job from the texts.
+        from infinityframe.local.routes.batches import _new_batch_reply
+        from infinityframe.local.store import new_id_text
+
+        batch = {"id": "b" * 36, "name": 'x "%s" ü', "created": "2026-01-02T03:04:05.000006+01:00",
+                 "generator": SHAPES, "is_preview": 0, "num_jobs": n}
+        ids, estimates = new_id_text(n), list(range(n))
+        by_column = _new_batch_reply(Created(batch, ids, jobs, estimates))
+        assert by_column == _new_batch_reply(Created(batch, ids, expected, estimates))
+        assert [job["param_values"] for job in orjson.loads(by_column)["job_runs"]] == [
+            orjson.loads(text) for text in expected]
+
     @given(st.lists(st.fixed_dictionaries({}, optional={
         "num_images": st.integers(1, 100), "lighting_power": st.one_of(st.floats(0, 2000), st.integers(0, 2000)),
-        "image_width": st.sampled_from([64, 128, 256.0]), "background": st.sampled_from(["NOISE", "PLAIN"]), "allow_overlap": st.booleans(),
-        "max_size": st.floats(0.05, 0.9)}),
-        min_size=1, max_size=300))
+        "image_width": st.sampled_from([64, 128, 256.0]), "background": st.sampled_from(["NOISE", "PLAIN"]),
+        "allow_overlap": st.booleans(), "max_size": st.floats(0.05, 0.9)}), min_size=1, max_size=300))
     @settings(max_examples=60, deadline=None)
     def test_a_checked_batch_as_the_checks_hold_it(self, jobs: list[dict[str, Any]]) -> None:
         from infinityframe.local import generators

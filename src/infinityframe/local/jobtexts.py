@@ -11,7 +11,6 @@ the 201 reply, the expansion into job rows), by polars' JSON writer when every c
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -73,8 +72,18 @@ class EncodedJobs:
         """Each job's parameters as the JSON text the service stores (JSON text holds no raw newline)."""
         if not self.columns or not self.jobs:
             return [b"{}"] * self.jobs
-        texts = _written_by_polars(self.columns, self.jobs, self.arrays)
-        return texts if texts is not None else _formatted(self.columns, self.texts)
+        lines = self.lines
+        return _formatted(self.columns, self.texts) if lines is None else _split(lines)
+
+    @cached_property
+    def lines(self) -> Any:
+        """Each job's text as a polars String Series (polars' JSON writer), or ``None`` when a column
+        is not plain (mixed or nested values, a float that is not finite) or polars would write the
+        first job otherwise than orjson: then only :meth:`job_texts` has them."""
+        if not self.columns or not self.jobs:
+            return None
+        frame = _frame(self.columns, self.arrays)
+        return None if frame is None else _json_lines(frame, self.columns)
 
 
 def _plain_dtype(column: Sequence[Any]) -> Any:
@@ -117,10 +126,8 @@ def _series(name: str, column: Sequence[Any], array: tuple[np.ndarray, np.ndarra
         return None
 
 
-def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,
-                       arrays: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> list[bytes] | None:
-    """Each job's text, one line each of polars' newline-delimited JSON; ``None`` when a column is
-    not plain, or when polars would write the first job otherwise than orjson."""
+def _frame(columns: Mapping[str, Sequence[Any]], arrays: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> Any:
+    """The columns as a polars DataFrame written as orjson writes them, or ``None``."""
     import polars as pl
 
     series = []
@@ -129,13 +136,28 @@ def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,
         if one is None:
             return None
         series.append(one)
-    out = io.BytesIO()
-    pl.DataFrame(series).write_ndjson(out)
-    texts = out.getvalue().split(b"\n")
-    if texts[-1] == b"":
-        texts.pop()
+    return pl.DataFrame(series)
+
+
+def _json_lines(frame: Any, columns: Mapping[str, Sequence[Any]]) -> Any:
+    """Each row of ``frame`` as JSON text (a String Series), or ``None`` if the first is not what
+    orjson writes for the first job of ``columns``."""
+    lines = frame.select(frame.to_struct("params").struct.json_encode()).to_series()
     first = orjson.dumps({name: column[0] for name, column in columns.items()})
-    return texts if len(texts) == jobs and texts[0] == first else None
+    return lines if lines[0].encode() == first else None
+
+
+def _split(lines: Any) -> list[bytes]:
+    """A String Series of one-line texts as a list of bytes (joined and split in C)."""
+    text: str = lines.str.join("\n").item()
+    return text.encode().split(b"\n")
+
+
+def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,
+                       arrays: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> list[bytes] | None:
+    """Each job's text written by polars (:attr:`EncodedJobs.lines`); ``None`` when polars cannot."""
+    lines = EncodedJobs(columns, [], jobs, arrays).lines
+    return None if lines is None else _split(lines)
 
 
 def _cells(column: Sequence[Any], text: bytes) -> list[bytes]:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -243,6 +244,16 @@ class _PolarsRun(Run):
         return [python_value(v) for v in column.gather(rows).to_list()]
 
 
+def _every_key_given(jobs: Sequence[dict[str, Any]], names: Sequence[str], defaults: Sequence[Any],
+                     given: set[str]) -> list[Sequence[Any]]:
+    """The columns of jobs that each name every one of ``given`` (a parameter none names is its
+    default throughout): one look-up of all the names per job and one transpose, both in C."""
+    picked = [name for name in names if name in given]
+    columns = dict(zip(picked, zip(*map(itemgetter(*picked), jobs), strict=True), strict=True))
+    return [columns[name] if name in given else [default] * len(jobs)
+            for name, default in zip(names, defaults, strict=True)]
+
+
 class Records(_Checks):
     """One check of a list of jobs, each a mapping of parameter values: an n-row table whose
     missing keys hold the defaults. Rows are numbered from ``start`` (a job's index in its batch).
@@ -269,7 +280,9 @@ class Records(_Checks):
             # Nearly every list of jobs: objects with known keys only. Gathered a column at a time, in C;
             # a parameter no job names is its default throughout.
             raw = [list(map(dict.get, jobs, repeat(name), repeat(default))) if name in given_names
-                   else [default] * len(jobs) for name, default in zip(names, defaults, strict=True)]
+                   else [default] * len(jobs) for name, default in zip(names, defaults, strict=True)] \
+                if len(given_names) < 2 or set(map(len, jobs)) != {len(given_names)} else \
+                _every_key_given(jobs, names, defaults, given_names)
         for i, given in enumerate(jobs if raw is None else ()):
             if type(given) is not dict and not isinstance(given, Mapping):  # the ABC check is slow: dicts first
                 self._add([i], "", -1, "param_values", [None], job_message(not_an_object(given)))
