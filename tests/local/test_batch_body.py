@@ -376,14 +376,20 @@ class TestPlainColumns:
         assert EncodedJobs.from_body(jobs.body, n).job_texts() == expected  # what the expansion reads
 
         # The reply polars writes from the columns is the one formatted job by job from the texts.
-        from infinityframe.local.routes.batches import _new_batch_reply
+        from infinityframe.local.routes import batches
         from infinityframe.local.store import new_id_text
 
         batch = {"id": "b" * 36, "name": 'x "%s" ü', "created": "2026-01-02T03:04:05.000006+01:00",
                  "generator": SHAPES, "is_preview": 0, "num_jobs": n}
         ids, estimates = new_id_text(n), list(range(n))
-        by_column = _new_batch_reply(Created(batch, ids, jobs, estimates))
-        assert by_column == _new_batch_reply(Created(batch, ids, expected, estimates))
+        by_text = b"".join(batches._new_batch_reply(Created(batch, ids, expected, estimates)))
+        chunk = batches.REPLY_CHUNK
+        try:
+            for batches.REPLY_CHUNK in (chunk, 3):  # in one piece, and in pieces of 3 jobs
+                by_column = b"".join(batches._new_batch_reply(Created(batch, ids, jobs, estimates)))
+                assert by_column == by_text
+        finally:
+            batches.REPLY_CHUNK = chunk
         assert [job["param_values"] for job in orjson.loads(by_column)["job_runs"]] == [
             orjson.loads(text) for text in expected]
 

@@ -76,14 +76,26 @@ class EncodedJobs:
         return _formatted(self.columns, self.texts) if lines is None else _split(lines)
 
     @cached_property
-    def lines(self) -> Any:
-        """Each job's text as a polars String Series (polars' JSON writer), or ``None`` when a column
-        is not plain (mixed or nested values, a float that is not finite) or polars would write the
-        first job otherwise than orjson: then only :meth:`job_texts` has them."""
+    def frame(self) -> Any:
+        """The jobs as a polars DataFrame whose JSON writer writes each as orjson does, or ``None``
+        when a column is not plain (mixed or nested values, a float that is not finite) or polars
+        would write the first job otherwise than orjson: then only :meth:`job_texts` has them."""
         if not self.columns or not self.jobs:
             return None
         frame = _frame(self.columns, self.arrays)
-        return None if frame is None else _json_lines(frame, self.columns)
+        if frame is None or _json_lines(frame.head(1))[0].encode() != orjson.dumps(
+                {name: column[0] for name, column in self.columns.items()}):
+            return None
+        return frame
+
+    @cached_property
+    def lines(self) -> Any:
+        """Each job's text as a polars String Series (polars' JSON writer), or ``None`` (:attr:`frame`)."""
+        return None if self.frame is None else _json_lines(self.frame)
+
+    def lines_between(self, start: int, stop: int) -> Any:
+        """:attr:`lines` of jobs ``start`` to ``stop`` (not included), or ``None`` (:attr:`frame`)."""
+        return None if self.frame is None else _json_lines(self.frame.slice(start, stop - start))
 
 
 def _plain_dtype(column: Sequence[Any]) -> Any:
@@ -139,12 +151,9 @@ def _frame(columns: Mapping[str, Sequence[Any]], arrays: Mapping[str, tuple[np.n
     return pl.DataFrame(series)
 
 
-def _json_lines(frame: Any, columns: Mapping[str, Sequence[Any]]) -> Any:
-    """Each row of ``frame`` as JSON text (a String Series), or ``None`` if the first is not what
-    orjson writes for the first job of ``columns``."""
-    lines = frame.select(frame.to_struct("params").struct.json_encode()).to_series()
-    first = orjson.dumps({name: column[0] for name, column in columns.items()})
-    return lines if lines[0].encode() == first else None
+def _json_lines(frame: Any) -> Any:
+    """Each row of ``frame`` as JSON text (a String Series)."""
+    return frame.select(frame.to_struct("params").struct.json_encode()).to_series()
 
 
 def _split(lines: Any) -> list[bytes]:

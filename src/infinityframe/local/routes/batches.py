@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -303,40 +303,54 @@ async def _read_body(request: Request, limit: int) -> bytes:
 _ID, _PARAMS, _ESTIMATE = "\x01id\x01", b'"\\u0002params\\u0002"', 1_234_567_890_123_456_789
 
 
-def _new_batch_reply(created: Created) -> bytes:
+REPLY_CHUNK = 2000
+"""Jobs in each piece of a streamed 201 (:func:`_new_batch_reply`)."""
+
+
+def _new_batch_reply(created: Created) -> Iterator[bytes]:
     """A batch just stored, answered from what was written: every job queued, nothing rendered yet.
 
-    The body :func:`~.common.batch_body` would give for it, byte for byte, formatted without a
-    dictionary per job: what differs from job to job (id, parameters, estimate) is filled into
-    one job's JSON text, encoded once with stand-ins.
+    The body :func:`~.common.batch_body` would give for it, byte for byte, in pieces, formatted
+    without a dictionary per job. One job's JSON text is encoded once with stand-ins for what
+    differs from job to job (id, parameters, estimate); polars fills them in and joins the jobs
+    (:func:`_jobs_by_polars`), :data:`REPLY_CHUNK` jobs at a time, so the first pieces are on
+    their way while the next are written. Parameters that polars cannot write as orjson does
+    (:attr:`EncodedJobs.frame`) are filled into a template job by job, in one piece.
     """
     batch = created.batch
     preview = bool(batch["is_preview"])
     head = orjson.dumps({**batch_fields(batch), "job_runs": []})
     one = orjson.dumps(job_body(_ID, batch["generator"], batch["id"], preview, _PARAMS.decode(), "queued", None,
                                 _ESTIMATE, None, batch["created"], None, None))
-    lines = created.params.lines if isinstance(created.params, EncodedJobs) else None
-    if lines is not None:
-        return b"".join((head[:-len(b"[]}")], b"[", _jobs_by_polars(one, created, lines), b"]}"))
+    params = created.params
+    if isinstance(params, EncodedJobs) and params.frame is not None:
+        yield head[:-len(b"]}")]
+        for start in range(0, params.jobs, REPLY_CHUNK):
+            stop = min(start + REPLY_CHUNK, params.jobs)
+            jobs = _jobs_by_polars(one, created.ids[start:stop], created.estimates[start:stop],
+                                   params.lines_between(start, stop))
+            yield jobs if start == 0 else b"," + jobs
+        yield b"]}"
+        return
     template = (one.replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"').replace(_PARAMS, b"%s")
                 .replace(str(_ESTIMATE).encode(), b"%d"))
     ids = created.id_text
     jobs = b",".join([template % (ids[start:start + 36], params, estimate) for start, params, estimate
                       in zip(range(0, len(ids), 36), created.texts, created.estimates, strict=True)])
-    return b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
+    yield b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
 
 
-def _jobs_by_polars(one: bytes, created: Created, lines: Any) -> bytes:
-    """The reply's jobs, comma-separated, from ``one`` job's text with stand-ins: polars puts each
-    job's id, parameters (``lines``, :attr:`EncodedJobs.lines`) and estimate in their places and
-    joins them, in Rust."""
+def _jobs_by_polars(one: bytes, ids: list[str], estimates: list[int], lines: Any) -> bytes:
+    """Jobs, comma-separated, from ``one`` job's text with stand-ins: polars puts each job's id,
+    parameters (``lines``, :attr:`EncodedJobs.lines`) and estimate in their places and joins
+    them, in Rust."""
     import polars as pl
 
     first, rest = one.decode().split(orjson.dumps(_ID).decode())
     before, rest = rest.split(_PARAMS.decode())
     after, last = rest.split(str(_ESTIMATE))
-    jobs = pl.DataFrame([pl.Series("id", created.ids, dtype=pl.String), lines.alias("params"),
-                         pl.Series("estimate", created.estimates, dtype=pl.Int64)])
+    jobs = pl.DataFrame([pl.Series("id", ids, dtype=pl.String), lines.alias("params"),
+                         pl.Series("estimate", estimates, dtype=pl.Int64)])
     text = jobs.select(pl.concat_str([pl.lit(first + '"'), pl.col("id"), pl.lit('"' + before), pl.col("params"),
                                       pl.lit(after), pl.col("estimate").cast(pl.String), pl.lit(last)])
                        .str.join(",")).item()
@@ -378,8 +392,8 @@ class _Submission:
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
         if isinstance(created, Created):  # answered from what was just written, not read back
-            return Response(_new_batch_reply(created), 201, media_type="application/json",
-                            background=BackgroundTask(_expand_after_reply, self.state))
+            return StreamingResponse(_new_batch_reply(created), 201, media_type="application/json",
+                                     background=BackgroundTask(_expand_after_reply, self.state))
         batch_id, outcome = created
         if batch_id is None:
             required = sum(jobs.estimates)
