@@ -42,9 +42,17 @@ class EncodedJobs:
     True
     """
 
-    def __init__(self, columns: Mapping[str, Sequence[Any]], texts: Sequence[bytes], jobs: int,
+    def __init__(self, columns: Mapping[str, Sequence[Any]], texts: Sequence[bytes] | None, jobs: int,
                  arrays: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
-        self.columns, self.texts, self.jobs, self.arrays = dict(columns), list(texts), jobs, arrays
+        self.columns, self.jobs, self.arrays = dict(columns), jobs, arrays
+        self._texts = None if texts is None else list(texts)
+
+    @property
+    def texts(self) -> list[bytes]:
+        """Each column as the JSON array orjson writes (encoded when first asked, if not given)."""
+        if self._texts is None:
+            self._texts = [orjson.dumps(column) for column in self.columns.values()]
+        return self._texts
 
     @classmethod
     def of(cls, columns: Mapping[str, Sequence[Any]], jobs: int,
@@ -59,8 +67,8 @@ class EncodedJobs:
 
     @classmethod
     def from_body(cls, body: bytes, jobs: int) -> EncodedJobs:
-        """The jobs a :attr:`body` holds (``jobs`` of them)."""
-        return cls.of(orjson.loads(body), jobs)
+        """The jobs a :attr:`body` holds (``jobs`` of them), each column encoded again only if asked."""
+        return cls(orjson.loads(body), None, jobs)
 
     @cached_property
     def body(self) -> bytes:
@@ -165,7 +173,7 @@ def _split(lines: Any) -> list[bytes]:
 def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,
                        arrays: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> list[bytes] | None:
     """Each job's text written by polars (:attr:`EncodedJobs.lines`); ``None`` when polars cannot."""
-    lines = EncodedJobs(columns, [], jobs, arrays).lines
+    lines = EncodedJobs(columns, None, jobs, arrays).lines
     return None if lines is None else _split(lines)
 
 

@@ -4,12 +4,13 @@ Tables: ``accounts`` (hashed tokens), ``batches``, ``jobs``, ``batch_bodies`` an
 ``ledger``.
 
 A batch is accepted in one transaction that writes its ``batches`` row, its reservation in the
-ledger and ONE ``batch_bodies`` row holding every job by column (ids, parameters as stored,
-seeds, estimates); the reply is sent from what was written. The body is expanded into ``jobs``
-rows afterwards, in a transaction of its own that inserts them (``INSERT OR IGNORE`` by job id)
-and deletes the body: right after the reply, before the runner claims jobs, and before any read
-of jobs. A crash between the two leaves the body, which the next start expands; so every job is
-stored exactly once whenever the process dies.
+ledger and ONE ``batch_bodies`` row holding every job by column (ids, parameters as one JSON
+object of columns, seeds, estimates; a body written by an older version holds each job's
+parameters as a line of text, and is read as such); the reply is sent from what was written.
+The body is expanded into ``jobs`` rows afterwards, in a transaction of its own that inserts
+them (``INSERT OR IGNORE`` by job id) and deletes the body: right after the reply, before the
+runner claims jobs, and before any read of jobs. A crash between the two leaves the body, which
+the next start expands; so every job is stored exactly once whenever the process dies.
 
 A job moves ``queued → running → succeeded | failed``, or ``queued → cancelled``; a crash
 sends ``running`` back to ``queued`` (:meth:`Store.recover`). Every transition is a guarded

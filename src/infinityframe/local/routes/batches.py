@@ -2,11 +2,14 @@
 read, summarise and cancel.
 
 A batch body is parsed once and its jobs checked as one table (the rules a frame is checked
-by, worded the same), encoded once per job (the JSON text that is stored, seeded and hashed as
-is) and estimated at once, then written in one transaction that reserves its estimate and
-stores the jobs as one body (:meth:`~infinityframe.local.store.Store.create_batch`). The reply
-is formatted from what was written, job by job from one template; the body is expanded into
-job rows after the reply has gone (:meth:`~infinityframe.local.store.Store.expand`).
+by, worded the same), encoded once per parameter column (what is stored and what the request
+hash digests; :class:`~infinityframe.local.jobtexts.EncodedJobs`) and estimated at once, then
+written in one transaction that reserves its estimate and stores the jobs as one body
+(:meth:`~infinityframe.local.store.Store.create_batch`). The reply is streamed from what was
+written, each job's parameters written from the columns (polars' JSON writer, byte for byte
+what orjson writes); the body is expanded into job rows after the reply has gone
+(:meth:`~infinityframe.local.store.Store.expand`), and only then is each job's JSON text
+stored on its own row.
 """
 
 from __future__ import annotations
