@@ -98,6 +98,18 @@ class TestStore:
         assert [r["params"].encode() for r in rows] == per_job
         assert [r["seed"] for r in rows] == [job_seed(t) if i % 3 else 1000 + i for i, t in enumerate(per_job)]
 
+    def test_texts_already_written_are_stored_as_given_if_they_are_all_there(self, store: Store) -> None:
+        account_id = account_of(store)
+        columns = {"num_images": [1, 2, 3]}
+        jobs = NewJobs(EncodedJobs.of(columns, 3), [None] * 3, [1, 2, 3])
+        short = store.create_batch(account_id, "short", SHAPES, False, jobs)
+        whole = store.create_batch(account_id, "whole", SHAPES, False, jobs)
+        assert isinstance(short, Created) and isinstance(whole, Created)
+        written = [b'{"num_images":1}', b'{"num_images":2}', b'{"num_images":3}']
+        assert store.expand({short.batch["id"]: written[:2], whole.batch["id"]: written}) == 2
+        for made in (short, whole):  # a partial list (a reply cut short) is written again from the body
+            assert [r["params"].encode() for r in store.jobs_of_batch(made.batch["id"])] == written
+
     def test_a_list_of_new_jobs_is_stored_as_given(self, store: Store) -> None:
         account_id = account_of(store)
         made = store.create_batch(account_id, "b", SHAPES, True, [NewJob({"num_images": 2}, 7, 1),
@@ -178,6 +190,11 @@ class TestReply:
             read = session.get(f"http://local.test/api/batch/{batch_id}/", headers=headers)
             assert first.content == read.content
             assert first.headers["content-type"] == "application/json"
+            # The rows were expanded with the texts the reply wrote: what orjson writes job by job.
+            rows = app.state.service.store.jobs_of_batch(batch_id)
+            texts = [orjson.dumps(job["param_values"]) for job in first.json()["job_runs"]]
+            assert [r["params"].encode() for r in rows] == texts
+            assert [r["seed"] for r in rows] == [job_seed(t) for t in texts]
 
             rerun = [{"name": SHAPES, "is_preview": True, "param_values": {"state": job["id"]}}
                      for job in first.json()["job_runs"][:3]]

@@ -21,7 +21,7 @@ import orjson
 
 from .generators.base import JobError, encoded_params
 
-__all__ = ["EncodedJobs", "encoded_columns"]
+__all__ = ["EncodedJobs", "encoded_columns", "split_lines"]
 
 _FLAT = frozenset((int, float, bool, type(None)))
 
@@ -81,7 +81,7 @@ class EncodedJobs:
         if not self.columns or not self.jobs:
             return [b"{}"] * self.jobs
         lines = self.lines
-        return _formatted(self.columns, self.texts) if lines is None else _split(lines)
+        return _formatted(self.columns, self.texts) if lines is None else split_lines(lines)
 
     @cached_property
     def frame(self) -> Any:
@@ -164,7 +164,7 @@ def _json_lines(frame: Any) -> Any:
     return frame.select(frame.to_struct("params").struct.json_encode()).to_series()
 
 
-def _split(lines: Any) -> list[bytes]:
+def split_lines(lines: Any) -> list[bytes]:
     """A String Series of one-line texts as a list of bytes (joined and split in C)."""
     text: str = lines.str.join("\n").item()
     return text.encode().split(b"\n")
@@ -174,7 +174,7 @@ def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,
                        arrays: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> list[bytes] | None:
     """Each job's text written by polars (:attr:`EncodedJobs.lines`); ``None`` when polars cannot."""
     lines = EncodedJobs(columns, None, jobs, arrays).lines
-    return None if lines is None else _split(lines)
+    return None if lines is None else split_lines(lines)
 
 
 def _cells(column: Sequence[Any], text: bytes) -> list[bytes]:

@@ -35,7 +35,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -538,8 +538,11 @@ class Store:
                  "num_jobs": n}
         return Created(batch, id_text, columns.params, columns.estimates)
 
-    def expand(self) -> int:
+    def expand(self, written: Mapping[str, list[bytes]] | None = None) -> int:
         """Turn every pending batch body into its job rows; returns how many batches were expanded.
+
+        ``written`` may hold, by batch id, each job's parameters as stored, already written (the
+        reply wrote them): they are not written again from the body.
 
         Idempotent and crash-safe: one transaction inserts a body's jobs (``INSERT OR IGNORE`` by
         id) and deletes the body, so a crash leaves either the body or the rows, never both nor
@@ -549,7 +552,7 @@ class Store:
         if self._hold_bodies or self._closed or not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
             return 0
         with self._tx() as db:
-            expanded = self._expand(db)
+            expanded = self._expand(db, written)
         self.checkpoint()
         return expanded
 
@@ -566,7 +569,7 @@ class Store:
             finally:
                 db.close()
 
-    def _expand(self, db: sqlite3.Connection) -> int:
+    def _expand(self, db: sqlite3.Connection, written: Mapping[str, list[bytes]] | None = None) -> int:
         """:meth:`expand` inside a write transaction, oldest batch first (claims go by rowid)."""
         if self._hold_bodies:
             return 0
@@ -577,7 +580,9 @@ class Store:
         for body in bodies:
             raw_ids = bytes(body["ids"]).decode()
             ids = [raw_ids[i:i + 36] for i in range(0, len(raw_ids), 36)]
-            texts = stored_job_texts(bytes(body["params"]), len(ids))
+            texts = (written or {}).get(body["id"])
+            if texts is None or len(texts) != len(ids):
+                texts = stored_job_texts(bytes(body["params"]), len(ids))
             seeds = np.frombuffer(body["seeds"], dtype="<i8").tolist()
             estimates = np.frombuffer(body["estimates"], dtype="<i8").tolist()
             batch_id, account_id, generator = body["id"], body["account_id"], body["generator"]

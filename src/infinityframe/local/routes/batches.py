@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import generators as registry
 from ..generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
-from ..jobtexts import EncodedJobs
+from ..jobtexts import EncodedJobs, split_lines
 from ..store import Account, Created, NewJobs, StoreUnavailable
 from .common import (
     ApiError,
@@ -310,7 +310,7 @@ REPLY_CHUNK = 2000
 """Jobs in each piece of a streamed 201 (:func:`_new_batch_reply`)."""
 
 
-def _new_batch_reply(created: Created) -> Iterator[bytes]:
+def _new_batch_reply(created: Created, written: list[Any] | None = None) -> Iterator[bytes]:
     """A batch just stored, answered from what was written: every job queued, nothing rendered yet.
 
     The body :func:`~.common.batch_body` would give for it, byte for byte, in pieces, formatted
@@ -319,6 +319,9 @@ def _new_batch_reply(created: Created) -> Iterator[bytes]:
     (:func:`_jobs_by_polars`), :data:`REPLY_CHUNK` jobs at a time, so the first pieces are on
     their way while the next are written. Parameters that polars cannot write as orjson does
     (:attr:`EncodedJobs.frame`) are filled into a template job by job, in one piece.
+
+    Each piece's parameters (a polars String Series) are appended to ``written``, if given: the
+    expansion into job rows stores them as they are.
     """
     batch = created.batch
     preview = bool(batch["is_preview"])
@@ -330,8 +333,10 @@ def _new_batch_reply(created: Created) -> Iterator[bytes]:
         yield head[:-len(b"]}")]
         for start in range(0, params.jobs, REPLY_CHUNK):
             stop = min(start + REPLY_CHUNK, params.jobs)
-            jobs = _jobs_by_polars(one, created.ids[start:stop], created.estimates[start:stop],
-                                   params.lines_between(start, stop))
+            lines = params.lines_between(start, stop)
+            jobs = _jobs_by_polars(one, created.ids[start:stop], created.estimates[start:stop], lines)
+            if written is not None:
+                written.append(lines)
             yield jobs if start == 0 else b"," + jobs
         yield b"]}"
         return
@@ -360,10 +365,16 @@ def _jobs_by_polars(one: bytes, ids: list[str], estimates: list[int], lines: Any
     return str(text).encode()
 
 
-def _expand_after_reply(state: ServiceState) -> None:
-    """Expand the batch just accepted into job rows, then wake the runner to claim them."""
+def _expand_after_reply(state: ServiceState, batch_id: str, written: list[Any]) -> None:
+    """Expand the batch just accepted into job rows (its jobs' parameters as the reply wrote them,
+    when it wrote them all), then wake the runner to claim them."""
+    texts = None
+    if written:
+        import polars as pl
+
+        texts = split_lines(pl.concat(written))
     try:
-        state.store.expand()
+        state.store.expand(None if texts is None else {batch_id: texts})
     except StoreUnavailable as err:  # the next read of its jobs, or the runner's next claim, expands it
         log.warning("a batch accepted is not expanded into jobs yet: %s", err.reason)
     if state.runner is not None:
@@ -395,8 +406,10 @@ class _Submission:
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
         if isinstance(created, Created):  # answered from what was just written, not read back
-            return StreamingResponse(_new_batch_reply(created), 201, media_type="application/json",
-                                     background=BackgroundTask(_expand_after_reply, self.state))
+            written: list[Any] = []
+            return StreamingResponse(_new_batch_reply(created, written), 201, media_type="application/json",
+                                     background=BackgroundTask(_expand_after_reply, self.state, created.batch["id"],
+                                                               written))
         batch_id, outcome = created
         if batch_id is None:
             required = sum(jobs.estimates)
