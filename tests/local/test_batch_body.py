@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from _service import RunningService, start_service, wait_for_batch
 from infinityframe.client.asgi import ASGIAdapter
 from infinityframe.local.faults import HOLD_BODIES_VAR
-from infinityframe.local.generators.base import encoded_columns, encoded_params
+from infinityframe.local.generators.base import encoded_params
+from infinityframe.local.jobtexts import EncodedJobs, _written_by_polars, encoded_columns
 from infinityframe.local.server import in_process_app
-from infinityframe.local.store import Created, NewJob, NewJobs, Store, job_seed
+from infinityframe.local.store import COLUMNS, Created, NewJob, NewJobs, Store, job_seed
 
 SHAPES = "shapes-v0.1.0"
 
@@ -79,6 +80,35 @@ class TestStore:
         assert [dict(r) for r in rows] == [dict(store.job(account_id, job_id)) for job_id in made.ids]
         assert store.expand() == 0  # nothing left: idempotent
         assert store.balance(account_id) == 10_000 - sum(made.estimates)
+
+    def test_a_body_stored_by_column_expands_into_the_same_texts(self, store: Store, tmp_path: Path) -> None:
+        account_id = account_of(store)
+        columns = {"num_images": [1 + i % 7 for i in range(40)], "tag": [f"job {i}, ü" for i in range(40)],
+                   "lighting_power": [12.5 * i if i % 4 else None for i in range(40)], "state": [None] * 40}
+        per_job = [orjson.dumps(dict(zip(columns, row, strict=True))) for row in zip(*columns.values(), strict=True)]
+        seeds: list[int | None] = [None if i % 3 else 1000 + i for i in range(40)]
+        made = store.create_batch(account_id, "b", SHAPES, False,
+                                  NewJobs(EncodedJobs.of(columns, 40), seeds, [1 + i % 7 for i in range(40)]))
+        assert isinstance(made, Created) and made.texts == per_job
+        db = sqlite3.connect(tmp_path / "service.db")
+        (stored,) = db.execute("SELECT params FROM batch_bodies WHERE batch_id = ?", (made.batch["id"],)).fetchone()
+        db.close()
+        assert bytes(stored) == COLUMNS + orjson.dumps(columns)  # by column, not a text per job
+        rows = store.jobs_of_batch(made.batch["id"])
+        assert [r["params"].encode() for r in rows] == per_job
+        assert [r["seed"] for r in rows] == [job_seed(t) if i % 3 else 1000 + i for i, t in enumerate(per_job)]
+
+    def test_texts_already_written_are_stored_as_given_if_they_are_all_there(self, store: Store) -> None:
+        account_id = account_of(store)
+        columns = {"num_images": [1, 2, 3]}
+        jobs = NewJobs(EncodedJobs.of(columns, 3), [None] * 3, [1, 2, 3])
+        short = store.create_batch(account_id, "short", SHAPES, False, jobs)
+        whole = store.create_batch(account_id, "whole", SHAPES, False, jobs)
+        assert isinstance(short, Created) and isinstance(whole, Created)
+        written = [b'{"num_images":1}', b'{"num_images":2}', b'{"num_images":3}']
+        assert store.expand({short.batch["id"]: written[:2], whole.batch["id"]: written}) == 2
+        for made in (short, whole):  # a partial list (a reply cut short) is written again from the body
+            assert [r["params"].encode() for r in store.jobs_of_batch(made.batch["id"])] == written
 
     def test_a_list_of_new_jobs_is_stored_as_given(self, store: Store) -> None:
         account_id = account_of(store)
@@ -160,6 +190,11 @@ class TestReply:
             read = session.get(f"http://local.test/api/batch/{batch_id}/", headers=headers)
             assert first.content == read.content
             assert first.headers["content-type"] == "application/json"
+            # The rows were expanded with the texts the reply wrote: what orjson writes job by job.
+            rows = app.state.service.store.jobs_of_batch(batch_id)
+            texts = [orjson.dumps(job["param_values"]) for job in first.json()["job_runs"]]
+            assert [r["params"].encode() for r in rows] == texts
+            assert [r["seed"] for r in rows] == [job_seed(t) for t in texts]
 
             rerun = [{"name": SHAPES, "is_preview": True, "param_values": {"state": job["id"]}}
                      for job in first.json()["job_runs"][:3]]
@@ -175,6 +210,38 @@ class TestReply:
             assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
             assert again.content == first.content
             other = post(session, token, "batch/", {"name": "other", "job_runs": runs}, **{"Idempotency-Key": "k1"})
+            assert other.status_code == 409
+
+    def test_a_key_stored_with_the_job_texts_hash_still_replays(self, tmp_path: Path) -> None:
+        # The version before columns keyed a request by its jobs' texts, one a line
+        # (local/routes/batches._lines_request_hash): its replays must still be the same request.
+        from infinityframe.local.routes.batches import REQUEST_HASH_TAG, _lines_request_hash
+
+        runs = [{"name": SHAPES, "is_preview": False, "param_values": {"num_images": 2, "lighting_power": 400.0}}]
+        with in_process_app(tmp_path / "data") as (app, token):
+            session = requests.Session()
+            session.mount("http://local.test", ASGIAdapter(app))
+            store: Store = app.state.service.store
+            account = store.authenticate(token)
+            assert account is not None
+            texts = [orjson.dumps({"num_images": 2, "lighting_power": 400.0})]
+            first = post(session, token, "batch/", {"name": "old", "job_runs": runs}, **{"Idempotency-Key": "new"})
+            assert first.status_code == 201
+            (_, stored_hash), = [store.find_idempotent(account.id, "new")]
+            assert stored_hash.startswith(REQUEST_HASH_TAG)
+            old_texts = [r["params"].encode() for r in store.jobs_of_batch(first.json()["id"])]
+            assert len(old_texts) == 1 and texts[0] != old_texts[0]  # completed with every default
+            encoded = EncodedJobs.from_body(orjson.dumps(
+                {k: [v] for k, v in orjson.loads(old_texts[0]).items()}), 1)
+            made = store.create_batch(account.id, "old", SHAPES, False, [NewJob(old_texts[0].decode(), 1, 2)],
+                                      idempotency_key="lines",
+                                      request_hash=_lines_request_hash("old", SHAPES, False, encoded))
+            assert isinstance(made, Created)
+            replay = post(session, token, "batch/", {"name": "old", "job_runs": runs}, **{"Idempotency-Key": "lines"})
+            assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true", replay.text
+            assert replay.json()["id"] == made.batch["id"]
+            other = post(session, token, "batch/", {"name": "other", "job_runs": runs},
+                         **{"Idempotency-Key": "lines"})
             assert other.status_code == 409
 
     def test_jobs_are_readable_the_moment_the_reply_arrives(self, service: RunningService) -> None:
@@ -295,6 +362,69 @@ class TestEncodedColumns:
         n, columns = case
         per_job = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)] or [{}] * n
         assert encoded_columns(columns, n) == encoded_params(per_job)
+
+
+def _one_kind(n: int) -> st.SearchStrategy[list[Any]]:
+    """A column of ``n`` cells of one plain kind, some of them null."""
+    kinds = (st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**63), 2**63 - 1), st.booleans(),
+             st.text(max_size=8), st.sampled_from(["a,b", '"q"', "ü,ñ", "\\", "\u2028", "\x7f", "\x01"]))
+    return st.sampled_from(kinds).flatmap(
+        lambda kind: st.lists(st.one_of(kind, st.none()), min_size=n, max_size=n))
+
+
+_plain_columns = st.integers(1, 8).flatmap(lambda n: st.dictionaries(
+    st.sampled_from(["n", "x", "name,with", "%d", 'q"', "ü", "a\\b", "tab\there"]), _one_kind(n),
+    min_size=1, max_size=5).map(lambda columns: (n, columns)))
+
+
+class TestPlainColumns:
+    """Columns of one kind each are written by polars: the same texts as orjson job by job, byte
+    for byte (the stored parameters, the seeds hashed from them and the reply depend on it)."""
+
+    @given(_plain_columns)
+    @settings(max_examples=300, deadline=None)
+    def test_polars_writes_what_orjson_writes(self, case: tuple[int, dict[str, list[Any]]]) -> None:
+        n, columns = case
+        per_job = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        expected, _ = encoded_params(per_job)
+        assert _written_by_polars(columns, n, None) == expected  # taken, not fallen back from
+        jobs = EncodedJobs.of(columns, n)
+        assert jobs.job_texts() == expected
+        assert EncodedJobs.from_body(jobs.body, n).job_texts() == expected  # what the expansion reads
+
+        # The reply polars writes from the columns is the one formatted job by job from the texts.
+        from infinityframe.local.routes import batches
+        from infinityframe.local.store import new_id_text
+
+        batch = {"id": "b" * 36, "name": 'x "%s" ü', "created": "2026-01-02T03:04:05.000006+01:00",
+                 "generator": SHAPES, "is_preview": 0, "num_jobs": n}
+        ids, estimates = new_id_text(n), list(range(n))
+        by_text = b"".join(batches._new_batch_reply(Created(batch, ids, expected, estimates)))
+        chunk = batches.REPLY_CHUNK
+        try:
+            for batches.REPLY_CHUNK in (chunk, 3):  # in one piece, and in pieces of 3 jobs
+                by_column = b"".join(batches._new_batch_reply(Created(batch, ids, jobs, estimates)))
+                assert by_column == by_text
+        finally:
+            batches.REPLY_CHUNK = chunk
+        assert [job["param_values"] for job in orjson.loads(by_column)["job_runs"]] == [
+            orjson.loads(text) for text in expected]
+
+    @given(st.lists(st.fixed_dictionaries({}, optional={
+        "num_images": st.integers(1, 100), "lighting_power": st.one_of(st.floats(0, 2000), st.integers(0, 2000)),
+        "image_width": st.sampled_from([64, 128, 256.0]), "background": st.sampled_from(["NOISE", "PLAIN"]),
+        "allow_overlap": st.booleans(), "max_size": st.floats(0.05, 0.9)}), min_size=1, max_size=300))
+    @settings(max_examples=60, deadline=None)
+    def test_a_checked_batch_as_the_checks_hold_it(self, jobs: list[dict[str, Any]]) -> None:
+        from infinityframe.local import generators
+        from infinityframe.local.generators.base import check_batch
+
+        checked, errors = check_batch(generators.get(SHAPES), jobs)
+        assert not any(errors)
+        arrays = {name: (read.column, read.present) for name, read in checked.read.items()}
+        expected, _ = encoded_params(checked.params)
+        assert _written_by_polars(checked.columns, len(jobs), arrays) == expected
+        assert EncodedJobs.of(checked.columns, len(jobs), arrays).job_texts() == expected
 
 
 _SHAPES_NAMES = ["num_images", "num_objects", "categories", "background", "image_width", "lighting_power"]

@@ -4,12 +4,13 @@ Tables: ``accounts`` (hashed tokens), ``batches``, ``jobs``, ``batch_bodies`` an
 ``ledger``.
 
 A batch is accepted in one transaction that writes its ``batches`` row, its reservation in the
-ledger and ONE ``batch_bodies`` row holding every job by column (ids, parameters as stored,
-seeds, estimates); the reply is sent from what was written. The body is expanded into ``jobs``
-rows afterwards, in a transaction of its own that inserts them (``INSERT OR IGNORE`` by job id)
-and deletes the body: right after the reply, before the runner claims jobs, and before any read
-of jobs. A crash between the two leaves the body, which the next start expands; so every job is
-stored exactly once whenever the process dies.
+ledger and ONE ``batch_bodies`` row holding every job by column (ids, parameters as one JSON
+object of columns, seeds, estimates; a body written by an older version holds each job's
+parameters as a line of text, and is read as such); the reply is sent from what was written.
+The body is expanded into ``jobs`` rows afterwards, in a transaction of its own that inserts
+them (``INSERT OR IGNORE`` by job id) and deletes the body: right after the reply, before the
+runner claims jobs, and before any read of jobs. A crash between the two leaves the body, which
+the next start expands; so every job is stored exactly once whenever the process dies.
 
 A job moves ``queued → running → succeeded | failed``, or ``queued → cancelled``; a crash
 sends ``running`` back to ``queued`` (:meth:`Store.recover`). Every transition is a guarded
@@ -34,7 +35,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,8 +48,9 @@ import orjson
 
 from .._sqlite import connect
 from .faults import holding_bodies
+from .jobtexts import EncodedJobs
 
-__all__ = ["Account", "Created", "NewJob", "NewJobs", "Store", "StoreUnavailable", "hash_token", "isoformat",
+__all__ = ["COLUMNS", "Account", "Created", "NewJob", "NewJobs", "Store", "StoreUnavailable", "hash_token", "isoformat",
            "job_seed", "new_token"]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -165,18 +167,25 @@ class NewJob:
 class NewJobs:
     """A batch's validated jobs by column, ready to be stored as one body.
 
-    ``params`` are each job's parameters as the JSON text the service stores (one line each:
+    ``params`` are the jobs' parameters encoded by column (:class:`EncodedJobs`, stored as its
+    columns), or each job's parameters as the JSON text the service stores (stored one a line:
     JSON text holds no raw newline); a seed of ``None`` is a hash of the job's parameters
     (:func:`job_seed`), worked out when the body is expanded into job rows.
     """
 
-    params: list[bytes]
+    params: EncodedJobs | list[bytes]
     seeds: list[int | None]
     estimates: list[int]
 
+    def __len__(self) -> int:
+        return self.params.jobs if isinstance(self.params, EncodedJobs) else len(self.params)
+
     @cached_property
-    def lines(self) -> bytes:
-        """Every job's parameters, one a line: what the body stores and the request hash digests."""
+    def stored(self) -> bytes:
+        """The jobs' parameters as the body stores them: ``COLUMNS`` and the columns' JSON object,
+        or every job's text, one a line."""
+        if isinstance(self.params, EncodedJobs):
+            return COLUMNS + self.params.body
         return b"\n".join(self.params)
 
     @classmethod
@@ -186,13 +195,29 @@ class NewJobs:
                    [job.seed for job in jobs], [job.estimated_samples for job in jobs])
 
 
+COLUMNS = b"columns\n"
+"""The tag a body's ``params`` start with when they hold the jobs by column (:attr:`NewJobs.stored`):
+a body of jobs one a line starts with a JSON object."""
+
+
+def stored_job_texts(params: bytes, jobs: int) -> list[bytes]:
+    """Each job's parameters as stored, from a body's ``params`` (either form :attr:`NewJobs.stored` writes).
+
+    >>> stored_job_texts(COLUMNS + b'{"n":[1,2]}', 2), stored_job_texts(b'{"n":1}\\n{"n":2}', 2)
+    ([b'{"n":1}', b'{"n":2}'], [b'{"n":1}', b'{"n":2}'])
+    """
+    if params.startswith(COLUMNS):
+        return EncodedJobs.from_body(params[len(COLUMNS):], jobs).job_texts()
+    return params.split(b"\n")
+
+
 @dataclass(frozen=True)
 class Created:
     """A batch just stored: its row and its jobs' columns (what a reply reads), as written."""
 
     batch: dict[str, Any]
     id_text: bytes  # the jobs' ids end to end, 36 ASCII characters each
-    params: list[bytes]  # each job's parameters as stored: JSON text
+    params: EncodedJobs | list[bytes]  # the jobs' parameters as stored (:attr:`NewJobs.params`)
     estimates: list[int]
 
     @cached_property
@@ -202,13 +227,18 @@ class Created:
         return [text[i:i + 36] for i in range(0, len(text), 36)]
 
     @property
+    def texts(self) -> list[bytes]:
+        """Each job's parameters as stored: JSON text."""
+        return self.params.job_texts() if isinstance(self.params, EncodedJobs) else self.params
+
+    @property
     def jobs(self) -> list[dict[str, Any]]:
         """The jobs' rows as :meth:`Store.jobs_of_batch` reads them back (the reply's columns)."""
         b = self.batch
         return [{"id": job_id, "batch_id": b["id"], "generator": b["generator"], "is_preview": b["is_preview"],
                  "params": params.decode(), "state": "queued", "estimated_samples": estimate, "samples": None,
                  "created": b["created"], "finished": None, "error": None}
-                for job_id, params, estimate in zip(self.ids, self.params, self.estimates, strict=True)]
+                for job_id, params, estimate in zip(self.ids, self.texts, self.estimates, strict=True)]
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -469,13 +499,13 @@ class Store:
         it into job rows, and every read of jobs expands first, so no reader can tell.
         """
         columns = jobs if isinstance(jobs, NewJobs) else NewJobs.of(jobs)
-        n = len(columns.params)
+        n = len(columns)
         required = sum(columns.estimates)
         now_ts = time.time()
         now = isoformat(now_ts)
         batch_id = str(uuid.uuid4())
         id_text = new_id_text(n)
-        body = (batch_id, id_text, columns.lines,
+        body = (batch_id, id_text, columns.stored,
                 np.array([-1 if seed is None else seed for seed in columns.seeds], dtype="<i8").tobytes(),
                 np.array(columns.estimates, dtype="<i8").tobytes())
         with self._tx() as db:
@@ -508,8 +538,11 @@ class Store:
                  "num_jobs": n}
         return Created(batch, id_text, columns.params, columns.estimates)
 
-    def expand(self) -> int:
+    def expand(self, written: Mapping[str, list[bytes]] | None = None) -> int:
         """Turn every pending batch body into its job rows; returns how many batches were expanded.
+
+        ``written`` may hold, by batch id, each job's parameters as stored, already written (the
+        reply wrote them): they are not written again from the body.
 
         Idempotent and crash-safe: one transaction inserts a body's jobs (``INSERT OR IGNORE`` by
         id) and deletes the body, so a crash leaves either the body or the rows, never both nor
@@ -519,7 +552,7 @@ class Store:
         if self._hold_bodies or self._closed or not self._query("SELECT 1 FROM batch_bodies LIMIT 1"):
             return 0
         with self._tx() as db:
-            expanded = self._expand(db)
+            expanded = self._expand(db, written)
         self.checkpoint()
         return expanded
 
@@ -536,7 +569,7 @@ class Store:
             finally:
                 db.close()
 
-    def _expand(self, db: sqlite3.Connection) -> int:
+    def _expand(self, db: sqlite3.Connection, written: Mapping[str, list[bytes]] | None = None) -> int:
         """:meth:`expand` inside a write transaction, oldest batch first (claims go by rowid)."""
         if self._hold_bodies:
             return 0
@@ -547,7 +580,9 @@ class Store:
         for body in bodies:
             raw_ids = bytes(body["ids"]).decode()
             ids = [raw_ids[i:i + 36] for i in range(0, len(raw_ids), 36)]
-            texts = bytes(body["params"]).split(b"\n")
+            texts = (written or {}).get(body["id"])
+            if texts is None or len(texts) != len(ids):
+                texts = stored_job_texts(bytes(body["params"]), len(ids))
             seeds = np.frombuffer(body["seeds"], dtype="<i8").tolist()
             estimates = np.frombuffer(body["estimates"], dtype="<i8").tolist()
             batch_id, account_id, generator = body["id"], body["account_id"], body["generator"]

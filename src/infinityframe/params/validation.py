@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -243,6 +244,16 @@ class _PolarsRun(Run):
         return [python_value(v) for v in column.gather(rows).to_list()]
 
 
+def _every_key_given(jobs: Sequence[dict[str, Any]], names: Sequence[str], defaults: Sequence[Any],
+                     given: set[str]) -> list[Sequence[Any]]:
+    """The columns of jobs that each name every one of ``given`` (a parameter none names is its
+    default throughout): one look-up of all the names per job and one transpose, both in C."""
+    picked = [name for name in names if name in given]
+    columns = dict(zip(picked, zip(*map(itemgetter(*picked), jobs), strict=True), strict=True))
+    return [columns[name] if name in given else [default] * len(jobs)
+            for name, default in zip(names, defaults, strict=True)]
+
+
 class Records(_Checks):
     """One check of a list of jobs, each a mapping of parameter values: an n-row table whose
     missing keys hold the defaults. Rows are numbered from ``start`` (a job's index in its batch).
@@ -269,7 +280,9 @@ class Records(_Checks):
             # Nearly every list of jobs: objects with known keys only. Gathered a column at a time, in C;
             # a parameter no job names is its default throughout.
             raw = [list(map(dict.get, jobs, repeat(name), repeat(default))) if name in given_names
-                   else [default] * len(jobs) for name, default in zip(names, defaults, strict=True)]
+                   else [default] * len(jobs) for name, default in zip(names, defaults, strict=True)] \
+                if len(given_names) < 2 or set(map(len, jobs)) != {len(given_names)} else \
+                _every_key_given(jobs, names, defaults, given_names)
         for i, given in enumerate(jobs if raw is None else ()):
             if type(given) is not dict and not isinstance(given, Mapping):  # the ABC check is slow: dicts first
                 self._add([i], "", -1, "param_values", [None], job_message(not_an_object(given)))
@@ -285,7 +298,13 @@ class Records(_Checks):
             raw = list(zip(*rows, strict=True)) if rows else [() for _ in names]  # the rows transposed to columns
         self.read: dict[str, Values] = {}
         for param, cells in zip(spec, raw, strict=True):
-            read = self.read[param.name] = read_values(cells, param)
+            if given_names is not None and param.name not in given_names and self.height:
+                # No job names it: its default throughout, read once and repeated.
+                one = read_values(cells[:1], param)
+                read = self.read[param.name] = Values(*(np.repeat(a, self.height) for a in
+                                                        (one.codes, one.present, one.column)))
+            else:
+                read = self.read[param.name] = read_values(cells, param)
             self._type_failures(param, read.codes, _picker(cells))
         whole = np.zeros(self.height, dtype=bool)  # rows refused as a whole (not an object, unknown keys)
         for block in self.blocks:

@@ -52,7 +52,6 @@ __all__ = [
     "JobError",
     "check_batch",
     "complete_params",
-    "encoded_columns",
     "encoded_params",
     "evaluate_constraint",
     "shown",
@@ -319,38 +318,6 @@ def encoded_params(params: Sequence[JSON]) -> tuple[list[bytes], list[JobError]]
         except orjson.JSONEncodeError:
             errors.extend(_unstorable(index, job))
     return texts, errors
-
-
-def _encoded_cells(column: Sequence[Any]) -> list[bytes]:
-    """Each cell of a column as the JSON text orjson gives it (raises orjson.JSONEncodeError)."""
-    types = set(map(type, column))
-    if types <= _FLAT_TYPES:  # numbers, bools, nulls: no comma inside any of them
-        cells = orjson.dumps(column)[1:-1].split(b",")
-        if len(cells) == len(column):
-            return cells
-    if types == {str}:  # a column of choices: each distinct value encoded once
-        texts = {value: orjson.dumps(value) for value in set(column)}
-        return [texts[value] for value in column]
-    return [orjson.dumps(cell) for cell in column]
-
-
-def encoded_columns(columns: Mapping[str, Sequence[Any]], jobs: int) -> tuple[list[bytes], list[JobError]]:
-    """:func:`encoded_params` of ``jobs`` jobs given by column (each column that long), the same
-    texts byte for byte, without a dictionary per job: each column is encoded at once and every
-    job's text is formatted from one template.
-
-    >>> encoded_columns({"n": [1, 2.5], "s": ["a,b", None]}, 2)[0]
-    [b'{"n":1,"s":"a,b"}', b'{"n":2.5,"s":null}']
-    """
-    names = list(columns)
-    if not names:
-        return [b"{}"] * jobs, []
-    try:
-        cells = [_encoded_cells(column) for column in columns.values()]
-    except orjson.JSONEncodeError:  # a value JSON cannot hold: the job-by-job path names it
-        return encoded_params([dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)])
-    template = b"{" + b",".join(orjson.dumps(name).replace(b"%", b"%%") + b":%s" for name in names) + b"}"
-    return [template % row for row in zip(*cells, strict=True)], []
 
 
 def validate_batch(generator: Any, jobs: list[Any], start: int = 0) -> list[tuple[JSON | None, list[JobError]]]:

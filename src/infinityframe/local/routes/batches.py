@@ -2,11 +2,14 @@
 read, summarise and cancel.
 
 A batch body is parsed once and its jobs checked as one table (the rules a frame is checked
-by, worded the same), encoded once per job (the JSON text that is stored, seeded and hashed as
-is) and estimated at once, then written in one transaction that reserves its estimate and
-stores the jobs as one body (:meth:`~infinityframe.local.store.Store.create_batch`). The reply
-is formatted from what was written, job by job from one template; the body is expanded into
-job rows after the reply has gone (:meth:`~infinityframe.local.store.Store.expand`).
+by, worded the same), encoded once per parameter column (what is stored and what the request
+hash digests; :class:`~infinityframe.local.jobtexts.EncodedJobs`) and estimated at once, then
+written in one transaction that reserves its estimate and stores the jobs as one body
+(:meth:`~infinityframe.local.store.Store.create_batch`). The reply is streamed from what was
+written, each job's parameters written from the columns (polars' JSON writer, byte for byte
+what orjson writes); the body is expanded into job rows after the reply has gone
+(:meth:`~infinityframe.local.store.Store.expand`), and only then is each job's JSON text
+stored on its own row.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from .. import generators as registry
-from ..generators.base import Generator, JobError, check_batch, encoded_columns, shown, text_problem
+from ..generators.base import Generator, JobError, check_batch, encoded_params, shown, text_problem
+from ..jobtexts import EncodedJobs, split_lines
 from ..store import Account, Created, NewJobs, StoreUnavailable
 from .common import (
     ApiError,
@@ -76,6 +80,7 @@ class Parsed:
     jobs: int
     columns: dict[str, list[Any]]  # every job's completed and converted parameters, by parameter
     seeds: dict[str, int]  # the render seeds of the jobs that re-runs (``state``) name
+    arrays: dict[str, tuple[Any, Any]]  # the same columns as the checks hold them: numpy values, present
 
     def estimates(self) -> list[int]:
         """Samples each job is expected to cost."""
@@ -110,17 +115,31 @@ def _legacy_request_hash(raw: bytes, body: Any = _UNPARSED) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _request_hash(name: str, generator: str, preview: bool, lines: bytes) -> str:
+REQUEST_HASH_TAG = "columns:"
+"""How a batch's request hash (:func:`_request_hash`) starts; one without it is an older service's
+(:func:`_lines_request_hash`, :func:`_legacy_request_hash`)."""
+
+
+def _request_hash(name: str, generator: str, preview: bool, jobs: EncodedJobs) -> str:
     """What makes two batch POSTs the same request: the batch's name, generator and jobs.
 
-    Each job is its completed, converted parameters as stored (:func:`encoded_columns`), so a
-    replay of an ``Idempotency-Key`` from another process (a re-run script, another machine)
-    matches whatever its key order or spacing, and ``500.0`` where the first run sent ``500``
-    (a float column against an int one): those are the same jobs to the service, as they are
-    to the client's content key.
+    The jobs are their completed, converted parameters by column, as stored
+    (:attr:`EncodedJobs.body`: the generator's parameters in its order), so a replay of an
+    ``Idempotency-Key`` from another process (a re-run script, another machine) matches whatever
+    its key order or spacing, and ``500.0`` where the first run sent ``500`` (a float column
+    against an int one): those are the same jobs to the service, as they are to the client's
+    content key.
     """
     digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
-    digest.update(lines)  # each job's text, one a line (:attr:`NewJobs.lines`)
+    digest.update(jobs.body)
+    return REQUEST_HASH_TAG + digest.hexdigest()
+
+
+def _lines_request_hash(name: str, generator: str, preview: bool, jobs: EncodedJobs) -> str:
+    """The request hash of batches stored by the versions that kept each job's text, one a line
+    (the same jobs as :func:`_request_hash`, digested job by job)."""
+    digest = hashlib.sha256(orjson.dumps([name, generator, preview]))
+    digest.update(b"\n".join(jobs.job_texts()))
     return digest.hexdigest()
 
 
@@ -209,7 +228,8 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
     seeds = state.store.seeds(account.id, (s for s in states if s))
     _refuse([JobError(i, "state", f"row {i}, state: {s!r} is not a job of this account")
              for i, s in enumerate(states) if s and s not in seeds], len(runs))
-    return Parsed(name, gen, preview, len(runs), checked.columns, seeds)
+    arrays = {name: (read.column, read.present) for name, read in checked.read.items()}
+    return Parsed(name, gen, preview, len(runs), checked.columns, seeds, arrays)
 
 
 def _uniform(runs: list[Any], generator: str, preview: bool) -> bool:
@@ -243,18 +263,22 @@ def _refuse(found: list[JobError], jobs: int) -> None:
     )
 
 
-def _encoded(parsed: Parsed) -> list[bytes]:
-    """Each job's parameters as the JSON text the service stores (400 for a value JSON cannot hold)."""
-    texts, found = encoded_columns(parsed.columns, parsed.jobs)
-    _refuse(found, parsed.jobs)
-    return texts
+def _encoded(parsed: Parsed) -> EncodedJobs:
+    """The jobs' parameters encoded by column (400 for a value JSON cannot hold, naming the job)."""
+    try:
+        return EncodedJobs.of(parsed.columns, parsed.jobs, parsed.arrays)
+    except orjson.JSONEncodeError:  # the job-by-job encoding names each value JSON cannot hold
+        names = list(parsed.columns)
+        _refuse(encoded_params([dict(zip(names, row, strict=True))
+                                for row in zip(*parsed.columns.values(), strict=True)])[1], parsed.jobs)
+        raise
 
 
-def _new_jobs(parsed: Parsed, texts: list[bytes]) -> NewJobs:
+def _new_jobs(parsed: Parsed, encoded: EncodedJobs) -> NewJobs:
     """The jobs to store: each with its estimate and, for a re-run, its seed job's seed (the
     others' seeds are a hash of their parameters, worked out when the batch is expanded)."""
     states, seeds = parsed.columns.get("state"), parsed.seeds
-    return NewJobs(texts, [seeds[s] if s else None for s in states] if states else [None] * len(texts),
+    return NewJobs(encoded, [seeds[s] if s else None for s in states] if states else [None] * parsed.jobs,
                    parsed.estimates())
 
 
@@ -282,30 +306,75 @@ async def _read_body(request: Request, limit: int) -> bytes:
 _ID, _PARAMS, _ESTIMATE = "\x01id\x01", b'"\\u0002params\\u0002"', 1_234_567_890_123_456_789
 
 
-def _new_batch_reply(created: Created) -> bytes:
+REPLY_CHUNK = 2000
+"""Jobs in each piece of a streamed 201 (:func:`_new_batch_reply`)."""
+
+
+def _new_batch_reply(created: Created, written: list[Any] | None = None) -> Iterator[bytes]:
     """A batch just stored, answered from what was written: every job queued, nothing rendered yet.
 
-    The body :func:`~.common.batch_body` would give for it, byte for byte, formatted without a
-    dictionary per job: what differs from job to job (id, parameters, estimate) is filled into
-    one job's JSON text, encoded once with stand-ins.
+    The body :func:`~.common.batch_body` would give for it, byte for byte, in pieces, formatted
+    without a dictionary per job. One job's JSON text is encoded once with stand-ins for what
+    differs from job to job (id, parameters, estimate); polars fills them in and joins the jobs
+    (:func:`_jobs_by_polars`), :data:`REPLY_CHUNK` jobs at a time, so the first pieces are on
+    their way while the next are written. Parameters that polars cannot write as orjson does
+    (:attr:`EncodedJobs.frame`) are filled into a template job by job, in one piece.
+
+    Each piece's parameters (a polars String Series) are appended to ``written``, if given: the
+    expansion into job rows stores them as they are.
     """
     batch = created.batch
     preview = bool(batch["is_preview"])
     head = orjson.dumps({**batch_fields(batch), "job_runs": []})
     one = orjson.dumps(job_body(_ID, batch["generator"], batch["id"], preview, _PARAMS.decode(), "queued", None,
                                 _ESTIMATE, None, batch["created"], None, None))
+    params = created.params
+    if isinstance(params, EncodedJobs) and params.frame is not None:
+        yield head[:-len(b"]}")]
+        for start in range(0, params.jobs, REPLY_CHUNK):
+            stop = min(start + REPLY_CHUNK, params.jobs)
+            lines = params.lines_between(start, stop)
+            jobs = _jobs_by_polars(one, created.ids[start:stop], created.estimates[start:stop], lines)
+            if written is not None:
+                written.append(lines)
+            yield jobs if start == 0 else b"," + jobs
+        yield b"]}"
+        return
     template = (one.replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"').replace(_PARAMS, b"%s")
                 .replace(str(_ESTIMATE).encode(), b"%d"))
     ids = created.id_text
     jobs = b",".join([template % (ids[start:start + 36], params, estimate) for start, params, estimate
-                      in zip(range(0, len(ids), 36), created.params, created.estimates, strict=True)])
-    return b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
+                      in zip(range(0, len(ids), 36), created.texts, created.estimates, strict=True)])
+    yield b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
 
 
-def _expand_after_reply(state: ServiceState) -> None:
-    """Expand the batch just accepted into job rows, then wake the runner to claim them."""
+def _jobs_by_polars(one: bytes, ids: list[str], estimates: list[int], lines: Any) -> bytes:
+    """Jobs, comma-separated, from ``one`` job's text with stand-ins: polars puts each job's id,
+    parameters (``lines``, :attr:`EncodedJobs.lines`) and estimate in their places and joins
+    them, in Rust."""
+    import polars as pl
+
+    first, rest = one.decode().split(orjson.dumps(_ID).decode())
+    before, rest = rest.split(_PARAMS.decode())
+    after, last = rest.split(str(_ESTIMATE))
+    jobs = pl.DataFrame([pl.Series("id", ids, dtype=pl.String), lines.alias("params"),
+                         pl.Series("estimate", estimates, dtype=pl.Int64)])
+    text = jobs.select(pl.concat_str([pl.lit(first + '"'), pl.col("id"), pl.lit('"' + before), pl.col("params"),
+                                      pl.lit(after), pl.col("estimate").cast(pl.String), pl.lit(last)])
+                       .str.join(",")).item()
+    return str(text).encode()
+
+
+def _expand_after_reply(state: ServiceState, batch_id: str, written: list[Any]) -> None:
+    """Expand the batch just accepted into job rows (its jobs' parameters as the reply wrote them,
+    when it wrote them all), then wake the runner to claim them."""
+    texts = None
+    if written:
+        import polars as pl
+
+        texts = split_lines(pl.concat(written))
     try:
-        state.store.expand()
+        state.store.expand(None if texts is None else {batch_id: texts})
     except StoreUnavailable as err:  # the next read of its jobs, or the runner's next claim, expands it
         log.warning("a batch accepted is not expanded into jobs yet: %s", err.reason)
     if state.runner is not None:
@@ -330,15 +399,17 @@ class _Submission:
                 return self.replay(seen[0], seen[1])
         parsed = _parse(self.state, self.raw, self.account, self.body)
         _check_name(parsed.name)
-        texts = _encoded(parsed)
-        jobs = _new_jobs(parsed, texts)
-        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, jobs.lines)
+        encoded = _encoded(parsed)
+        jobs = _new_jobs(parsed, encoded)
+        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded)
                         if self.key is not None else None)
         created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
                                      idempotency_key=self.key, request_hash=request_hash)
         if isinstance(created, Created):  # answered from what was just written, not read back
-            return Response(_new_batch_reply(created), 201, media_type="application/json",
-                            background=BackgroundTask(_expand_after_reply, self.state))
+            written: list[Any] = []
+            return StreamingResponse(_new_batch_reply(created, written), 201, media_type="application/json",
+                                     background=BackgroundTask(_expand_after_reply, self.state, created.batch["id"],
+                                                               written))
         batch_id, outcome = created
         if batch_id is None:
             required = sum(jobs.estimates)
@@ -358,10 +429,15 @@ class _Submission:
             return False
         try:
             parsed = _parse(self.state, self.raw, self.account, self.body)
-            mine = _request_hash(parsed.name, parsed.gen.name, parsed.preview, b"\n".join(_encoded(parsed)))
+            encoded = _encoded(parsed)
         except ApiError:  # the first request was a valid batch: an invalid one differs from it
-            mine = None
-        return first_hash in (mine, _legacy_request_hash(self.raw, self.body))
+            parsed = None
+        if first_hash.startswith(REQUEST_HASH_TAG):
+            return parsed is not None and first_hash == _request_hash(parsed.name, parsed.gen.name, parsed.preview,
+                                                                      encoded)
+        return ((parsed is not None
+                 and first_hash == _lines_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded))
+                or first_hash == _legacy_request_hash(self.raw, self.body))
 
     def replay(self, batch_id: str, first_hash: str | None) -> Response:
         if not self.same_request(first_hash):
