@@ -114,6 +114,20 @@ class TestLoop:
         names = [sesh.batch(b).name for b in history.attrs["sweep"]["batches"]]
         assert any("more videos" in n for n in names)
 
+    def test_the_same_seed_gives_the_same_jobs(self, sesh: inf.Session, tmp_path: Path) -> None:
+        # Job ids are random, so the results list a round's jobs in a different order each time;
+        # the rows (and the model fitted on them) follow the order the jobs were submitted in.
+        def run(name: str) -> pd.DataFrame:
+            return inf.sweep(sesh, "mean_percent_in_fov", goal=("between", 25, 90), rounds=3, per_round=3,
+                             first_round=8, max_samples=200, videos=0, seed=6, name=name, path=tmp_path / name,
+                             progress=False, report=False, prior="uniform", **SMALL)
+
+        first, second = run("same seed a"), run("same seed b")
+        assert not set(first["job_id"]) & set(second["job_id"])  # two sweeps, every job rendered twice
+        columns = ["round", "camera_distance", "relative_camera_yaw_deg", "scene", "objective"]
+        pd.testing.assert_frame_equal(first[columns], second[columns])
+        assert first["round"].max() == 2
+
 
 class TestBadInput:
     def test_arguments(self, sesh: inf.Session, tmp_path: Path) -> None:

@@ -87,7 +87,13 @@ def _slug(name: str) -> str:
 
 
 def _round_rows(res: Results, values: np.ndarray, round_: int, fidelity: str, params: Sequence[str],
-                estimates: dict[str, int], sources: dict[str, str] | None = None) -> pd.DataFrame:
+                estimates: dict[str, int], order: Sequence[str], sources: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per job of a round, in ``order`` (the batch's, as submitted).
+
+    The results list jobs in the order they were read, which follows their random ids; the
+    model's fit and so the next round's jobs depend on the rows' order, so a seeded sweep puts
+    them in the order it submitted them.
+    """
     jobs = res.to_backend("pandas").jobs
     ids = jobs["job_id"].astype(str).tolist()
     rows = pd.DataFrame({"round": round_, "fidelity": fidelity, "batch_id": jobs["batch_id"].astype(str).tolist(),
@@ -100,7 +106,8 @@ def _round_rows(res: Results, values: np.ndarray, round_: int, fidelity: str, pa
             rows[name] = column.to_numpy()
     rows["estimated_samples"] = [estimates.get(i, 0) for i in ids]
     rows["objective"] = values
-    return rows
+    position = {job: i for i, job in enumerate(order)}
+    return rows.iloc[np.argsort([position.get(i, len(position)) for i in ids], kind="stable")].reset_index(drop=True)
 
 
 def _fits(costs: Sequence[int], left: int) -> int:
@@ -221,7 +228,7 @@ def sweep(session: Session, objective: Objective, *, rounds: int, per_round: int
             batches.append(batch)
             res = _finished(batch, folder / f"round-{round_}-{batch.id[:8]}")
             estimates = dict(zip(batch.job_ids, costs, strict=True))
-            rows = _round_rows(res, evaluate(objective, res), round_, fidelity, params, estimates)
+            rows = _round_rows(res, evaluate(objective, res), round_, fidelity, params, estimates, batch.job_ids)
             history = pd.concat([history, rows], ignore_index=True) if len(history) else rows
             bar.update(1)
             bar.set_postfix_str(f"{len(history)} jobs · {spent} samples")
@@ -307,5 +314,6 @@ def _promote(session: Session, chosen: pd.DataFrame, objective: Objective, left:
         res = _finished(videos, folder / f"videos-{videos.id[:8]}")
         parents = {vid: str(params_of["state"]) for vid, params_of in videos.params.items()}
         estimates = {vid: by_id.get(src, 0) for vid, src in parents.items()}
-        parts.append(_round_rows(res, evaluate(objective, res), final_round, "video", params, estimates, parents))
+        parts.append(_round_rows(res, evaluate(objective, res), final_round, "video", params, estimates,
+                                 videos.job_ids, parents))
     return pd.concat(parts, ignore_index=True), int(sum(costs)), made
