@@ -8,7 +8,8 @@ damaged file: that frame simply has no image or no mask, and is drawn without.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["load_images", "load_masks", "pixel_size", "rle_counts", "rle_mask", "rows_for", "segmentations",
-           "spread_frames"]
+from .errors import InfinityError
+
+__all__ = ["Shown", "frames_to_show", "load_images", "load_masks", "pixel_size", "rle_counts", "rle_mask", "rows_for",
+           "segmentations", "spread_frames"]
 
 
 def video_file(folder: Path) -> Path | None:
@@ -270,3 +273,41 @@ def rows_for(table: pd.DataFrame, keys: Sequence[tuple[str, int]]) -> dict[tuple
 def pixel_size(value: Any, fallback: float) -> float:
     """A frame's width or height in pixels; the image's own (or 1) where the labels do not say."""
     return float(value) if value is not None and pd.notna(value) and float(value) > 0 else float(fallback)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The frames ``res.show()`` and ``frames_sheet`` draw, with what is drawn on each.
+
+    ``chosen`` are the rows of ``frames`` picked by :func:`spread_frames`, ``keys`` their
+    ``(job_id, frame)``; ``images``, ``masks``, ``objects`` and ``keypoints`` are by key.
+    """
+
+    frames: pd.DataFrame
+    chosen: pd.DataFrame
+    keys: list[tuple[str, int]]
+    images: dict[tuple[str, int], NDArray[np.uint8]]
+    masks: dict[tuple[str, int], list[Any]]
+    objects: dict[tuple[str, int], pd.DataFrame]
+    keypoints: dict[tuple[str, int], pd.DataFrame]
+
+
+def frames_to_show(table: Callable[[str], pd.DataFrame], n: int,
+                   drawn_keypoints: Callable[[pd.DataFrame], pd.DataFrame] = lambda k: k) -> Shown:
+    """``n`` frames spread over the results whose levels ``table(level)`` gives, read from their files.
+
+    ``drawn_keypoints`` narrows the keypoints table to the rows a panel draws (the choice of
+    frames still sees them all).
+    """
+    if n < 1:
+        raise InfinityError(f"n must be at least 1 frame, not {n}.")
+    frames = table("frames")
+    if frames.empty:
+        raise InfinityError("These results have no frames to show (see res.jobs['problem'] for why).")
+    keypoints = table("keypoints")
+    chosen = spread_frames(frames, n, keypoints)
+    jobs = table("jobs")
+    folders = {str(j): Path(str(p)) for j, p in zip(jobs["job_id"], jobs["path"], strict=True) if pd.notna(p)}
+    keys = list(zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), strict=True))
+    return Shown(frames, chosen, keys, load_images(chosen, folders), load_masks(chosen, folders),
+                 rows_for(table("objects"), keys), rows_for(drawn_keypoints(keypoints), keys))

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._frame_images import load_images, load_masks, pixel_size, rows_for, spread_frames
-from .errors import InfinityError
+from ._frame_images import frames_to_show, pixel_size
 from .results.coco import COCO_KEYPOINTS, COCO_SKELETON
 
 if TYPE_CHECKING:
@@ -78,22 +77,9 @@ def frames_sheet(res: Results, n: int = 16, mark: Iterable[str] | None = None, m
     >>> sheet.mode, sheet.width > sheet.height
     ('RGB', True)
     """
-    if n < 1:
-        raise InfinityError(f"n must be at least 1 frame, not {n}.")
-    frames = _table(res, "frames")
-    if frames.empty:
-        raise InfinityError("These results have no frames to show (see res.jobs['problem'] for why).")
-    keypoints_table = _table(res, "keypoints")
-    chosen = spread_frames(frames, n, keypoints_table)
-    jobs = _table(res, "jobs")
-    from pathlib import Path
-
-    folders = {str(j): Path(str(p)) for j, p in zip(jobs["job_id"], jobs["path"], strict=True) if pd.notna(p)}
-    keys = list(zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), strict=True))
-    images = load_images(chosen, folders)
-    masks = load_masks(chosen, folders)
-    objects = rows_for(_table(res, "objects"), keys)
-    keypoints = rows_for(_labelled(keypoints_table), keys)
+    shown = frames_to_show(lambda level: _table(res, level), n, _labelled)
+    frames, chosen, keys = shown.frames, shown.chosen, shown.keys
+    images, masks, objects, keypoints = shown.images, shown.masks, shown.objects, shown.keypoints
     marked = {str(j) for j in mark} if mark is not None else set()
 
     width = int(pixel_size(chosen["width"].iloc[0] if "width" in chosen else None,

@@ -35,13 +35,12 @@ import math
 import sys
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._frame_images import load_images, load_masks, pixel_size, rows_for, spread_frames
+from ._frame_images import frames_to_show, pixel_size
 from ._frame_sheet import frames_sheet
 from .errors import InfinityError
 from .results.coco import COCO_KEYPOINTS
@@ -605,20 +604,9 @@ def frames_figure(res: Results, n: int = 16, mark: Iterable[str] | None = None, 
     >>> batch.results().show(n=9).savefig("frames.png")                          # doctest: +SKIP
     >>> previews.results().show(mark=chosen_ids, mark_label="video")             # doctest: +SKIP
     """
-    if n < 1:
-        raise InfinityError(f"n must be at least 1 frame, not {n}.")
-    frames = _table(res, "frames")
-    if frames.empty:
-        raise InfinityError("These results have no frames to show (see res.jobs['problem'] for why).")
-    keypoints_table = _table(res, "keypoints")
-    chosen = spread_frames(frames, n, keypoints_table)
-    jobs = _table(res, "jobs")
-    folders = {str(j): Path(str(p)) for j, p in zip(jobs["job_id"], jobs["path"], strict=True) if pd.notna(p)}
-    keys = list(zip(chosen["job_id"].astype(str), chosen["frame"].astype(int), strict=True))
-    images = load_images(chosen, folders)
-    masks = load_masks(chosen, folders)
-    objects = rows_for(_table(res, "objects"), keys)
-    keypoints = rows_for(keypoints_table, keys)
+    shown = frames_to_show(lambda level: _table(res, level), n)
+    frames, chosen, keys = shown.frames, shown.chosen, shown.keys
+    images, masks, objects, keypoints = shown.images, shown.masks, shown.objects, shown.keypoints
     marked = {str(j) for j in mark} if mark is not None else set()
     count = len(chosen)
     ncols = math.ceil(math.sqrt(count))
