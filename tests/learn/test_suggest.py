@@ -90,6 +90,21 @@ def test_the_same_seed_gives_the_same_jobs(sesh_history: tuple[inf.Session, pd.D
     assert not first.equals(sesh.suggest(4, history, "score", seed=12, preview=True, **SMALL))
 
 
+def test_the_order_of_the_history_does_not_matter(sessions: dict[str, inf.Session]) -> None:
+    # Results list jobs in an order that follows their random ids, and outcomes tie (a person
+    # wholly in view is 100 % in view, whatever the camera): the same jobs, shuffled, must give
+    # the same suggestion.
+    sesh = sessions["stickfit-v0.1.0"]
+    history = sesh.sample(24, seed=5, prior="uniform", **SMALL)
+    history["in_view"] = np.where(history.relative_camera_yaw_deg.abs() > 20, 0.0, 100.0)
+    goal = ("between", 20.0, 80.0)
+    first = sesh.suggest(4, history, "in_view", goal, seed=1, preview=True, prior="uniform", **SMALL)
+    for shuffle in range(3):
+        shuffled = history.sample(frac=1.0, random_state=shuffle)
+        again = sesh.suggest(4, shuffled, "in_view", goal, seed=1, preview=True, prior="uniform", **SMALL)
+        pd.testing.assert_frame_equal(first, again)
+
+
 def test_maximize_goes_where_the_score_is_high(sesh_history: tuple[inf.Session, pd.DataFrame]) -> None:
     sesh, history = sesh_history
     out = sesh.suggest(4, history, "score", "maximize", seed=0, preview=True, **SMALL)

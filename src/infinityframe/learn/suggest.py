@@ -150,6 +150,18 @@ def _observed(history: pd.DataFrame, target: str | pd.Series) -> tuple[pd.DataFr
     return history.loc[keep].reset_index(drop=True), values[keep], name
 
 
+def _canonical(frame: pd.DataFrame, y: np.ndarray, names: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The history's rows in an order of their own (by parameters, then target), not the caller's.
+
+    A model's fit, and so the jobs suggested, depends a little on the order of its rows; results
+    list jobs in an order that follows their random ids. Sorted, the same history gives the same
+    jobs however its rows come.
+    """
+    key = frame[list(names)].astype(str).assign(_target=y)
+    order = key.sort_values([*names, "_target"], kind="stable").index.to_numpy()
+    return frame.iloc[order].reset_index(drop=True), y[order]
+
+
 def _fit(x: np.ndarray, y: np.ndarray, seed: int, restarts: int = 2) -> Any:
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
@@ -321,6 +333,7 @@ def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goa
     if not names:
         raise InfinityError(f"The history has none of {session.generator}'s parameters as columns: give it the "
                             "jobs' parameters beside the target (res.jobs has both).")
+    frame, y = _canonical(frame, y, names)
     rng_seed = _seed_int(seed)
     size = pool if pool is not None else max(_MIN_POOL, _POOL_PER_JOB * int(n))
     drawn = session.sample(size, seed=rng_seed, constraints=constraints, prior=prior, **fixed)
