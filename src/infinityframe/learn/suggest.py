@@ -341,6 +341,7 @@ def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goa
     if len(candidates) < n:
         raise ValidationError(f"Only {len(candidates)} valid candidates for {n} job(s): loosen the fixed values "
                               "or constraints, or pass a larger pool=.")
+    import sklearn.gaussian_process  # noqa: F401  (loads scipy's BLAS first: a limit reaches only what is loaded)
     from threadpoolctl import threadpool_limits
 
     # Matrices of a few dozen jobs: one BLAS thread is several times faster than threads that
