@@ -126,7 +126,7 @@ def test_the_client_does_not_import_the_frame_adapter() -> None:
 LAYERS = [
     {"errors", "_paths", "_sqlite", "_version"},
     # models over parameters
-    {"params", "learn.space", "learn.effects", "learn.suggest", "learn.candidates", "learn.results"},
+    {"params", "learn.space", "learn.effects", "learn.suggest", "learn.gp", "learn.candidates", "learn.results"},
     {"local"},
     {"results"},
     {"client"},

@@ -2,17 +2,16 @@
 
 What a user does, in order: sample a sweep over camera distance, lighting and the room;
 validate it and estimate its cost; render one-frame previews first; look at them and keep the
-ones where the person is in view, spread over the sweep, for videos; a learning round: a model
-of how much of the person is in view, fitted on the previews, suggests previews where the
-person is partly out of the frame, and they are rendered (ahead of the videos) and counted;
-promote the chosen previews to videos (each video starts from its preview's scene); wait,
-download and read the labels; then write the tables (parquet), the figures (PNG; the sheets of
-frames JPEG) and a self-contained ``report.html`` into the output folder. The labels follow the physics, so the
-figures show real effects: boxes shrink as the camera moves away, frames brighten with more
-light. Figures are drawn while the service renders (the sweep's in a thread while the
-previews render, after its imports; the others while the videos render), each once; frames
-are drawn straight onto their pixels (:func:`~infinityframe.plots.frames_sheet`), not
-through matplotlib.
+ones where the person is in view, spread over the sweep, for videos; promote them to videos
+(each video starts from its preview's scene); while the videos render, a learning round: a
+model of how much of the person is in view, fitted on the previews, suggests previews where
+the person is partly out of the frame, and they are rendered and counted; wait, download and
+read the labels; then write the tables (parquet), the figures (PNG; the sheets of frames JPEG)
+and a self-contained ``report.html`` into the output folder. The labels follow the physics,
+so the figures show real effects: boxes shrink as the camera moves away, frames brighten with
+more light. Figures are drawn while the service renders (seaborn is imported in a thread
+while the previews render), each once; frames are drawn straight onto their pixels
+(:func:`~infinityframe.plots.frames_sheet`), not through matplotlib.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from .params.distributions import uniform
 from .results import Results, read_results
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from matplotlib.figure import Figure
     from PIL.Image import Image
@@ -54,7 +52,7 @@ SPACE: dict[str, Any] = {
     "relative_camera_pitch_deg": uniform(-10, 10), "relative_camera_yaw_deg": uniform(-10, 10),
     "relative_avatar_angle_deg": uniform(-90, 90),
 }
-POLL = 0.2  # seconds between status polls at first; local jobs take about a second
+POLL = 0.05  # seconds between status polls at first: a poll of the embedded service costs a few ms
 # The learning round: previews with the person partly out of the frame, this share of them in
 # view (percent, the lower bound included). 90 and more is "in view", as the videos are chosen.
 EDGE = (25.0, 90.0)
@@ -106,9 +104,10 @@ def _save(fig: Figure, path: Path, dpi: int = 100) -> Path:
     return path
 
 
-def _save_figure(draw: Callable[[], Figure], path: Path, dpi: int) -> Path:
-    """``draw()``'s figure into ``path`` (:func:`_save`), drawn where this runs (a thread of its own)."""
-    return _save(draw(), path, dpi)
+def _import_plotting() -> None:
+    """Import what the figures need (seaborn, and with it matplotlib's pyplot and scipy.stats)."""
+    importlib.import_module("seaborn")
+    importlib.import_module("infinityframe.plots")
 
 
 def _save_sheet(sheet: Image, path: Path) -> Path:
@@ -247,35 +246,30 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    # While this thread does little but wait for the previews, another imports what the learning
-    # round's model and the plots need (scikit-learn, seaborn, and with both scipy.stats and
-    # pyplot: over a second), the model first as it is needed first, then draws the sweep's
-    # figure. The service renders the videos quicker than this process draws: what it draws
-    # before they are submitted is what it need not draw after.
-    background = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-draw")
-    try:
-        model_loaded = background.submit(importlib.import_module, "sklearn.gaussian_process")
-        # the sweep's figure is large and only read at a glance: 80 dpi
-        params_drawn = background.submit(_save_figure, lambda: sweep.infinity.plot(), figures / "params.png", 80)
-        preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
-        model_loaded.result()
+    # While this thread does little but wait for the previews, another imports what the figures
+    # need (seaborn, and with it scipy.stats and pyplot: about a second of a fresh process).
+    plotting = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-import")
+    imported = plotting.submit(_import_plotting)
+    plotting.shutdown(wait=False)
+    preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
 
-        # Before the videos: its previews render in a moment, and are read while the videos render.
-        _step("a learning round: where does the person leave the frame?")
-        learning = max(2, jobs // 2)
-        suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
+    # The videos go first: the service renders them while this process fits the learning round's
+    # model and draws; the learning round's previews render after them.
+    _step("the chosen previews as videos")
+    batch = previews.promote(chosen_ids, name="demo videos")
+    print(f"batch {batch.id} submitted")
 
-        _step("the chosen previews as videos")
-        batch = previews.promote(chosen_ids, name="demo videos")
-        print(f"batch {batch.id} submitted")
-        # drawn with OpenCV and Pillow, not matplotlib: it may overlap the sweep's figure
-        previews_jpg = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
-                                   figures / "previews.jpg")
-    finally:
-        # joined before this thread draws a plot: matplotlib's and seaborn's settings are the process's
-        background.shutdown(wait=True)
-    params_png = params_drawn.result()
+    _step("a learning round: where does the person leave the frame?")
+    learning = max(2, jobs // 2)
+    suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
+    imported.result()
 
+    # drawn while the videos and the learning round's previews render
+    # drawn with OpenCV and Pillow, not matplotlib
+    previews_jpg = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
+                               figures / "previews.jpg")
+    # the sweep's figure is large and only read at a glance: 80 dpi
+    params_png = _save(sweep.infinity.plot(), figures / "params.png", 80)
     # drawn while the videos render
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
                       figures / "brightness_by_lighting_power.png")

@@ -3,8 +3,8 @@
 Candidates come from the session's own sampler (``sesh.sample``), so each honours the fixed
 values, the distributions' bounds, the generator's constraints (advisory ones included) and the
 user's; each is checked again with the validation engine before it is offered, and only valid
-ones can be chosen. A Gaussian process (scikit-learn, a Matérn kernel with one length scale per
-input, so parameters that do not matter stop mattering) is fitted on the history, and the batch
+ones can be chosen. A Gaussian process (a Matérn kernel with one length scale per
+input, so parameters that do not matter stop mattering; :mod:`.gp`) is fitted on the history, and the batch
 is picked greedily from the candidates with the "kriging believer" rule: after each pick, the
 model is told its prediction there as if it were observed, which shrinks its uncertainty
 nearby, so the next pick goes elsewhere. The acquisition depends on the goal:
@@ -36,6 +36,7 @@ from .space import Space, param_columns
 
 if TYPE_CHECKING:
     from ..client.session import Session
+    from .gp import GaussianProcess
 
 __all__ = ["MIN_HISTORY", "Goal", "acquisition", "check_goal", "ranked", "suggest"]
 
@@ -162,20 +163,10 @@ def _canonical(frame: pd.DataFrame, y: np.ndarray, names: Sequence[str]) -> tupl
     return frame.iloc[order].reset_index(drop=True), y[order]
 
 
-def _fit(x: np.ndarray, y: np.ndarray, seed: int, restarts: int = 2) -> Any:
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+def _fit(x: np.ndarray, y: np.ndarray, seed: int, restarts: int = 2) -> GaussianProcess:
+    from .gp import fit
 
-    kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(x.shape[1], 0.5), (1e-2, 1e2), nu=2.5)
-              + WhiteKernel(1e-2, (1e-6, 1.0)))
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():  # a bound reached is an answer here (that input does not matter)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts,
-                                        random_state=seed).fit(x, y)
+    return fit(x, y, seed, restarts)
 
 
 def _relevant(space: Space, frame: pd.DataFrame, y: np.ndarray, seed: int) -> Space:
@@ -193,7 +184,7 @@ def _relevant(space: Space, frame: pd.DataFrame, y: np.ndarray, seed: int) -> Sp
 
     def evidence(chosen: Sequence[int]) -> float:
         inputs = Space(tuple(space.axes[i] for i in chosen)).encode(frame, onehot=True)
-        return float(_fit(inputs, y, seed, restarts=0).log_marginal_likelihood_value_)
+        return _fit(inputs, y, seed, restarts=0).log_marginal_likelihood
 
     alone = np.array([evidence([i]) for i in range(len(space.axes))])
     shortlist = np.argsort(-alone, kind="stable")[:_SHORTLIST].tolist()
@@ -206,13 +197,6 @@ def _relevant(space: Space, frame: pd.DataFrame, y: np.ndarray, seed: int) -> Sp
         chosen.append(pick)
         best = tried[pick]
     return Space(tuple(space.axes[i] for i in sorted(chosen)))
-
-
-def _believer(model: Any, x: np.ndarray, y: np.ndarray) -> Any:
-    """The fitted model conditioned on ``(x, y)`` with its kernel kept (no new fit of its scales)."""
-    from sklearn.gaussian_process import GaussianProcessRegressor
-
-    return GaussianProcessRegressor(model.kernel_, normalize_y=True, optimizer=None).fit(x, y)
 
 
 def _seed_int(seed: Any) -> int:
@@ -252,7 +236,7 @@ def _pick(n: int, space: Space, frame: pd.DataFrame, y: np.ndarray, candidates: 
     available = np.ones(len(candidates), dtype=bool)
     crowded = np.zeros(len(candidates), dtype=bool)
     for _ in range(int(n)):
-        mean, sd = current.predict(x_pool, return_std=True)
+        mean, sd = current.predict(x_pool)
         score = acquisition(kind, values, mean, sd, y)
         score = (score - score.min() + 1e-9) / weights  # non-negative, then per unit of cost
         score[~available] = -np.inf
@@ -268,7 +252,7 @@ def _pick(n: int, space: Space, frame: pd.DataFrame, y: np.ndarray, candidates: 
             crowded |= distance < _SPACING
         xs = np.vstack([xs, x_pool[pick : pick + 1]])
         ys = np.append(ys, mean[pick])
-        current = _believer(model, xs, ys)
+        current = model.conditioned(xs, ys)  # the kriging believer: the same scales, the pick believed
     return chosen, predicted, spread
 
 
@@ -341,7 +325,7 @@ def suggest(session: Session, n: int, history: Any, target: str | pd.Series, goa
     if len(candidates) < n:
         raise ValidationError(f"Only {len(candidates)} valid candidates for {n} job(s): loosen the fixed values "
                               "or constraints, or pass a larger pool=.")
-    import sklearn.gaussian_process  # noqa: F401  (loads scipy's BLAS first: a limit reaches only what is loaded)
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS first: a limit reaches only what is loaded)
     from threadpoolctl import threadpool_limits
 
     # Matrices of a few dozen jobs: one BLAS thread is several times faster than threads that
