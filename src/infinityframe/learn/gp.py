@@ -42,7 +42,8 @@ _SQRT5 = math.sqrt(5.0)
 
 
 def _bounds(inputs: int) -> np.ndarray:
-    return np.log(np.array([CONSTANT, *[LENGTH_SCALE] * inputs, NOISE]))
+    bounds: np.ndarray = np.log(np.array([CONSTANT, *[LENGTH_SCALE] * inputs, NOISE]))
+    return bounds
 
 
 def _kernel(theta: np.ndarray, x: np.ndarray, gradient: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -66,7 +67,8 @@ def _cross(theta: np.ndarray, x: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """``k(x, seen)``: no noise between distinct points."""
     scales = np.exp(theta[1:-1])
     root = _SQRT5 * np.sqrt((((x[:, np.newaxis, :] - seen[np.newaxis, :, :]) / scales) ** 2).sum(axis=2))
-    return np.exp(theta[0]) * (1.0 + root + root**2 / 3.0) * np.exp(-root)
+    cross: np.ndarray = np.exp(theta[0]) * (1.0 + root + root**2 / 3.0) * np.exp(-root)
+    return cross
 
 
 def _likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray, gradient: bool = True) -> tuple[float, np.ndarray]:
