@@ -254,7 +254,8 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
 
     # The videos go first: the service renders them while this process fits the learning round's
-    # model and draws; the learning round's previews render after them.
+    # model and draws; the learning round's previews, submitted after, go ahead of the videos
+    # still queued (the service renders queued previews first).
     _step("the chosen previews as videos")
     batch = previews.promote(chosen_ids, name="demo videos")
     print(f"batch {batch.id} submitted")

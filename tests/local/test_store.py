@@ -23,8 +23,8 @@ def new_account(store: Store, balance: int, name: str = "a") -> int:
     return account.id
 
 
-def make_batch(store: Store, account: int, estimates: list[int]) -> list[str]:
-    created = store.create_batch(account, "b", "shapes-v0.1.0", False,
+def make_batch(store: Store, account: int, estimates: list[int], preview: bool = False) -> list[str]:
+    created = store.create_batch(account, "b", "shapes-v0.1.0", preview,
                                  [NewJob({"i": i}, i, e) for i, e in enumerate(estimates)])
     assert isinstance(created, Created)
     ids = [row["id"] for row in store.jobs_of_batch(created.batch["id"])]
@@ -89,6 +89,17 @@ class TestStateMachine:
         second = make_batch(store, account_id, [1])
         assert [r["id"] for r in store.claim(2)] == first[:2]
         assert [r["id"] for r in store.claim(5)] == [first[2], second[0]]
+        assert store.claim(5) == []
+
+    def test_queued_previews_go_ahead_of_queued_videos(self, store: Store) -> None:
+        """Previews first, each kind in the order it came; a running video keeps running."""
+        account_id = new_account(store, 1000)
+        videos = make_batch(store, account_id, [5, 5, 5])
+        assert [r["id"] for r in store.claim(1)] == videos[:1]
+        previews = make_batch(store, account_id, [1, 1], preview=True)
+        later = make_batch(store, account_id, [1], preview=True)
+        assert [r["id"] for r in store.claim(3)] == [*previews, later[0]]
+        assert [r["id"] for r in store.claim(5)] == videos[1:]
         assert store.claim(5) == []
 
     def test_recover_requeues_running_only(self, store: Store) -> None:

@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_ts       REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, position);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
+DROP INDEX IF EXISTS jobs_state;
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, is_preview DESC);
 CREATE INDEX IF NOT EXISTS jobs_account ON jobs (account_id, is_preview, finished_ts);
 CREATE TABLE IF NOT EXISTS batch_bodies (
     batch_id   TEXT PRIMARY KEY REFERENCES batches(id),
@@ -649,13 +650,19 @@ class Store:
         return found
 
     def claim(self, limit: int) -> list[sqlite3.Row]:
-        """Move up to ``limit`` queued jobs, oldest first, to ``running``."""
+        """Move up to ``limit`` queued jobs to ``running``: previews first, then oldest first.
+
+        A preview is one frame, asked for to decide what to render next: one queued behind a
+        batch of videos would wait for all of them. So queued previews go ahead of queued
+        videos (never of a job already running); each kind keeps the order it came in
+        (index ``jobs_queue``, so a claim reads no more rows than it takes).
+        """
         if limit <= 0:
             return []
         with self._tx() as db:
             self._expand(db)
             rows = db.execute(
-                "SELECT id FROM jobs WHERE state = 'queued' ORDER BY rowid LIMIT ?", (limit,)
+                "SELECT id FROM jobs WHERE state = 'queued' ORDER BY is_preview DESC, rowid LIMIT ?", (limit,)
             ).fetchall()
             ids = [r["id"] for r in rows]
             db.executemany(
