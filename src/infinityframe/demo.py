@@ -52,7 +52,7 @@ SPACE: dict[str, Any] = {
     "relative_camera_pitch_deg": uniform(-10, 10), "relative_camera_yaw_deg": uniform(-10, 10),
     "relative_avatar_angle_deg": uniform(-90, 90),
 }
-POLL = 0.05  # seconds between status polls at first: a poll of the embedded service costs a few ms
+POLL = 0.1  # seconds between status polls at first: a poll of the embedded service costs a few ms
 # The learning round: previews with the person partly out of the frame, this share of them in
 # view (percent, the lower bound included). 90 and more is "in view", as the videos are chosen.
 EDGE = (25.0, 90.0)
