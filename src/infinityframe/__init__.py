@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 
-# The local service pulls in FastAPI and uvicorn, and the learning loop scikit-learn; load them
+# The local service pulls in FastAPI and uvicorn, and the learning loop scipy; load them
 # only when they are asked for, so that `import infinityframe` stays quick.
 _LAZY = {"serve": ".local", "Service": ".local", "sweep": ".learn.sweep"}
 
