@@ -166,8 +166,10 @@ def _json_lines(frame: Any) -> Any:
 
 def split_lines(lines: Any) -> list[bytes]:
     """A String Series of one-line texts as a list of bytes (joined and split in C)."""
-    text: str = lines.str.join("\n").item()
-    return text.encode().split(b"\n")
+    import polars as pl
+
+    text: bytes = lines.str.join("\n").cast(pl.Binary).item()  # bytes from polars' buffer: no str to encode
+    return text.split(b"\n")
 
 
 def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,

@@ -19,11 +19,13 @@ import gc
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -263,10 +265,14 @@ def _refuse(found: list[JobError], jobs: int) -> None:
     )
 
 
-def _encoded(parsed: Parsed) -> EncodedJobs:
-    """The jobs' parameters encoded by column (400 for a value JSON cannot hold, naming the job)."""
+def _encoded(parsed: Parsed, encoded: EncodedJobs | None = None) -> EncodedJobs:
+    """The jobs' parameters encoded by column (400 for a value JSON cannot hold, naming the job),
+    into ``encoded`` if given (the same jobs, not encoded yet)."""
     try:
-        return EncodedJobs.of(parsed.columns, parsed.jobs, parsed.arrays)
+        if encoded is None:
+            return EncodedJobs.of(parsed.columns, parsed.jobs, parsed.arrays)
+        encoded.texts  # noqa: B018 - encoded here, where a value JSON cannot hold is refused
+        return encoded
     except orjson.JSONEncodeError:  # the job-by-job encoding names each value JSON cannot hold
         names = list(parsed.columns)
         _refuse(encoded_params([dict(zip(names, row, strict=True))
@@ -274,12 +280,13 @@ def _encoded(parsed: Parsed) -> EncodedJobs:
         raise
 
 
-def _new_jobs(parsed: Parsed, encoded: EncodedJobs) -> NewJobs:
-    """The jobs to store: each with its estimate and, for a re-run, its seed job's seed (the
-    others' seeds are a hash of their parameters, worked out when the batch is expanded)."""
+def _new_jobs(parsed: Parsed, encoded: EncodedJobs, estimates: list[int] | None = None) -> NewJobs:
+    """The jobs to store: each with its estimate (worked out here unless given) and, for a re-run,
+    its seed job's seed (the others' seeds are a hash of their parameters, worked out when the
+    batch is expanded)."""
     states, seeds = parsed.columns.get("state"), parsed.seeds
     return NewJobs(encoded, [seeds[s] if s else None for s in states] if states else [None] * parsed.jobs,
-                   parsed.estimates())
+                   parsed.estimates() if estimates is None else estimates)
 
 
 def _check_name(name: str) -> None:
@@ -306,73 +313,113 @@ async def _read_body(request: Request, limit: int) -> bytes:
 _ID, _PARAMS, _ESTIMATE = "\x01id\x01", b'"\\u0002params\\u0002"', 1_234_567_890_123_456_789
 
 
-REPLY_CHUNK = 2000
-"""Jobs in each piece of a streamed 201 (:func:`_new_batch_reply`)."""
+REPLY_CHUNK = 2 * 1024 * 1024
+"""Bytes in each piece of a streamed 201 (:func:`_sent`): a reply streamed in pieces reaches a
+client sooner than the same bytes sent whole with a ``Content-Length``."""
+
+_formatting = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-reply")
+"""Where a 201 is formatted while its batch is stored (polars and SQLite leave the GIL to each other)."""
 
 
-def _new_batch_reply(created: Created, written: list[Any] | None = None) -> Iterator[bytes]:
+def _job_template(created: Created) -> bytes:
+    """One job of the reply as JSON text, with stand-ins for its id, parameters and estimate."""
+    batch = created.batch
+    return orjson.dumps(job_body(_ID, batch["generator"], batch["id"], bool(batch["is_preview"]), _PARAMS.decode(),
+                                 "queued", None, _ESTIMATE, None, batch["created"], None, None))
+
+
+def _new_batch_reply(created: Created) -> list[bytes | memoryview]:
     """A batch just stored, answered from what was written: every job queued, nothing rendered yet.
 
-    The body :func:`~.common.batch_body` would give for it, byte for byte, in pieces, formatted
-    without a dictionary per job. One job's JSON text is encoded once with stand-ins for what
-    differs from job to job (id, parameters, estimate); polars fills them in and joins the jobs
-    (:func:`_jobs_by_polars`), :data:`REPLY_CHUNK` jobs at a time, so the first pieces are on
-    their way while the next are written. Parameters that polars cannot write as orjson does
-    (:attr:`EncodedJobs.frame`) are filled into a template job by job, in one piece.
-
-    Each piece's parameters (a polars String Series) are appended to ``written``, if given: the
-    expansion into job rows stores them as they are.
+    The body :func:`~.common.batch_body` would give for it, byte for byte, in pieces of at most
+    :data:`REPLY_CHUNK` bytes, formatted without a dictionary per job: by polars in one query
+    when it writes the parameters as orjson does (:func:`_formatted_by_polars`), else from one
+    job's text with stand-ins filled in job by job.
     """
-    batch = created.batch
-    preview = bool(batch["is_preview"])
-    head = orjson.dumps({**batch_fields(batch), "job_runs": []})
-    one = orjson.dumps(job_body(_ID, batch["generator"], batch["id"], preview, _PARAMS.decode(), "queued", None,
-                                _ESTIMATE, None, batch["created"], None, None))
+    return _pieces(created, _formatted_by_polars(created))
+
+
+def _pieces(created: Created, jobs: bytes | memoryview | None) -> list[bytes | memoryview]:
+    """The 201 body of ``created`` in pieces of at most :data:`REPLY_CHUNK` bytes, its jobs
+    comma-separated (``jobs``, or formatted here job by job if ``None``)."""
+    head = orjson.dumps({**batch_fields(created.batch), "job_runs": []})[:-len(b"]}")]
+    if jobs is None:
+        template = (_job_template(created).replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"')
+                    .replace(_PARAMS, b"%s").replace(str(_ESTIMATE).encode(), b"%d"))
+        ids = created.id_text
+        jobs = b",".join([template % (ids[start:start + 36], params, estimate) for start, params, estimate
+                          in zip(range(0, len(ids), 36), created.texts, created.estimates, strict=True)])
+    whole = memoryview(jobs)  # pieces of it, not copies: 10 MB copied is 10 MB of fresh pages to fault in
+    return [head, *(whole[start:start + REPLY_CHUNK] for start in range(0, len(whole), REPLY_CHUNK)), b"]}"]
+
+
+def _formatted_by_polars(created: Created) -> memoryview | None:
+    """The jobs of the 201 body of ``created``, comma-separated, formatted by polars
+    (:func:`_jobs_query`); ``None`` when polars cannot write the parameters as orjson does."""
+    query = _jobs_query(created)
+    return None if query is None else _run(query)
+
+
+def _jobs_query(created: Created) -> Any:
+    """The polars query that formats each job of the 201 body of ``created``, a comma after
+    each: one job's text with stand-ins (:func:`_job_template`), its id, parameters and estimate
+    put in their places. Built, not run (:func:`_run`); ``None`` when polars cannot write the
+    parameters as orjson does (:attr:`EncodedJobs.frame`).
+    """
     params = created.params
-    if isinstance(params, EncodedJobs) and params.frame is not None:
-        yield head[:-len(b"]}")]
-        for start in range(0, params.jobs, REPLY_CHUNK):
-            stop = min(start + REPLY_CHUNK, params.jobs)
-            lines = params.lines_between(start, stop)
-            jobs = _jobs_by_polars(one, created.ids[start:stop], created.estimates[start:stop], lines)
-            if written is not None:
-                written.append(lines)
-            yield jobs if start == 0 else b"," + jobs
-        yield b"]}"
-        return
-    template = (one.replace(b"%", b"%%").replace(orjson.dumps(_ID), b'"%s"').replace(_PARAMS, b"%s")
-                .replace(str(_ESTIMATE).encode(), b"%d"))
-    ids = created.id_text
-    jobs = b",".join([template % (ids[start:start + 36], params, estimate) for start, params, estimate
-                      in zip(range(0, len(ids), 36), created.texts, created.estimates, strict=True)])
-    yield b"".join((head[:-len(b"[]}")], b"[", jobs, b"]}"))
-
-
-def _jobs_by_polars(one: bytes, ids: list[str], estimates: list[int], lines: Any) -> bytes:
-    """Jobs, comma-separated, from ``one`` job's text with stand-ins: polars puts each job's id,
-    parameters (``lines``, :attr:`EncodedJobs.lines`) and estimate in their places and joins
-    them, in Rust."""
+    if not isinstance(params, EncodedJobs) or params.frame is None:
+        return None
     import polars as pl
 
-    first, rest = one.decode().split(orjson.dumps(_ID).decode())
+    first, rest = _job_template(created).decode().split(orjson.dumps(_ID).decode())
     before, rest = rest.split(_PARAMS.decode())
     after, last = rest.split(str(_ESTIMATE))
-    jobs = pl.DataFrame([pl.Series("id", ids, dtype=pl.String), lines.alias("params"),
-                         pl.Series("estimate", estimates, dtype=pl.Int64)])
-    text = jobs.select(pl.concat_str([pl.lit(first + '"'), pl.col("id"), pl.lit('"' + before), pl.col("params"),
-                                      pl.lit(after), pl.col("estimate").cast(pl.String), pl.lit(last)])
-                       .str.join(",")).item()
-    return str(text).encode()
+    ids = np.frombuffer(created.id_text, dtype="S36")  # each id a cell, without a str per id
+    jobs = pl.DataFrame([pl.Series("id", ids), params.frame.to_struct("params"),
+                         pl.Series("estimate", created.estimates, dtype=pl.Int64)])
+    return jobs.lazy().select(pl.concat_str([
+        pl.lit(first + '"'), pl.col("id").cast(pl.String), pl.lit('"' + before),
+        pl.col("params").struct.json_encode(), pl.lit(after), pl.col("estimate").cast(pl.String),
+        pl.lit(last + ",")]))
 
 
-def _expand_after_reply(state: ServiceState, batch_id: str, written: list[Any]) -> None:
-    """Expand the batch just accepted into job rows (its jobs' parameters as the reply wrote them,
-    when it wrote them all), then wake the runner to claim them."""
+def _run(query: Any) -> memoryview:
+    """The jobs :func:`_jobs_query` formats, comma-separated, as one run of bytes.
+
+    Read from the Arrow buffer that holds every job's text end to end, in order (a string
+    array's values buffer, between its first and last offsets): no join, no copy into Python.
+    """
+    import pyarrow as pa
+
+    texts = query.collect().to_series().to_arrow()
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.type != pa.large_string():
+        texts = texts.cast(pa.large_string())
+    if texts.null_count:
+        raise ValueError("a job of the reply was formatted as null")
+    _, offsets, values = texts.buffers()
+    start, stop = np.frombuffer(offsets, dtype=np.int64)[[texts.offset, texts.offset + len(texts)]].tolist()
+    return memoryview(values)[start:stop - len(b",")]  # the view keeps the buffer alive
+
+
+async def _sent(pieces: list[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
+    """Pieces formatted already, streamed from the event loop (no worker thread per piece)."""
+    for piece in pieces:
+        yield piece
+
+
+def _expand_after_reply(state: ServiceState, batch_id: str, params: EncodedJobs | list[bytes],
+                        request_body: Any = None) -> None:
+    """Expand the batch just accepted into job rows (its jobs' parameters written by polars when
+    it can), then wake the runner to claim them.
+
+    ``request_body`` is only held: the request's parsed body, some 300,000 objects for 10,000
+    jobs, is freed with the task once the reply has gone, not before it.
+    """
     texts = None
-    if written:
-        import polars as pl
-
-        texts = split_lines(pl.concat(written))
+    if isinstance(params, EncodedJobs) and params.lines is not None:
+        texts = split_lines(params.lines)
     try:
         state.store.expand(None if texts is None else {batch_id: texts})
     except StoreUnavailable as err:  # the next read of its jobs, or the runner's next claim, expands it
@@ -389,7 +436,12 @@ class _Submission:
         self.body: Any = _UNPARSED
 
     def answer(self) -> Response:
-        """The reply: run on a worker thread, with cyclic garbage collection paused."""
+        """The reply: run on a worker thread, with cyclic garbage collection paused.
+
+        Once the jobs have passed, the 201 is formatted on another thread while the batch is
+        hashed and stored (:meth:`~infinityframe.local.store.Store.draft_batch` draws its ids
+        first); it is sent only if the transaction stored the batch, and dropped otherwise.
+        """
         with contextlib.suppress(orjson.JSONDecodeError):  # _parse answers 400 for it
             self.body = orjson.loads(self.raw)  # once
         store = self.state.store
@@ -399,17 +451,28 @@ class _Submission:
                 return self.replay(seen[0], seen[1])
         parsed = _parse(self.state, self.raw, self.account, self.body)
         _check_name(parsed.name)
-        encoded = _encoded(parsed)
-        jobs = _new_jobs(parsed, encoded)
-        request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded)
-                        if self.key is not None else None)
-        created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
-                                     idempotency_key=self.key, request_hash=request_hash)
-        if isinstance(created, Created):  # answered from what was just written, not read back
-            written: list[Any] = []
-            return StreamingResponse(_new_batch_reply(created, written), 201, media_type="application/json",
+        encoded = EncodedJobs(parsed.columns, None, parsed.jobs, parsed.arrays)  # each column encoded below
+        draft = store.draft_batch(parsed.name, parsed.gen.name, parsed.preview, encoded, parsed.estimates())
+        query = _jobs_query(draft)
+        reply = _formatting.submit(_run, query) if query is not None else None
+        try:
+            _encoded(parsed, encoded)
+            jobs = _new_jobs(parsed, encoded, draft.estimates)
+            request_hash = (_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded)
+                            if self.key is not None else None)
+            created = store.create_batch(self.account.id, parsed.name, parsed.gen.name, parsed.preview, jobs,
+                                         idempotency_key=self.key, request_hash=request_hash, draft=draft)
+        except BaseException:
+            if reply is not None:
+                reply.cancel()  # not stored: never sent (one already being formatted is dropped when done)
+            raise
+        if isinstance(created, Created):  # stored: answered from what was just written, not read back
+            jobs_text = None if reply is None else reply.result()
+            return StreamingResponse(_sent(_pieces(created, jobs_text)), 201, media_type="application/json",
                                      background=BackgroundTask(_expand_after_reply, self.state, created.batch["id"],
-                                                               written))
+                                                               created.params, self.body))
+        if reply is not None:
+            reply.cancel()  # another request stored it, or the balance is short: never sent
         batch_id, outcome = created
         if batch_id is None:
             required = sum(jobs.estimates)
@@ -463,7 +526,10 @@ async def create_batch(
 
     def work() -> Response:
         with _collection_paused():
-            return submission.answer()
+            try:
+                return submission.answer()
+            finally:  # no longer the submission's (a 201's background task frees it after the reply)
+                submission.body = _UNPARSED
 
     return await run_in_threadpool(work)
 
