@@ -185,7 +185,7 @@ class NewJobs:
         """The jobs' parameters as the body stores them: ``COLUMNS`` and the columns' JSON object,
         or every job's text, one a line."""
         if isinstance(self.params, EncodedJobs):
-            return COLUMNS + self.params.body
+            return b"".join([COLUMNS, *self.params.body_parts()])  # one copy of the columns, not two
         return b"\n".join(self.params)
 
     @classmethod

@@ -527,11 +527,11 @@ class Values:
     codes: np.ndarray
     present: np.ndarray
     column: np.ndarray
-    given: Sequence[Any] | None = None  # the cells as given, when each is its converted value already
+    given: Sequence[Any] | None = None  # :meth:`python`'s values, when known already (the cells as given)
 
     def python(self) -> list[Any]:
         """The converted values as Python objects, a missing one as ``None``."""
-        if self.given is not None:  # the cells themselves: no Python object made per cell
+        if self.given is not None:  # no Python object made per cell
             return list(self.given)
         out: list[Any] = self.column.tolist()
         if not self.present.all():

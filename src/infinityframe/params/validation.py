@@ -309,11 +309,11 @@ class Records(_Checks):
         self.read: dict[str, Values] = {}
         for param, cells in zip(spec, raw, strict=True):
             if given_names is not None and param.name not in given_names and self.height:
-                # No job names it: its default throughout, read once and repeated.
+                # No job names it: its default throughout, read once and repeated (as Python values too).
                 one = read_values(cells[:1], param)
                 read = self.read[param.name] = Values(np.repeat(one.codes, self.height),
                                                       np.repeat(one.present, self.height),
-                                                      np.repeat(one.column, self.height))
+                                                      np.repeat(one.column, self.height), one.python() * self.height)
             else:
                 read = self.read[param.name] = read_values(cells, param, None if types is None else
                                                            types.get(param.name))
