@@ -23,8 +23,10 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from operator import attrgetter
+from typing import Annotated, Any
 
+import msgspec
 import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -180,25 +182,72 @@ class _CollectionPause:
 _collection_paused = _CollectionPause()
 
 
-def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPARSED) -> Parsed:
-    """The batch a POST body holds, every job checked; a 400 listing the invalid jobs otherwise."""
+# A parameter value as nearly every batch holds it: a number (an int within 64 bits, as orjson reads
+# one: it reads a longer one as a float), a bool, a string or null.
+_Cell = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)] | float | str | bool | None
+
+
+class _Run(msgspec.Struct, gc=False):
+    name: Any = None
+    is_preview: Any = False
+    param_values: dict[str, _Cell] = msgspec.field(default_factory=dict)
+
+
+class _Body(msgspec.Struct, gc=False):
+    """A batch POST body as nearly every one is: job runs of one generator and preview flag, each
+    naming its flat parameters (:func:`_plain_body`)."""
+
+    job_runs: list[_Run]
+    name: Any = ""
+
+
+_plain_decoder = msgspec.json.Decoder(_Body)
+
+
+def _plain_body(raw: bytes) -> _Body | None:
+    """The body, decoded against :class:`_Body` (no object built per job run but its parameters,
+    none tracked by the garbage collector), when it is one; ``None`` otherwise, for orjson to read
+    and the checks to word (anything msgspec refuses, nested values, runs that differ)."""
     try:
-        body = orjson.loads(raw) if body is _UNPARSED else body
+        body = _plain_decoder.decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    runs = body.job_runs
+    if not runs or not isinstance(runs[0].name, str) or type(runs[0].is_preview) is not bool:
+        return None
+    try:
+        same = {*map(attrgetter("name"), runs)} == {runs[0].name} and \
+            {*map(attrgetter("is_preview"), runs)} == {runs[0].is_preview}
+    except TypeError:  # an unhashable name
+        return None
+    return body if same else None
+
+
+def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPARSED) -> Parsed:
+    """The batch a POST body holds (read here unless given: :func:`_plain_body`, else orjson's
+    reading), every job checked; a 400 listing the invalid jobs otherwise."""
+    try:
+        body = (_plain_body(raw) or orjson.loads(raw)) if body is _UNPARSED else body
     except orjson.JSONDecodeError as err:
         raise ApiError(400, f"JSON parse error: {err}") from err
-    if not isinstance(body, dict):
+    if isinstance(body, _Body):  # one generator and preview flag throughout: only the parameters to check
+        runs: Any = body.job_runs
+        name = "" if body.name is None else body.name
+        first = {"name": runs[0].name, "is_preview": runs[0].is_preview}
+    elif not isinstance(body, dict):
         raise ApiError(400, "The body must be a JSON object with 'name' and 'job_runs'.")
-    name = body.get("name", "")
+    else:
+        name = body.get("name", "")
+        runs = body.get("job_runs")
+        first = runs[0] if isinstance(runs, list) and runs and isinstance(runs[0], dict) else {}
     if name is None:
         name = ""
     if not isinstance(name, str):
         raise ApiError(400, "'name' must be a string.")
-    runs = body.get("job_runs")
     if not isinstance(runs, list) or not runs:
         raise ApiError(400, "'job_runs' must be a non-empty list of jobs.")
     if len(runs) > MAX_JOBS:
         raise ApiError(400, f"A batch holds at most {MAX_JOBS} jobs; this one has {len(runs)}.")
-    first = runs[0] if isinstance(runs[0], dict) else {}
     gen_name, preview = first.get("name"), first.get("is_preview", False)
     gen = registry.get(gen_name) if isinstance(gen_name, str) else None
     if gen is None:
@@ -211,7 +260,8 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
         raise ApiError(400, f"Previews are not supported for {gen.name}.",
                        errors=[JobError(0, None, f"{gen.name} has no previews")])
     found: list[JobError] = []
-    uniform = _uniform(runs, gen.name, preview)
+    plain = isinstance(body, _Body)
+    uniform = plain or _uniform(runs, gen.name, preview)
     for i, run in enumerate([] if uniform else runs):
         if not isinstance(run, dict):
             found.append(JobError(i, None, f"row {i}: each job run must be an object"))
@@ -222,8 +272,9 @@ def _parse(state: ServiceState, raw: bytes, account: Account, body: Any = _UNPAR
         if run.get("is_preview", False) != preview:
             found.append(JobError(i, None, f"row {i}: is_preview differs from the batch's first job"))
     # The whole batch's parameters as one table: the checks of a frame, worded the same.
-    checked, per_job = check_batch(gen, [run.get("param_values", {}) if isinstance(run, dict) else {}
-                                         for run in runs] if not uniform else _param_values(runs))
+    checked, per_job = check_batch(gen, list(map(attrgetter("param_values"), runs)) if plain else
+                                   _param_values(runs) if uniform else
+                                   [run.get("param_values", {}) if isinstance(run, dict) else {} for run in runs])
     if any(per_job):  # nearly every batch passes: 10,000 empty lists are not looked into one by one
         for job in per_job:
             found.extend(job)
@@ -361,7 +412,7 @@ def _formatted_by_polars(created: Created) -> memoryview | None:
     """The jobs of the 201 body of ``created``, comma-separated, formatted by polars
     (:func:`_jobs_query`); ``None`` when polars cannot write the parameters as orjson does."""
     query = _jobs_query(created)
-    return None if query is None else _run(query)
+    return None if query is None else _run(query)[0]
 
 
 def _jobs_query(created: Created) -> Any:
@@ -381,21 +432,24 @@ def _jobs_query(created: Created) -> Any:
     ids = np.frombuffer(created.id_text, dtype="S36")  # each id a cell, without a str per id
     jobs = pl.DataFrame([pl.Series("id", ids), params.frame.to_struct("params"),
                          pl.Series("estimate", created.estimates, dtype=pl.Int64)])
+    params_text = pl.col("params").struct.json_encode()  # written once, kept for the expansion too
     return jobs.lazy().select(pl.concat_str([
-        pl.lit(first + '"'), pl.col("id").cast(pl.String), pl.lit('"' + before),
-        pl.col("params").struct.json_encode(), pl.lit(after), pl.col("estimate").cast(pl.String),
-        pl.lit(last + ",")]))
+        pl.lit(first + '"'), pl.col("id").cast(pl.String), pl.lit('"' + before), params_text, pl.lit(after),
+        pl.col("estimate").cast(pl.String), pl.lit(last + ",")]).alias("job"), params_text.alias("params"))
 
 
-def _run(query: Any) -> memoryview:
-    """The jobs :func:`_jobs_query` formats, comma-separated, as one run of bytes.
+def _run(query: Any) -> tuple[memoryview, Any]:
+    """The jobs :func:`_jobs_query` formats, comma-separated, as one run of bytes, and each job's
+    parameters as written (a polars String Series, :attr:`EncodedJobs.lines`: the expansion
+    into job rows stores them).
 
-    Read from the Arrow buffer that holds every job's text end to end, in order (a string
-    array's values buffer, between its first and last offsets): no join, no copy into Python.
+    The jobs are read from the Arrow buffer that holds every job's text end to end, in order (a
+    string array's values buffer, between its first and last offsets): no join, no copy.
     """
     import pyarrow as pa
 
-    texts = query.collect().to_series().to_arrow()
+    formatted = query.collect()
+    texts = formatted.to_series(0).to_arrow()
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if texts.type != pa.large_string():
@@ -404,7 +458,7 @@ def _run(query: Any) -> memoryview:
         raise ValueError("a job of the reply was formatted as null")
     _, offsets, values = texts.buffers()
     start, stop = np.frombuffer(offsets, dtype=np.int64)[[texts.offset, texts.offset + len(texts)]].tolist()
-    return memoryview(values)[start:stop - len(b",")]  # the view keeps the buffer alive
+    return memoryview(values)[start:stop - len(b",")], formatted.to_series(1)  # the view keeps the buffer alive
 
 
 async def _sent(pieces: list[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
@@ -413,17 +467,14 @@ async def _sent(pieces: list[bytes | memoryview]) -> AsyncIterator[bytes | memor
         yield piece
 
 
-def _expand_after_reply(state: ServiceState, batch_id: str, params: EncodedJobs | list[bytes],
-                        request_body: Any = None) -> None:
-    """Expand the batch just accepted into job rows (its jobs' parameters written by polars when
-    it can), then wake the runner to claim them.
+def _expand_after_reply(state: ServiceState, batch_id: str, lines: Any, request_body: Any = None) -> None:
+    """Expand the batch just accepted into job rows (its jobs' parameters as the reply wrote them,
+    :func:`_run`, if it did), then wake the runner to claim them.
 
-    ``request_body`` is only held: the request's parsed body, some 300,000 objects for 10,000
-    jobs, is freed with the task once the reply has gone, not before it.
+    ``request_body`` is only held: the request's parsed body, 10,000 jobs' objects, is freed with
+    the task once the reply has gone, not before it.
     """
-    texts = None
-    if isinstance(params, EncodedJobs) and params.lines is not None:
-        texts = split_lines(params.lines)
+    texts = None if lines is None else split_lines(lines)
     try:
         state.store.expand(None if texts is None else {batch_id: texts})
     except StoreUnavailable as err:  # the next read of its jobs, or the runner's next claim, expands it
@@ -446,8 +497,11 @@ class _Submission:
         hashed and stored (:meth:`~infinityframe.local.store.Store.draft_batch` draws its ids
         first); it is sent only if the transaction stored the batch, and dropped otherwise.
         """
-        with contextlib.suppress(orjson.JSONDecodeError):  # _parse answers 400 for it
-            self.body = orjson.loads(self.raw)  # once
+        self.body = _plain_body(self.raw)  # read once
+        if self.body is None:
+            self.body = _UNPARSED
+            with contextlib.suppress(orjson.JSONDecodeError):  # _parse answers 400 for it
+                self.body = orjson.loads(self.raw)
         store = self.state.store
         if self.key is not None:
             seen = store.find_idempotent(self.account.id, self.key)
@@ -471,10 +525,10 @@ class _Submission:
                 reply.cancel()  # not stored: never sent (one already being formatted is dropped when done)
             raise
         if isinstance(created, Created):  # stored: answered from what was just written, not read back
-            jobs_text = None if reply is None else reply.result()
+            jobs_text, lines = (None, None) if reply is None else reply.result()
             return StreamingResponse(_sent(_pieces(created, jobs_text)), 201, media_type="application/json",
                                      background=BackgroundTask(_expand_after_reply, self.state, created.batch["id"],
-                                                               created.params, self.body))
+                                                               lines, self.body))
         if reply is not None:
             reply.cancel()  # another request stored it, or the balance is short: never sent
         batch_id, outcome = created
@@ -504,7 +558,12 @@ class _Submission:
                                                                       encoded)
         return ((parsed is not None
                  and first_hash == _lines_request_hash(parsed.name, parsed.gen.name, parsed.preview, encoded))
-                or first_hash == _legacy_request_hash(self.raw, self.body))
+                or first_hash == _legacy_request_hash(self.raw, self._loaded()))
+
+    def _loaded(self) -> Any:
+        """The body as orjson reads it, if it was read so (a :class:`_Body` is not: the legacy hash
+        canonicalises orjson's reading)."""
+        return _UNPARSED if isinstance(self.body, _Body) else self.body
 
     def replay(self, batch_id: str, first_hash: str | None) -> Response:
         if not self.same_request(first_hash):
