@@ -122,8 +122,12 @@ class TestReading:
         assert body["errors"][0]["message"] == expected[0]["message"]
         assert body["errors"][0]["message"].startswith("row 0, num_images:")
         assert [e["job"] for e in body["errors"]] == list(range(300))
-        # Not JSON at all: orjson's own words.
+        # Not JSON at all: orjson's own words. Nested past msgspec's depth where any value may go.
         assert outcome(state, b'{"job_runs": [')[0] == 400
+        deep = b'{"job_runs": [{"name": ' + b"[" * 1000 + b"]" * 1000 + b', "param_values": {}}]}'
+        assert batches._plain_body(deep) is None
+        assert outcome(state, deep) == outcome(state, deep, orjson.loads(deep))
+        assert "Unknown generator" in outcome(state, deep)[1]["detail"]
 
     def test_a_plain_body_is_read_by_msgspec(self) -> None:
         raw = orjson.dumps({"name": None, "job_runs": [{"name": SHAPES, "param_values": {"num_images": 2}}] * 3})

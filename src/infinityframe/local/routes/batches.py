@@ -1,14 +1,16 @@
 """Batches: submit (``POST /api/batch/``, idempotent with ``Idempotency-Key``), estimate, list,
 read, summarise and cancel.
 
-A batch body is parsed once and its jobs checked as one table (the rules a frame is checked
-by, worded the same), encoded once per parameter column (what is stored and what the request
-hash digests; :class:`~infinityframe.local.jobtexts.EncodedJobs`) and estimated at once, then
-written in one transaction that reserves its estimate and stores the jobs as one body
-(:meth:`~infinityframe.local.store.Store.create_batch`). The reply is streamed from what was
-written, each job's parameters written from the columns (polars' JSON writer, byte for byte
-what orjson writes); the body is expanded into job rows after the reply has gone
-(:meth:`~infinityframe.local.store.Store.expand`), and only then is each job's JSON text
+A batch body is parsed once (by msgspec against its schema when it is one generator's flat job
+runs, as nearly every body is; by orjson otherwise) and its jobs checked as one table (the rules
+a frame is checked by, worded the same), encoded once per parameter column (what is stored and
+what the request hash digests; :class:`~infinityframe.local.jobtexts.EncodedJobs`) and
+estimated at once, then written in one transaction that reserves its estimate and stores the
+jobs as one body (:meth:`~infinityframe.local.store.Store.create_batch`). The reply is
+formatted from what is written, on another thread while the transaction runs (each job's
+parameters written from the columns by polars' JSON writer, byte for byte what orjson writes),
+and sent only once the batch is stored; the body is expanded into job rows after the reply has
+gone (:meth:`~infinityframe.local.store.Store.expand`), and only then is each job's JSON text
 stored on its own row.
 """
 
@@ -210,7 +212,7 @@ def _plain_body(raw: bytes) -> _Body | None:
     and the checks to word (anything msgspec refuses, nested values, runs that differ)."""
     try:
         body = _plain_decoder.decode(raw)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):  # a generator name nested a thousand deep, say
         return None
     runs = body.job_runs
     if not runs or not isinstance(runs[0].name, str) or type(runs[0].is_preview) is not bool:
