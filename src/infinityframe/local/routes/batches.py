@@ -435,7 +435,7 @@ def _jobs_query(created: Created) -> Any:
     jobs = pl.DataFrame([pl.Series("id", ids), params.frame.to_struct("params"),
                          pl.Series("estimate", created.estimates, dtype=pl.Int64)])
     params_text = pl.col("params").struct.json_encode()  # written once, kept for the expansion too
-    return jobs.lazy().select(pl.concat_str([
+    return jobs.lazy().select_seq(pl.concat_str([
         pl.lit(first + '"'), pl.col("id").cast(pl.String), pl.lit('"' + before), params_text, pl.lit(after),
         pl.col("estimate").cast(pl.String), pl.lit(last + ",")]).alias("job"), params_text.alias("params"))
 
