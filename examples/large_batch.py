@@ -5,6 +5,10 @@ jobs' own rows are written after the reply (``docs/local-service.md``, "How a ba
 stored"). Nothing waits for that: the first read of the batch finds every job. The batch is
 cancelled at the end, so nothing renders.
 
+The same body sent straight to the REST API with one odd job in it (a tab inside a string) is
+refused as a whole, the failure named by row and parameter: a batch whose jobs do not all look
+alike leaves the service's fast paths for the job-by-job checks, which word it.
+
 Run: ``python examples/large_batch.py [OUT_DIR]``
 """
 
@@ -14,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import requests
 
 import infinityframe as inf
 
@@ -35,6 +41,13 @@ def main(out: Path) -> None:
         assert [run["id"] for run in summary["job_runs"]] == batch.job_ids
 
         print("cancelled:", batch.cancel())
+
+        runs = [{"name": sesh.generator, "is_preview": False, "param_values": params}
+                for params in jobs.to_dict("records")]
+        runs[9_000]["param_values"] = {**runs[9_000]["param_values"], "scene": "BEDROOM\t2"}
+        refused = requests.post(f"{service.url}/api/batch/", json={"name": "one odd job", "job_runs": runs},
+                                headers={"Authorization": f"Token {service.token}"}, timeout=120)
+        print(refused.status_code, refused.json()["errors"][0]["message"])
 
 
 if __name__ == "__main__":

@@ -31,3 +31,6 @@ class TestPlainColumns:
         assert whole.codes.tolist() == np.concatenate([p.codes for p in parts]).tolist()
         assert whole.present.tolist() == np.concatenate([p.present for p in parts]).tolist()
         assert whole.python() == [v for p in parts for v in p.python()]
+        # Of the same types too (1 and 1.0 are equal, but JSON writes them apart): a column kept as
+        # its cells (Values.given) holds only cells of the parameter's own type.
+        assert [type(v) for v in whole.python()] == [type(v) for p in parts for v in p.python()]

@@ -73,8 +73,15 @@ class EncodedJobs:
     @cached_property
     def body(self) -> bytes:
         """Every column as one JSON object, the parameters in their order: ``{"name": [cells…], …}``."""
-        return b"{" + b",".join(orjson.dumps(name) + b":" + text
-                                for name, text in zip(self.columns, self.texts, strict=True)) + b"}"
+        return b"".join(self.body_parts())
+
+    def body_parts(self) -> list[bytes]:
+        """:attr:`body` in the pieces it is joined from (each column's text one of them): what is
+        digested or stored with a prefix needs no copy of the whole joined first."""
+        parts: list[bytes] = []
+        for name, text in zip(self.columns, self.texts, strict=True):
+            parts += (b"," if parts else b"{", orjson.dumps(name), b":", text)
+        return [*parts, b"}"] if parts else [b"{}"]
 
     def job_texts(self) -> list[bytes]:
         """Each job's parameters as the JSON text the service stores (JSON text holds no raw newline)."""
@@ -166,8 +173,10 @@ def _json_lines(frame: Any) -> Any:
 
 def split_lines(lines: Any) -> list[bytes]:
     """A String Series of one-line texts as a list of bytes (joined and split in C)."""
-    text: str = lines.str.join("\n").item()
-    return text.encode().split(b"\n")
+    import polars as pl
+
+    text: bytes = lines.str.join("\n").cast(pl.Binary).item()  # bytes from polars' buffer: no str to encode
+    return text.split(b"\n")
 
 
 def _written_by_polars(columns: Mapping[str, Sequence[Any]], jobs: int,

@@ -186,7 +186,7 @@ class NewJobs:
         """The jobs' parameters as the body stores them: ``COLUMNS`` and the columns' JSON object,
         or every job's text, one a line."""
         if isinstance(self.params, EncodedJobs):
-            return COLUMNS + self.params.body
+            return b"".join([COLUMNS, *self.params.body_parts()])  # one copy of the columns, not two
         return b"\n".join(self.params)
 
     @classmethod
@@ -220,6 +220,7 @@ class Created:
     id_text: bytes  # the jobs' ids end to end, 36 ASCII characters each
     params: EncodedJobs | list[bytes]  # the jobs' parameters as stored (:attr:`NewJobs.params`)
     estimates: list[int]
+    created_ts: float | None = None  # ``batch["created"]`` as a POSIX timestamp (what ``created_ts`` stores)
 
     @cached_property
     def ids(self) -> list[str]:
@@ -487,6 +488,7 @@ class Store:
         *,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
+        draft: Created | None = None,
     ) -> Created | tuple[str, bool] | tuple[None, int]:
         """Store a batch and reserve its estimate, or refuse it.
 
@@ -498,14 +500,20 @@ class Store:
 
         The jobs are written as one body (``batch_bodies``), not as rows: :meth:`expand` turns
         it into job rows, and every read of jobs expands first, so no reader can tell.
+
+        ``draft`` is the batch as :meth:`draft_batch` drew it (its id, its jobs' ids, its creation
+        time) for these jobs: a reply can be formatted from it while the batch is stored, and is
+        sent only once this returns it as :class:`Created`.
         """
         columns = jobs if isinstance(jobs, NewJobs) else NewJobs.of(jobs)
         n = len(columns)
         required = sum(columns.estimates)
-        now_ts = time.time()
-        now = isoformat(now_ts)
-        batch_id = str(uuid.uuid4())
-        id_text = new_id_text(n)
+        if draft is None:
+            draft = self.draft_batch(name, generator, is_preview, columns.params, columns.estimates)
+        elif draft.batch["num_jobs"] != n or draft.estimates != columns.estimates:
+            raise ValueError(f"the draft of batch {draft.batch['id']} holds other jobs than the ones to store")
+        batch_id, id_text, now = draft.batch["id"], draft.id_text, draft.batch["created"]
+        now_ts = draft.created_ts if draft.created_ts is not None else time.time()
         body = (batch_id, id_text, columns.stored,
                 np.array([-1 if seed is None else seed for seed in columns.seeds], dtype="<i8").tobytes(),
                 np.array(columns.estimates, dtype="<i8").tobytes())
@@ -535,9 +543,24 @@ class Store:
                 "INSERT INTO ledger (account_id, batch_id, kind, amount, created) VALUES (?, ?, 'reserve', ?, ?)",
                 (account_id, batch_id, -required, now),
             )
-        batch = {"id": batch_id, "name": name, "created": now, "generator": generator, "is_preview": int(is_preview),
-                 "num_jobs": n}
-        return Created(batch, id_text, columns.params, columns.estimates)
+        return draft
+
+    @staticmethod
+    def draft_batch(name: str, generator: str, is_preview: bool, params: EncodedJobs | list[bytes],
+                    estimates: list[int]) -> Created:
+        """A batch as :meth:`create_batch` will store it, not stored yet: its id, its jobs' ids
+        and its creation time drawn now, its jobs' parameters (:attr:`NewJobs.params`) and
+        estimates as given.
+
+        >>> draft = Store.draft_batch("b", "shapes-v0.1.0", False, [b'{"num_images":2}'], [4])
+        >>> draft.batch["num_jobs"], len(draft.ids[0]), draft.estimates
+        (1, 36, [4])
+        """
+        n = params.jobs if isinstance(params, EncodedJobs) else len(params)
+        now_ts = time.time()
+        batch = {"id": str(uuid.uuid4()), "name": name, "created": isoformat(now_ts), "generator": generator,
+                 "is_preview": int(is_preview), "num_jobs": n}
+        return Created(batch, new_id_text(n), params, estimates, now_ts)
 
     def expand(self, written: Mapping[str, list[bytes]] | None = None) -> int:
         """Turn every pending batch body into its job rows; returns how many batches were expanded.

@@ -527,9 +527,12 @@ class Values:
     codes: np.ndarray
     present: np.ndarray
     column: np.ndarray
+    given: Sequence[Any] | None = None  # :meth:`python`'s values, when known already (the cells as given)
 
     def python(self) -> list[Any]:
         """The converted values as Python objects, a missing one as ``None``."""
+        if self.given is not None:  # no Python object made per cell
+            return list(self.given)
         out: list[Any] = self.column.tolist()
         if not self.present.all():
             for i in np.flatnonzero(~self.present).tolist():
@@ -537,11 +540,12 @@ class Values:
         return out
 
 
-def _plain_source(values: Sequence[Any]) -> _Source | None:
+def _plain_source(values: Sequence[Any], types: set[type] | None = None) -> _Source | None:
     """What :func:`_pandas_source` reads from Python cells all of one type — float, int, bool or
     ``None``, as a batch's numbers nearly always are — read without pandas; ``None`` for any other
-    column (mixed types, strings, an int past 64 bits, floats all NaN)."""
-    types = set(map(type, values))
+    column (mixed types, strings, an int past 64 bits, floats all NaN). ``types``: the cells'
+    types, if known already."""
+    types = set(map(type, values)) if types is None else set(types)
     if len(types) != 1:
         return None
     kind, n = types.pop(), len(values)
@@ -561,19 +565,26 @@ def _plain_source(values: Sequence[Any]) -> _Source | None:
     return None
 
 
-def read_values(values: Sequence[Any], param: ParamSpec) -> Values:
+def read_values(values: Sequence[Any], param: ParamSpec, types: set[type] | None = None) -> Values:
     """Classify and convert a parameter's cells given as Python objects (the rules of :func:`classify_value`).
+
+    ``types``: the cells' types, if known already (the cells are not looked at again for them).
 
     >>> read_values([1, "2", 2.5, None], ParamSpec("n", "int", 1)).codes.tolist()
     [0, 0, 2, 1]
     """
+    plain = None
     if len(values) < _BY_CELL:
         source = _per_cell(values, param.type)
     else:  # one vectorised look at the cells' types, as for an object column of a frame
-        source = _plain_source(values) or _read_numeric_strings(
-            _pandas_source(pd.Series(values, dtype=object), param.type), param)
+        plain = _plain_source(values, types)
+        source = plain or _read_numeric_strings(_pandas_source(pd.Series(values, dtype=object), param.type), param)
     codes = _classify(source, param)
     present = (codes == OK) & ~source.null
+    if plain is not None and plain.kind == param.type and plain.numbers is not None and present.all():
+        # Every cell a number (or bool) of the parameter's own Python type, present and passed:
+        # each is its converted value already (an int stays an int, a float a float).
+        return Values(codes, present, plain.numbers, values)
     if param.type in ("str", "uuid"):
         strings = source.strings if source.kind == "str" else [None] * len(values)
         column = np.asarray(strings.to_numpy() if isinstance(strings, pd.Series) else strings, dtype=object)

@@ -124,14 +124,17 @@ def coerce_value(spec: JSON, value: Any) -> tuple[Any, str | None]:
     return converted, None
 
 
-def check_jobs(generator: Any, jobs: Sequence[Any], start: int = 0) -> Records:
+def check_jobs(generator: Any, jobs: Sequence[Any], start: int = 0, *,
+               by_column: Mapping[str, Sequence[Any]] | None = None,
+               types: Mapping[str, set[type]] | None = None) -> Records:
     """Check a batch of jobs' ``param_values`` as one table: job ``i`` is numbered ``start + i``.
 
     The :class:`~infinityframe.params.validation.Records` it returns holds the failure table
     (``.failures``), which jobs passed (``.valid``) and the converted values by column
-    (``.columns``); :func:`job_errors` splits its failures by job.
+    (``.columns``); :func:`job_errors` splits its failures by job. ``by_column`` and ``types``:
+    the jobs' cells by column, as :class:`~infinityframe.params.validation.Records` takes them.
     """
-    return Records(jobs, generator_spec(generator), start=start)
+    return Records(jobs, generator_spec(generator), start=start, by_column=by_column, types=types)
 
 
 def job_errors(checked: Records) -> list[list[JobError]]:

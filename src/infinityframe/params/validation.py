@@ -260,10 +260,16 @@ class Records(_Checks):
 
     ``.params`` holds each valid job's parameters, completed and converted (``None`` for an
     invalid job); ``.failures`` the failure table.
+
+    ``by_column``, if given, holds the same jobs' cells by parameter, in job order, for jobs that
+    are every one a ``dict`` naming exactly those parameters, each a known one (what a caller
+    that has checked that much gives, so the jobs are not walked again); ``types`` each such
+    column's cell types, if known.
     """
 
     def __init__(self, jobs: Sequence[Any], spec: GeneratorSpec, constraints: Sequence[ConstraintLike] = (),
-                 start: int = 0) -> None:
+                 start: int = 0, *, by_column: Mapping[str, Sequence[Any]] | None = None,
+                 types: Mapping[str, set[type]] | None = None) -> None:
         self.jobs, self.spec, self.start = jobs, spec, start
         self.compiled = prepared(spec, constraints)
         self.height = len(jobs)
@@ -275,8 +281,12 @@ class Records(_Checks):
         defaults = tuple(p.default for p in spec)
         rows: list[tuple[Any, ...]] = []  # each job's cells in the spec's order, a missing key as its default
         raw: list[Sequence[Any]] | None = None
-        given_names = set(chain.from_iterable(jobs)) if set(map(type, jobs)) <= {dict} else None
-        if given_names is not None and given_names <= known:
+        given_names = set(by_column) if by_column is not None else \
+            set(chain.from_iterable(jobs)) if set(map(type, jobs)) <= {dict} else None
+        if by_column is not None:
+            raw = [by_column[name] if name in by_column else [default] * len(jobs)
+                   for name, default in zip(names, defaults, strict=True)]
+        elif given_names is not None and given_names <= known:
             # Nearly every list of jobs: objects with known keys only. Gathered a column at a time, in C;
             # a parameter no job names is its default throughout.
             raw = [list(map(dict.get, jobs, repeat(name), repeat(default))) if name in given_names
@@ -299,12 +309,14 @@ class Records(_Checks):
         self.read: dict[str, Values] = {}
         for param, cells in zip(spec, raw, strict=True):
             if given_names is not None and param.name not in given_names and self.height:
-                # No job names it: its default throughout, read once and repeated.
+                # No job names it: its default throughout, read once and repeated (as Python values too).
                 one = read_values(cells[:1], param)
-                read = self.read[param.name] = Values(*(np.repeat(a, self.height) for a in
-                                                        (one.codes, one.present, one.column)))
+                read = self.read[param.name] = Values(np.repeat(one.codes, self.height),
+                                                      np.repeat(one.present, self.height),
+                                                      np.repeat(one.column, self.height), one.python() * self.height)
             else:
-                read = self.read[param.name] = read_values(cells, param)
+                read = self.read[param.name] = read_values(cells, param, None if types is None else
+                                                           types.get(param.name))
             self._type_failures(param, read.codes, _picker(cells))
         whole = np.zeros(self.height, dtype=bool)  # rows refused as a whole (not an object, unknown keys)
         for block in self.blocks:

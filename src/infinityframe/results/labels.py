@@ -26,9 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-# msgspec only here, for its schema-typed lazy decode (msgspec.Raw): orjson, the package's JSON library
-# everywhere else, cannot skip a value without building it, and reading results this way takes about
-# half the time and a fifth of the memory of a whole orjson parse (benchmarks/results/results_read.md).
+# msgspec here for its schema-typed lazy decode (msgspec.Raw): orjson, the package's JSON library
+# nearly everywhere else, cannot skip a value without building it, and reading results this way takes
+# about half the time and a fifth of the memory of a whole orjson parse (benchmarks/results/results_read.md).
+# (The service's batch POST is the other schema-typed decode: local/routes/batches.py.)
 import msgspec
 import numpy as np
 import orjson

@@ -65,8 +65,9 @@ def unavailable(reason: str, retry_after: int) -> Response:
                         503, {"Retry-After": str(retry_after)})
 
 
-def service(request: Request) -> ServiceState:
-    """The state of the service answering ``request`` (a dependency of every route)."""
+async def service(request: Request) -> ServiceState:
+    """The state of the service answering ``request`` (a dependency of every route; a coroutine,
+    so that looking it up takes no trip through a worker thread)."""
     state: ServiceState = request.app.state.service
     return state
 
