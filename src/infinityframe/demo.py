@@ -31,7 +31,6 @@ from .params.distributions import uniform
 from .results import Results, read_results
 
 if TYPE_CHECKING:
-
     from matplotlib.figure import Figure
     from PIL.Image import Image
 
@@ -265,13 +264,12 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
     imported.result()
 
-    # drawn while the videos and the learning round's previews render
-    # drawn with OpenCV and Pillow, not matplotlib
+    # Drawn while the videos and the learning round's previews render; the sheet with OpenCV and
+    # Pillow, not matplotlib.
     previews_jpg = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
                                figures / "previews.jpg")
     # the sweep's figure is large and only read at a glance: 80 dpi
     params_png = _save(sweep.infinity.plot(), figures / "params.png", 80)
-    # drawn while the videos render
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
                       figures / "brightness_by_lighting_power.png")
     learning_batch.wait(poll=POLL)
