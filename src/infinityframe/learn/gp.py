@@ -53,14 +53,14 @@ def _kernel(theta: np.ndarray, x: np.ndarray, gradient: bool = False) -> tuple[n
     scaled = (x[:, np.newaxis, :] - x[np.newaxis, :, :]) ** 2 / scales**2
     root = _SQRT5 * np.sqrt(scaled.sum(axis=2))
     decay = np.exp(-root)
-    matern = (1.0 + root + root**2 / 3.0) * decay
-    k = constant * matern
+    signal = constant * (1.0 + root + root**2 / 3.0) * decay
+    k = signal.copy()
     k[np.diag_indices_from(k)] += noise
     if not gradient:
         return k, None
     by_scale = constant * 5.0 / 3.0 * scaled * ((root + 1.0) * decay)[..., np.newaxis]
     by_noise = noise * np.eye(len(x))[..., np.newaxis]
-    return k, np.concatenate([(constant * matern)[..., np.newaxis], by_scale, by_noise], axis=2)
+    return k, np.concatenate([signal[..., np.newaxis], by_scale, by_noise], axis=2)
 
 
 def _cross(theta: np.ndarray, x: np.ndarray, seen: np.ndarray) -> np.ndarray:

@@ -261,14 +261,19 @@ def _plain_batch(jobs: Sequence[Any], names: frozenset[str]) -> bool:
         return False
     if _FLAT_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, jobs)))):
         return True
-    for name in names:
-        types = set(map(type, map(dict.get, jobs, repeat(name))))
-        if not types <= _FLAT_TYPES | {str}:
-            return False
-        if str in types and any(text_problem(value, MAX_TEXT) is not None
-                                for value in set(map(dict.get, jobs, repeat(name))) if type(value) is str):
-            return False
-    return True
+    return all(_plain_column(list(map(dict.get, jobs, repeat(name)))) is not None for name in names)
+
+
+def _plain_column(cells: Sequence[Any]) -> set[type] | None:
+    """The cells' types, when each is a number, a bool, a null or an acceptable string (each
+    distinct string looked at once: a column of choices holds a handful); ``None`` otherwise."""
+    kinds = set(map(type, cells))
+    if kinds <= _FLAT_TYPES:
+        return kinds
+    if not kinds <= _FLAT_TYPES | {str} or any(text_problem(value, MAX_TEXT) is not None
+                                               for value in set(cells) if type(value) is str):
+        return None
+    return kinds
 
 
 _Columns = tuple[dict[str, Sequence[Any]], dict[str, set[type]]]
@@ -297,9 +302,8 @@ def _by_column(jobs: Sequence[Any], names: frozenset[str]) -> _Columns | None:
     columns: dict[str, Sequence[Any]] = {}
     types: dict[str, set[type]] = {}
     for key, column in zip(keys, cells, strict=True):
-        kinds = set(map(type, column))
-        if not kinds <= _FLAT_TYPES and (not kinds <= _FLAT_TYPES | {str} or any(
-                text_problem(value, MAX_TEXT) is not None for value in set(column) if type(value) is str)):
+        kinds = _plain_column(column)
+        if kinds is None:
             return None
         columns[key], types[key] = column, kinds
     return columns, types
