@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
@@ -499,8 +501,9 @@ def test_figures_save_as_png(videos: inf.Results, tmp_path: Path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_frames_load_no_seaborn_and_the_plots_are_seaborns(tmp_path: Path) -> None:
-    """Showing frames costs only matplotlib; seaborn (with pyplot and scipy) is loaded by the first plot."""
+def test_only_seaborns_own_plots_load_seaborn(tmp_path: Path) -> None:
+    """Showing frames and drawing a regression cost only matplotlib; seaborn (with
+    pyplot and scipy) is loaded by the first figure seaborn draws, a categorical x's pointplot."""
     code = f"""
 import sys, infinityframe as inf
 heavy = ("seaborn", "matplotlib.pyplot", "scipy")
@@ -508,6 +511,7 @@ res = inf.read_results({str(FIXTURE)!r}, cache=False)
 res.show(n=4).savefig({str(tmp_path / "c.png")!r})
 print(sorted(m for m in heavy if m in sys.modules))
 res.plot("camera_distance", "bbox_h").savefig({str(tmp_path / "a.png")!r})
+print(sorted(m for m in heavy if m in sys.modules))
 res.plot("scene", "bbox_h", hue="lighting_power").savefig({str(tmp_path / "b.png")!r})
 print(sorted(m for m in heavy if m in sys.modules))
 """
@@ -515,8 +519,66 @@ print(sorted(m for m in heavy if m in sys.modules))
         pytest.skip(f"the real Infinity v0.4.0 fixture is not at {FIXTURE}")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-2:] == ["[]", "['matplotlib.pyplot', 'scipy', 'seaborn']"]
+    assert done.stdout.strip().splitlines()[-3:] == ["[]", "[]", "['matplotlib.pyplot', 'scipy', 'seaborn']"]
     assert all((tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG" for name in "abc")
+
+
+def test_the_figures_style_is_seaborns() -> None:
+    """The style written out in plots.py is seaborn's "whitegrid" in its "notebook" context at 0.8
+    (but seaborn's own colormap, which needs seaborn imported and which no such figure shows)."""
+    import seaborn as sns
+
+    from infinityframe.plots import _FIGURE_STYLE
+
+    theirs = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.8)}
+    assert theirs.pop("image.cmap") == "rocket"
+    assert _FIGURE_STYLE.keys() == theirs.keys()
+    for key, value in theirs.items():
+        assert _FIGURE_STYLE[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=2, max_size=60),
+       st.sampled_from([0.0, 1e4]), st.booleans())
+def test_a_regression_is_drawn_as_seaborns_regplot_draws_it(points: list[tuple[float, float]], offset: float,
+                                                           repeat: bool) -> None:
+    """Dots, line and band point for point as ``sns.regplot`` draws them with the figures' settings,
+    for any jobs: two, repeated x values (resamples with no slope), x far from zero."""
+    import seaborn as sns
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from infinityframe.plots import _regression, figure_style
+
+    data = np.array(points * (2 if repeat else 1))
+    x, y = data[:, 0] + offset, data[:, 1]
+    axes = []
+    for draw in ("ours", "seaborn's"):
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        with figure_style():
+            if draw == "ours":
+                _regression(ax, x, y, "C0", "jobs")
+            else:
+                sns.regplot(x=x, y=y, ax=ax, ci=95, n_boot=_N_BOOT, seed=_SEED, color="C0", label="jobs",
+                            fit_reg=len(np.unique(x)) > 1, truncate=True,
+                            scatter_kws={"s": 14, "alpha": 0.6, "zorder": 3}, line_kws={"lw": 2})
+        axes.append(ax)
+    ours, theirs = axes
+    assert len(ours.collections) == len(theirs.collections) and len(ours.lines) == len(theirs.lines)
+    for a, b in zip(ours.collections, theirs.collections, strict=True):
+        assert type(a) is type(b) and a.get_alpha() == b.get_alpha() and a.get_label() == b.get_label()
+        np.testing.assert_array_equal(a.get_facecolor(), b.get_facecolor())
+        np.testing.assert_array_equal(a.get_sizes(), b.get_sizes())
+        if isinstance(a, PolyCollection):  # the band: the same percentiles of the same resamples
+            scale = np.abs(y).max() + 1.0
+            np.testing.assert_allclose(a.get_paths()[0].vertices, b.get_paths()[0].vertices, rtol=1e-7,
+                                       atol=1e-9 * scale)
+        else:
+            np.testing.assert_array_equal(a.get_offsets(), b.get_offsets())  # type: ignore[attr-defined]
+    for a, b in zip(ours.lines, theirs.lines, strict=True):
+        assert (a.get_color(), a.get_linewidth()) == (b.get_color(), b.get_linewidth())
+        np.testing.assert_allclose(a.get_xydata(), b.get_xydata(), rtol=1e-9, atol=1e-9 * (np.abs(y).max() + 1))
 
 
 def test_seaborns_style_stays_inside_the_figures(videos: inf.Results) -> None:

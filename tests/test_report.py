@@ -42,12 +42,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("demo")
     script = Path(sys.executable).with_name("infinityframe")
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "infinityframe.cli"]
-    env = {**os.environ, "INFINITYFRAME_CACHE_DIR": str(tmp_path_factory.mktemp("demo-cache"))}
+    env = {**os.environ, "INFINITYFRAME_CACHE_DIR": str(tmp_path_factory.mktemp("demo-cache")),
+           "PYTHONPROFILEIMPORTTIME": "1"}  # every module imported, on stderr (see test_it_imports_no_seaborn)
     env.pop("INFINITY_TOKEN", None)
     # a relative --out, as in the README (the default is ./infinityframe-demo)
     done = subprocess.run([*command, "demo", "--out", out.name, "--jobs", str(DEMO_JOBS)], cwd=out.parent,
                           capture_output=True, text=True, timeout=300, check=False, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
+    (out.parent / f"{out.name}.imports").write_text(done.stderr)
     return out, done.stdout
 
 
@@ -59,6 +61,15 @@ class TestDemo:
         for name in ("report.html", *FIGURES):
             assert str(out / (name if name == "report.html" else f"figures/{name}")) in wrote
         assert f"{out / 'tables'}/" in wrote
+
+    def test_it_imports_no_seaborn(self, demo: tuple[Path, str]) -> None:
+        """No figure of the demo needs seaborn, so neither it nor what it loads (pyplot,
+        scipy.stats) is imported, by the demo or its render worker; nor scikit-learn."""
+        out, _ = demo
+        lines = (out.parent / f"{out.name}.imports").read_text().splitlines()
+        imported = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+        assert {"infinityframe.demo", "matplotlib.figure", "scipy.optimize"} <= imported  # the log is whole
+        assert not imported & {"seaborn", "matplotlib.pyplot", "scipy.stats", "sklearn"}
 
     def test_previews_then_videos_of_the_chosen_ones(self, demo: tuple[Path, str]) -> None:
         out, stdout = demo

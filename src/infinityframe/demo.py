@@ -9,17 +9,16 @@ the person is partly out of the frame, and they are rendered and counted; wait, 
 read the labels; then write the tables (parquet), the figures (PNG; the sheets of frames JPEG)
 and a self-contained ``report.html`` into the output folder. The labels follow the physics,
 so the figures show real effects: boxes shrink as the camera moves away, frames brighten with
-more light. Figures are drawn while the service renders (seaborn is imported in a thread
-while the previews render), each once; frames are drawn straight onto their pixels
+more light. Figures are drawn while the service renders (the sweep's while it renders the
+previews), each once, with matplotlib and numpy (no figure here needs seaborn, which would
+load pyplot and scipy.stats with it); frames are drawn straight onto their pixels
 (:func:`~infinityframe.plots.frames_sheet`), not through matplotlib.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,12 +102,6 @@ def _save(fig: Figure, path: Path, dpi: int = 100) -> Path:
     return path
 
 
-def _import_plotting() -> None:
-    """Import what the figures need (seaborn, and with it matplotlib's pyplot and scipy.stats)."""
-    importlib.import_module("seaborn")
-    importlib.import_module("infinityframe.plots")
-
-
 def _save_sheet(sheet: Image, path: Path) -> Path:
     """A sheet of frames written as JPEG: rendered frames are photographs, which PNG keeps losslessly
     at five times the size and twenty times the encoding time (0.05 s and 930 KiB for the previews'
@@ -173,8 +166,6 @@ def _landed(preview_res: Results, learned: Results) -> pd.DataFrame:
 
 def _draw_learning(table: pd.DataFrame) -> Figure:
     """Share in view by camera distance, the sweep's previews and the learning round's, the goal shaded."""
-    import seaborn as sns
-
     from .plots import figure_style, new_figure
 
     low, high = EDGE
@@ -182,9 +173,10 @@ def _draw_learning(table: pd.DataFrame) -> Figure:
         fig = new_figure(6.0, 3.4)
         ax = fig.subplots()
         ax.axhspan(low, high, color="#f4a261", alpha=0.25, lw=0, label=f"asked for: {low:.0f}-{high:.0f}% in view")
-        sns.scatterplot(data=table, x="camera_distance", y="in_view", hue="round", style="round",
-                        hue_order=["sweep", "learning round"], style_order=["sweep", "learning round"],
-                        s=46, ax=ax)
+        for (name, marker), color in zip((("sweep", "o"), ("learning round", "X")), ("C0", "C1"), strict=True):
+            part = table[table["round"] == name]
+            ax.scatter(part["camera_distance"], part["in_view"], s=46, marker=marker, color=color,
+                       edgecolor="white", linewidth=0.75, label=name)
         ax.set_xlabel("camera_distance (m)")
         ax.set_ylabel("share of the person in view (%)")
         ax.set_ylim(-3, 103)
@@ -245,11 +237,10 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    # While this thread does little but wait for the previews, another imports what the figures
-    # need (seaborn, and with it scipy.stats and pyplot: about a second of a fresh process).
-    plotting = ThreadPoolExecutor(1, thread_name_prefix="infinityframe-demo-import")
-    imported = plotting.submit(_import_plotting)
-    plotting.shutdown(wait=False)
+    # While the service renders the previews, this process draws the sweep's figure (it needs
+    # nothing else; no figure of the demo imports seaborn, so this is the first matplotlib):
+    # the sweep's figure is large and only read at a glance: 80 dpi
+    params_png = _save(sweep.infinity.plot(), figures / "params.png", 80)
     preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
 
     # The videos go first: the service renders them while this process fits the learning round's
@@ -262,14 +253,11 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("a learning round: where does the person leave the frame?")
     learning = max(2, jobs // 2)
     suggested, learning_batch = _learning_round(sesh, preview_res, learning, seed)
-    imported.result()
 
     # Drawn while the videos and the learning round's previews render; the sheet with OpenCV and
     # Pillow, not matplotlib.
     previews_jpg = _save_sheet(frames_sheet(preview_res, n=jobs, mark=chosen_ids, mark_label="video"),
                                figures / "previews.jpg")
-    # the sweep's figure is large and only read at a glance: 80 dpi
-    params_png = _save(sweep.infinity.plot(), figures / "params.png", 80)
     light_png = _save(preview_res.plot("lighting_power", "mean_image_brightness", level="frames"),
                       figures / "brightness_by_lighting_power.png")
     learning_batch.wait(poll=POLL)

@@ -12,14 +12,15 @@ function                  reached as                           draws
 Every function but :func:`frames_sheet` returns a :class:`matplotlib.figure.Figure` made
 without pyplot and drawn by the Agg canvas: nothing is shown, nothing is kept in pyplot's list
 of open figures, and no display is needed. A notebook shows the returned figure; a script saves
-it (``fig.savefig("sweep.png")``). The statistics are seaborn's (``lineplot``, ``pointplot``,
-``regplot``; a parameter's histogram is numpy's, drawn as ``histplot`` draws it), always over
-one row per job, so every interval is bootstrapped across jobs; the frame grid is drawn with
+it (``fig.savefig("sweep.png")``). The statistics are seaborn's, always over one row per job,
+so every interval is bootstrapped across jobs: ``lineplot`` and ``pointplot`` draw theirs, and
+a regression is computed and drawn as ``regplot`` does (a parameter's histogram is numpy's,
+drawn as ``histplot`` draws it), without importing seaborn; the frame grid is drawn with
 matplotlib, which is all an image needs, and :func:`frames_sheet` draws the same frames
 straight onto their pixels (OpenCV and Pillow, no matplotlib: about a third of the time, what
-the demo's report uses). matplotlib,
-seaborn and OpenCV are imported on first use, so ``import infinityframe`` does not pay for
-them, and showing frames never imports seaborn.
+the demo's report uses). matplotlib
+and OpenCV are imported on first use, so ``import infinityframe`` does not pay for them;
+seaborn (with pyplot and scipy.stats) only by a figure that ``lineplot`` or ``pointplot`` draws.
 
 Examples
 --------
@@ -114,23 +115,43 @@ def _displayable_in_ipython() -> None:
     formatters["image/png"].for_type(Figure, lambda fig: draw(fig, "png", bbox_inches="tight"))
 
 
+# seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, written out, so a figure
+# drawn in it imports seaborn only if seaborn draws its statistics: a parameter's histogram and
+# a regression do not (:func:`_histogram`, :func:`_regression`), and importing seaborn loads
+# pyplot and scipy.stats with it, one to two seconds of a script's start. The tests hold these
+# values to seaborn's own. Its "image.cmap" (seaborn's "rocket", a colormap seaborn registers
+# when it is imported) is left out: no figure drawn in this style shows an image.
+_FIGURE_STYLE: dict[str, Any] = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.facecolor": "white", "axes.grid": True,
+    "axes.labelcolor": ".15", "axes.labelsize": 9.6, "axes.linewidth": 1.25, "axes.spines.bottom": True,
+    "axes.spines.left": True, "axes.spines.right": True, "axes.spines.top": True, "axes.titlesize": 9.6,
+    "figure.facecolor": "white", "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 9.6, "grid.color": ".8", "grid.linestyle": "-", "grid.linewidth": 1, "legend.fontsize": 8.8,
+    "legend.title_fontsize": 9.6, "lines.linewidth": 1.5, "lines.markersize": 6, "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w", "patch.force_edgecolor": True, "patch.linewidth": 1, "text.color": ".15",
+    "xtick.bottom": False, "xtick.color": ".15", "xtick.direction": "out", "xtick.labelsize": 8.8,
+    "xtick.major.size": 6, "xtick.major.width": 1.25, "xtick.minor.size": 4, "xtick.minor.width": 1,
+    "xtick.top": False, "ytick.color": ".15", "ytick.direction": "out", "ytick.labelsize": 8.8,
+    "ytick.left": False, "ytick.major.size": 6, "ytick.major.width": 1.25, "ytick.minor.size": 4,
+    "ytick.minor.width": 1, "ytick.right": False,
+}
+
+
 @contextlib.contextmanager
 def figure_style() -> Iterator[None]:
-    """seaborn's "whitegrid" style in its "notebook" context at 0.8 scale, for the figures made
-    inside: both are context managers, so the user's rcParams are as they were afterwards."""
-    import seaborn as sns
+    """seaborn's "whitegrid" style in its "notebook" context at 0.8 scale (:data:`_FIGURE_STYLE`),
+    for the figures made inside; the user's rcParams are as they were afterwards."""
+    import matplotlib
 
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+    settings: Any = _FIGURE_STYLE  # matplotlib types its keys as one long Literal
+    with matplotlib.rc_context(settings):
         yield
 
 
-# A grid of images has no axes to style, only titles: seaborn's fonts for them are written out,
-# so showing frames does not import seaborn (and with it pyplot and scipy).
-_FRAME_STYLE: dict[str, Any] = {
-    "font.family": ["sans-serif"],
-    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
-    "font.size": 9.6, "text.color": ".15", "figure.facecolor": "white",
-}
+# A grid of images has no axes to style, only titles: the same fonts and colours.
+_FRAME_STYLE: dict[str, Any] = {key: _FIGURE_STYLE[key] for key in
+                                ("font.family", "font.sans-serif", "font.size", "text.color", "figure.facecolor")}
 
 
 @contextlib.contextmanager
@@ -383,12 +404,13 @@ def results_figure(res: Results, x: str, y: str, hue: str | None = None, level: 
     changes within a job, such as ``time_s``); the intervals are then drawn across those job
     means, and a value held by a single job gets no interval at all.
 
-    seaborn draws it from that frame of job means, so its bootstrap resamples jobs. Few
-    distinct ``x`` values with several jobs each (a grid) give ``sns.lineplot``: the mean of
-    the job means at each value, with a bootstrapped 95% confidence band; each ``x`` tick says
-    how many jobs it holds (``n=``). Many, or one job per value (a sampled sweep, where every
-    job has its own value), give ``sns.regplot``: one dot per job and a linear fit with its
-    bootstrapped 95% band. A categorical ``x`` gives ``sns.pointplot`` with no joining line
+    It is drawn from that frame of job means, so every bootstrap resamples jobs. Few distinct
+    ``x`` values with several jobs each (a grid) give ``sns.lineplot``: the mean of the job
+    means at each value, with a bootstrapped 95% confidence band; each ``x`` tick says how
+    many jobs it holds (``n=``). Many, or one job per value (a sampled sweep, where every job
+    has its own value), give a regression as ``sns.regplot`` draws it, the same numbers
+    computed without seaborn: one dot per job and a linear fit with its bootstrapped 95%
+    band. A categorical ``x`` gives ``sns.pointplot`` with no joining line
     (categories have no order to follow): the mean of the job means per category with its 95%
     interval, ``n=`` jobs under each. ``hue`` splits the jobs into coloured groups; a numeric
     ``hue`` is labelled to three significant digits, and with more than six values is cut into
@@ -562,20 +584,59 @@ def _categories(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -
 
 
 def _regressions(ax: Axes, data: pd.DataFrame, x: str, y: str, hue: str | None) -> None:
-    """seaborn's regplot over the job means: one dot per job, a least-squares line, its 95% band
-    bootstrapped over the jobs."""
-    import seaborn as sns
+    """One dot per job, a least-squares line and its 95% band bootstrapped over the jobs, per group."""
+    from matplotlib import rcParams
 
     groups = _groups(data, hue)
-    for (label, part), color in zip(groups, sns.color_palette(n_colors=max(1, len(groups))), strict=False):
-        before = len(ax.collections)
-        # one value of x has no line to fit: its job's dot alone
-        sns.regplot(data=part, x=x, y=y, ax=ax, ci=95, n_boot=_N_BOOT, seed=_SEED, color=color, label=label,
-                    fit_reg=part[x].nunique() > 1, truncate=True, scatter_kws={"s": 14, "alpha": 0.6, "zorder": 3},
-                    line_kws={"lw": 2})
-        _mark_intervals(ax, before)
+    cycle = rcParams["axes.prop_cycle"].by_key()["color"]  # seaborn's default palette: the colour cycle
+    for i, (label, part) in enumerate(groups):
+        _regression(ax, part[x].to_numpy(dtype=float), part[y].to_numpy(dtype=float), cycle[i % len(cycle)], label)
     if hue is not None:
         ax.legend()
+
+
+def _regression(ax: Axes, x: NDArray[np.float64], y: NDArray[np.float64], color: Any, label: str | None) -> None:
+    """What ``sns.regplot(x=x, y=y, ci=95, n_boot=1000, seed=0, truncate=True)`` draws with the
+    figures' dots and line, the same numbers, without importing seaborn.
+
+    The line is the least-squares fit ``pinv(X) @ y`` (``X = [1, x]``) on 100 points across the
+    data's range. The band is the 2.5th and 97.5th percentiles of the fit over 1,000 resamples
+    of the jobs, drawn with seaborn's generator and seed, resample by resample, so they are
+    seaborn's resamples; their fits are solved all at once from sums over each resample (``x``
+    centred first), and a resample of a single ``x`` value, which has no slope, by ``pinv`` as
+    seaborn solves it. One value of ``x`` has no line to fit: its dots alone.
+    ``tests/test_plots.py`` holds the artists to seaborn's own, point for point.
+    """
+    from matplotlib import colors, rcParams
+
+    color = colors.rgb2hex(colors.to_rgb(color))
+    ax.scatter(x, y, s=14, alpha=0.6, zorder=3, color=color, label=label, marker="o",
+               linewidths=rcParams["lines.markeredgewidth"])
+    if len(np.unique(x)) < 2:
+        return
+    n = len(x)
+    design = np.column_stack([np.ones(n), x])
+    grid = np.linspace(x.min(), x.max(), 100)
+    ax.plot(grid, np.column_stack([np.ones(len(grid)), grid]) @ (np.linalg.pinv(design) @ y), color=color,
+            linewidth=2)
+    rng = np.random.default_rng(_SEED)
+    centred = x - x.mean()
+    fits = np.empty((_N_BOOT, len(grid)))
+    step = max(1, 1_000_000 // n)  # resamples at a time: a million drawn rows at most in memory
+    for start in range(0, _N_BOOT, step):
+        rows = np.stack([rng.integers(0, n, n, dtype=np.intp) for _ in range(min(step, _N_BOOT - start))])
+        xs, ys = centred[rows], y[rows]
+        sx, sxx, sy, sxy = xs.sum(1), (xs * xs).sum(1), ys.sum(1), (xs * ys).sum(1)
+        det = n * sxx - sx * sx
+        flat = ~(det > 1e-9 * n * sxx)  # every row drawn has one x value (or nearly): no slope
+        det[flat] = 1.0
+        slope = (n * sxy - sx * sy) / det
+        fits[start:start + len(rows)] = ((sy - slope * sx) / n)[:, np.newaxis] + np.outer(slope, grid - x.mean())
+        if flat.any():
+            betas = np.linalg.pinv(design[rows[flat]]) @ y[rows[flat]][..., np.newaxis]
+            fits[start + np.flatnonzero(flat)] = betas[..., 0] @ np.vstack([np.ones(len(grid)), grid])
+    low, high = np.nanpercentile(fits, (2.5, 97.5), axis=0)
+    ax.fill_between(grid, low, high, facecolor=color, alpha=0.15).set_gid("interval")
 
 
 # -- res.show() -----------------------------------------------------------------------------------

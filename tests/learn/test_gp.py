@@ -95,7 +95,7 @@ def test_a_constant_history_and_no_inputs() -> None:
 
 def test_suggesting_does_not_import_scikit_learn(service: RunningService, owner: str) -> None:
     """A script that suggests (in a process of its own, against the service) pays for numpy and
-    scipy, not for scikit-learn."""
+    scipy's optimiser, not for scikit-learn or scipy.stats."""
     code = (
         "import sys, infinityframe as inf\n"
         "sesh = inf.Session(None, 'stickfit-v0.1.0')\n"
@@ -103,9 +103,9 @@ def test_suggesting_does_not_import_scikit_learn(service: RunningService, owner:
         "history = sesh.sample(12, seed=0, **small)\n"
         "history['score'] = -(history.camera_distance - 3) ** 2\n"
         "nxt = sesh.suggest(2, history, 'score', seed=0, preview=True, **small)\n"
-        "print(len(nxt), 'sklearn' in sys.modules)\n"
+        "print(len(nxt), 'sklearn' in sys.modules, 'scipy.stats' in sys.modules)\n"
     )
     env = {**os.environ, "INFINITY_TOKEN": owner, "INFINITY_SERVER": service.url}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["2", "False"]
+    assert done.stdout.split() == ["2", "False", "False"]

@@ -85,7 +85,9 @@ def acquisition(kind: str, values: tuple[float, ...], mean: np.ndarray, sd: np.n
     >>> acquisition("between", (0.0, 1.0), np.array([0.5, 3.0]), np.array([0.1, 0.1]), np.array([])).round(3)
     array([1., 0.])
     """
-    from scipy.stats import norm
+    # The standard normal's cdf and pdf as scipy.stats.norm computes them (scipy.special.ndtr),
+    # without importing scipy.stats: most of a second of a script's first suggestion.
+    from scipy.special import ndtr
 
     sd = np.maximum(sd, 1e-12)
     if kind == "explore":
@@ -93,12 +95,12 @@ def acquisition(kind: str, values: tuple[float, ...], mean: np.ndarray, sd: np.n
     if kind == "boundary":
         return 1.96 * sd - np.abs(mean - values[0])
     if kind == "between":  # the chance the outcome lands in the range
-        return np.asarray(norm.cdf((values[1] - mean) / sd) - norm.cdf((values[0] - mean) / sd))
+        return np.asarray(ndtr((values[1] - mean) / sd) - ndtr((values[0] - mean) / sd))
     sign = 1.0 if kind == "maximize" else -1.0
     best = float(np.max(sign * observed)) if observed.size else float(np.max(sign * mean))
     gain = sign * mean - best
     z = gain / sd
-    return np.asarray(gain * norm.cdf(z) + sd * norm.pdf(z))
+    return np.asarray(gain * ndtr(z) + sd * np.exp(-z * z / 2) / np.sqrt(2 * np.pi))
 
 
 def ranked(history: pd.DataFrame, goal: tuple[str, tuple[float, ...]]) -> pd.DataFrame:
