@@ -237,9 +237,8 @@ def _run(service: Service, stopping: list[threading.Thread], out: Path, jobs: in
     _step("previews first (one frame per job)")
     previews = sweep.infinity.submit(name="demo previews", preview=True, mode="force")
     print(f"batch {previews.id} submitted")
-    # While the service renders the previews, this process draws the sweep's figure (it needs
-    # nothing else; no figure of the demo imports seaborn, so this is the first matplotlib):
-    # the sweep's figure is large and only read at a glance: 80 dpi
+    # While the service renders the previews, this process draws the sweep's figure, which needs
+    # nothing but the sweep. It is large and only read at a glance: 80 dpi.
     params_png = _save(sweep.infinity.plot(), figures / "params.png", 80)
     preview_res, chosen_ids = _read_previews(sesh, previews, out, videos)
 
