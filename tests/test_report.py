@@ -67,8 +67,10 @@ class TestDemo:
         scipy.stats) is imported, by the demo or its render worker; nor scikit-learn."""
         out, _ = demo
         lines = (out.parent / f"{out.name}.imports").read_text().splitlines()
-        imported = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+        names = [line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")]
+        imported = set(names)
         assert {"infinityframe.demo", "matplotlib.figure", "scipy.optimize"} <= imported  # the log is whole
+        assert names.count("numpy") >= 2  # and holds both processes: the demo's and its render worker's
         assert not imported & {"seaborn", "matplotlib.pyplot", "scipy.stats", "sklearn"}
 
     def test_previews_then_videos_of_the_chosen_ones(self, demo: tuple[Path, str]) -> None:
