@@ -55,14 +55,22 @@ def test_the_same_model_as_scikit_learn(seed: int, jobs: int, inputs: int, round
     assert our_value == pytest.approx(value, rel=1e-9, abs=1e-9)
     np.testing.assert_allclose(our_gradient, gradient, rtol=1e-7, atol=1e-7)
 
-    # the same optimum, and the same predictions with their uncertainty
+    # an optimum as good as scikit-learn's
     assert ours.log_marginal_likelihood == pytest.approx(theirs.log_marginal_likelihood_value_, rel=1e-6, abs=1e-6)
+    # the same predictions with their uncertainty as scikit-learn's at our hyperparameters
     queries = np.random.default_rng(seed + 1).uniform(size=(25, inputs))
     mean, sd = ours.predict(queries)
-    their_mean, their_sd = theirs.predict(queries, return_std=True)
+    at_ours = sklearn_gp.GaussianProcessRegressor(theirs.kernel_.clone_with_theta(ours.theta), normalize_y=True,
+                                                  optimizer=None).fit(x, y)
+    their_mean, their_sd = at_ours.predict(queries, return_std=True)
     scale = max(1.0, float(np.ptp(y)))
-    np.testing.assert_allclose(mean, their_mean, atol=1e-4 * scale)
-    np.testing.assert_allclose(sd, their_sd, atol=1e-4 * scale)
+    np.testing.assert_allclose(mean, their_mean, atol=1e-6 * scale)
+    np.testing.assert_allclose(sd, their_sd, atol=1e-6 * scale)
+    # and at scikit-learn's own optimum, where it is the same point: a few jobs can leave the
+    # likelihood flat along the noise level (4 jobs: two optima 3e-7 apart in likelihood, their
+    # noise levels e^-5.97 and e^-5.30), and there equally good optima predict differently
+    if np.allclose(ours.theta, theirs.kernel_.theta, atol=1e-3):
+        np.testing.assert_allclose(mean, theirs.predict(queries), atol=1e-4 * scale)
 
 
 def test_conditioning_keeps_the_scales_as_scikit_learn_does() -> None:
