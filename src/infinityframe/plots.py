@@ -603,7 +603,7 @@ def _regression(ax: Axes, x: NDArray[np.float64], y: NDArray[np.float64], color:
     data's range. The band is the 2.5th and 97.5th percentiles of the fit over 1,000 resamples
     of the jobs, drawn with seaborn's generator and seed, resample by resample, so they are
     seaborn's resamples; their fits are solved all at once from sums over each resample (``x``
-    centred first), and a resample of a single ``x`` value, which has no slope, by ``pinv`` as
+    centred first), and a resample of a single ``x`` value (or nearly: ill-conditioned) by ``pinv`` as
     seaborn solves it. One value of ``x`` has no line to fit: its dots alone.
     ``tests/test_plots.py`` holds the artists to seaborn's own, point for point.
     """
@@ -628,13 +628,19 @@ def _regression(ax: Axes, x: NDArray[np.float64], y: NDArray[np.float64], color:
         xs, ys = centred[rows], y[rows]
         sx, sxx, sy, sxy = xs.sum(1), (xs * xs).sum(1), ys.sum(1), (xs * ys).sum(1)
         det = n * sxx - sx * sx
-        flat = ~(det > 1e-9 * n * sxx)  # every row drawn has one x value (or nearly): no slope
-        det[flat] = 1.0
+        # The sums solve a resample as pinv does where [1, x] is well conditioned: its smaller singular
+        # value over 1e-7 of the larger (their squares are the eigenvalues of [[n, Σx], [Σx, Σx²]],
+        # x as drawn, whose product is det) and det far above its own rounding. The rest (one x value
+        # drawn n times, or nearly) pinv solves, exactly as seaborn does, whatever its rank cut-off says.
+        trace = n + sxx + 2 * x.mean() * sx + n * x.mean() ** 2
+        largest = (trace + np.sqrt(np.maximum(trace * trace - 4 * det, 0.0))) / 2
+        by_pinv = ~((det > 1e-6 * n * sxx) & (det > 1e-14 * largest * largest))
+        det[by_pinv] = 1.0
         slope = (n * sxy - sx * sy) / det
         fits[start:start + len(rows)] = ((sy - slope * sx) / n)[:, np.newaxis] + np.outer(slope, grid - x.mean())
-        if flat.any():
-            betas = np.linalg.pinv(design[rows[flat]]) @ y[rows[flat]][..., np.newaxis]
-            fits[start + np.flatnonzero(flat)] = betas[..., 0] @ np.vstack([np.ones(len(grid)), grid])
+        if by_pinv.any():
+            betas = np.linalg.pinv(design[rows[by_pinv]]) @ y[rows[by_pinv]][..., np.newaxis]
+            fits[start + np.flatnonzero(by_pinv)] = betas[..., 0] @ np.vstack([np.ones(len(grid)), grid])
     low, high = np.nanpercentile(fits, (2.5, 97.5), axis=0)
     ax.fill_between(grid, low, high, facecolor=color, alpha=0.15).set_gid("interval")
 
