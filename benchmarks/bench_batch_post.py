@@ -1,6 +1,6 @@
 """Time for the local service to accept a 10,000-job batch POST (and to estimate it), against a bare echo.
 
-Run: ``python benchmarks/bench_batch_post.py [--jobs 10000] [--rounds 7]``.
+Run: ``python benchmarks/bench_batch_post.py [--jobs 10000] [--rounds 15]``.
 
 Two servers run in processes of their own on loopback, as a user's would, each served by the
 same stack (uvicorn with the service's settings and socket, ``local/server.py``):
@@ -14,8 +14,12 @@ same stack (uvicorn with the service's settings and socket, ``local/server.py``)
 - a bare FastAPI echo: ``/echo/small`` reads the JSON body and answers a small object,
   ``/echo/body`` reads it and answers it back (a reply about as big as the request).
 
-Each round sends the same body to all four routes, in an order that rotates from round to
-round, over a fresh connection each, and times from sending to holding the whole response.
+Two bodies are sent, each to both servers: one that names every parameter of every job (what
+``sesh.submit`` and infinity-core's ``Session`` send: each job completed with the generator's
+defaults), and one that names only the float parameters drawn at random (the rest left for the
+service to fill in, so its reply, which carries every parameter, is larger than the request).
+Each round sends each body to all four routes, in an order that rotates from round to round,
+over a fresh connection each, and times from sending to holding the whole response.
 The figures are medians over the rounds after one warm-up round; the ratios divide medians of
 the same run. Submits carry an ``Idempotency-Key``, as infinityframe's client sends one.
 
@@ -106,7 +110,7 @@ def start_echo() -> tuple[subprocess.Popen[str], str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--generator", default="stickfit-v0.1.0")
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,38 +120,44 @@ def main() -> None:
 
     kinds = ("echo (small reply)", "echo (body back)", "estimate", "submit")
     first_read = "summary right after the submit"
-    timings: dict[str, list[float]] = {kind: [] for kind in (*kinds, first_read)}
-    cold: dict[str, float] = {}  # round 0: each request's first call on servers just started
+    bodies = ("every parameter", "drawn parameters only")
+    timings: dict[tuple[str, str], list[float]] = {(body, kind): [] for body in bodies
+                                                   for kind in (*kinds, first_read)}
+    cold: dict[tuple[str, str], float] = {}  # round 0: each request's first call on servers just started
     with tempfile.TemporaryDirectory() as tmp:
         svc = start_service(Path(tmp) / "data", "--workers", "1", "--rate-limit", "0", "--balance", str(10**12),
                             "--fail-rate", "1")
         echo, echo_url = start_echo()
         try:
-            jobs = [{"name": args.generator, "is_preview": False, "param_values": p}
-                    for p in random_jobs(svc.get(f"jobs/{args.generator}/").json(), args.jobs)]
-            raw = orjson.dumps({"name": "bench", "job_runs": jobs})
+            meta = svc.get(f"jobs/{args.generator}/").json()
+            defaults = {p["name"]: p["default_value"] for p in meta["params"]}
+            drawn = random_jobs(meta, args.jobs)
+            raws = {body: orjson.dumps({"name": "bench", "job_runs": [
+                        {"name": args.generator, "is_preview": False, "param_values": p} for p in params]})
+                    for body, params in zip(bodies, ([{**defaults, **p} for p in drawn], drawn), strict=True)}
             headers = {**svc.headers(), "Content-Type": "application/json"}
             urls = dict(zip(kinds, (f"{echo_url}/echo/small", f"{echo_url}/echo/body",
                                     f"{svc.api}/batch/estimate/", f"{svc.api}/batch/"), strict=True))
             for round_ in range(args.rounds + 1):  # round 0 warms both servers up
-                for kind in kinds[round_ % 4:] + kinds[:round_ % 4]:
+                sends = [(body, kind) for body in bodies for kind in kinds]
+                for body, kind in sends[round_ % len(sends):] + sends[:round_ % len(sends)]:
                     sent = {**headers, "Idempotency-Key": str(uuid.uuid4())} if kind == "submit" else headers
                     t0 = time.perf_counter()
-                    r = requests.post(urls[kind], data=raw, headers=sent, timeout=600)
+                    r = requests.post(urls[kind], data=raws[body], headers=sent, timeout=600)
                     elapsed = time.perf_counter() - t0
                     r.raise_for_status()
                     if round_:
-                        timings[kind].append(elapsed)
+                        timings[body, kind].append(elapsed)
                     else:
-                        cold[kind] = elapsed
+                        cold[body, kind] = elapsed
                     if kind == "submit":
                         batch_id = r.json()["id"]
                         t0 = time.perf_counter()
                         summary = requests.get(f"{svc.api}/batch/{batch_id}/summary/", headers=headers, timeout=600)
                         if round_:
-                            timings[first_read].append(time.perf_counter() - t0)
+                            timings[body, first_read].append(time.perf_counter() - t0)
                         else:
-                            cold[first_read] = time.perf_counter() - t0
+                            cold[body, first_read] = time.perf_counter() - t0
                         assert len(summary.json()["job_runs"]) == len(r.json()["job_runs"]) == args.jobs
                         requests.post(f"{svc.api}/batch/{batch_id}/cancel/", headers=headers, timeout=600)
                     elif kind == "estimate":
@@ -157,19 +167,23 @@ def main() -> None:
             echo.wait(timeout=30)
             svc.stop()
 
-    med = {kind: statistics.median(values) for kind, values in timings.items()}
+    med = {key: statistics.median(values) for key, values in timings.items()}
+    sizes = ", ".join(f"{body} {len(raws[body]) / 1e6:.1f} MB" for body in bodies)
     lines = [header(f"Accepting a {args.jobs:,}-job batch POST ({args.generator})"),
-             f"Request body: {len(raw) / 1e6:.1f} MB. Medians of {args.rounds} alternating rounds over loopback "
-             "(min–max), after one warm-up round; each ratio divides two medians of this run. The first "
-             "call is the warm-up round's: each request's first on servers just started (the service's first "
-             "submit comes after its first estimate), divided by the echo's first call.\n",
-             "| request | median (s) | min (s) | max (s) | jobs/s | × echo (small reply) | × echo (body back) "
+             f"Request bodies: {sizes} (the reply to a submit carries every parameter of every job "
+             f"either way). Medians of {args.rounds} alternating rounds over loopback (min–max), after one "
+             "warm-up round; each ratio divides two medians of this run, for the same body. The first call is "
+             "the warm-up round's (servers just started; every-parameter requests first), divided by the "
+             "echo's first call of the same body.\n",
+             "| body | request | median (s) | min (s) | max (s) | jobs/s | × echo (small reply) | × echo (body back) "
              "| first call (s) | first call × echo (body back) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for kind, values in timings.items():
-        lines.append(f"| {kind} | {med[kind]:.3f} | {min(values):.3f} | {max(values):.3f} | "
-                     f"{args.jobs / med[kind]:,.0f} | {med[kind] / med[kinds[0]]:.2f} | "
-                     f"{med[kind] / med[kinds[1]]:.2f} | {cold[kind]:.3f} | {cold[kind] / cold[kinds[1]]:.2f} |")
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (body, kind), values in timings.items():
+        small, back = (body, kinds[0]), (body, kinds[1])
+        lines.append(f"| {body} | {kind} | {med[body, kind]:.3f} | {min(values):.3f} | {max(values):.3f} | "
+                     f"{args.jobs / med[body, kind]:,.0f} | {med[body, kind] / med[small]:.2f} | "
+                     f"{med[body, kind] / med[back]:.2f} | {cold[body, kind]:.3f} | "
+                     f"{cold[body, kind] / cold[back]:.2f} |")
     publish(lines, "batch_post.md")
 
 
