@@ -67,6 +67,58 @@ class TestLedger:
         assert results.count(True) == 1
         assert store.balance(account_id) == 995
 
+    def test_the_balance_is_the_ledgers_sum_whoever_wrote_to_it(self, store: Store, tmp_path: Path) -> None:
+        """The balance and the totals by kind add up only the rows written since they were last
+        read: rows another process writes (grants, a batch, its jobs settled) count, and a batch is
+        accepted up to the last sample and refused past it."""
+        import random
+        import subprocess
+        import sys
+
+        account_id = new_account(store, 1_000)
+        other = Store(tmp_path / "service.db")  # another connection to the same file, as another process has
+        rng = random.Random(7)
+
+        def ledger_sum() -> int:
+            with sqlite3.connect(tmp_path / "service.db") as db:
+                return db.execute("SELECT SUM(amount) FROM ledger WHERE account_id = ?", (account_id,)).fetchone()[0]
+
+        def by_kind() -> dict[str, int]:
+            with sqlite3.connect(tmp_path / "service.db") as db:
+                return dict(db.execute("SELECT kind, SUM(amount) FROM ledger WHERE account_id = ? GROUP BY kind",
+                                       (account_id,)).fetchall())
+
+        for step in range(60):
+            writer = store if rng.random() < 0.5 else other
+            action = rng.choice(("grant", "batch", "settle", "cancel"))
+            if action == "grant":
+                writer.grant(account_id, rng.randint(1, 50))
+            elif action == "batch":
+                writer.create_batch(account_id, "b", "shapes-v0.1.0", False,
+                                    [NewJob({"i": i}, i, rng.randint(1, 20)) for i in range(rng.randint(1, 4))])
+            elif action == "settle":
+                for row in writer.claim(2):
+                    assert writer.succeed(row["id"], rng.randint(0, 25)) if rng.random() < 0.5 else \
+                        writer.fail(row["id"], "boom")
+            else:
+                for batch in writer.batches(account_id, None, None)[-1:]:
+                    writer.cancel_batch(account_id, batch["id"])
+            assert store.balance(account_id) == other.balance(account_id) == ledger_sum(), step
+            assert store.ledger_totals(account_id) == other.ledger_totals(account_id) == by_kind(), step
+        # a grant from another process, then a batch costing exactly the balance, then one sample more
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                        "from infinityframe.local.store import Store; "
+                        f"Store(Path(sys.argv[1])).grant({account_id}, 500)", str(tmp_path / "service.db")],
+                       check=True, timeout=60)
+        balance = ledger_sum()
+        assert store.balance(account_id) == balance
+        refused = store.create_batch(account_id, "b", "shapes-v0.1.0", False, [NewJob({}, 0, balance + 1)])
+        assert refused == (None, balance)
+        assert isinstance(store.create_batch(account_id, "b", "shapes-v0.1.0", False, [NewJob({}, 0, balance)]),
+                          Created)
+        assert store.balance(account_id) == other.balance(account_id) == ledger_sum() == 0
+        other.close()
+
     def test_refused_when_over_balance(self, store: Store) -> None:
         account_id = new_account(store, 25)
         batch_id, balance = store.create_batch(account_id, "b", "g", False, [NewJob({}, 0, 30)])
